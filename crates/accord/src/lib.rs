@@ -1,0 +1,17 @@
+//! Accord: an offline-first sync engine for mobile apps.
+//!
+//! Apps keep records in a local SQLite database ([`store`]), edit them with no network,
+//! and call [`Accord::sync`] when connectivity returns. When two devices edited the same
+//! record, the [`merge`] pipeline merges them field by field without losing either side's
+//! work; truly overlapping text edits go to an arbiter backed by an on-device
+//! [`model`], or to a keep-both fallback flagged for review. Device [`logs`] are captured
+//! locally and summarised into a compact report uploaded at sync.
+//!
+//! Dependencies point one way: [`sync`] uses [`store`], [`merge`] and [`transport`];
+//! [`merge`] uses a language model only through [`model::LanguageModel`].
+
+pub mod hlc;
+pub mod interrupt;
+pub mod logs;
+pub mod merge;
+pub mod model;

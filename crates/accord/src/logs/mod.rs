@@ -1,0 +1,1 @@
+//! Device log capture, template mining and the report uploaded at sync.
