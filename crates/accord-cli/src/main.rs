@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod logs_cmd;
 mod merge_cmd;
 
 /// Offline-first sync engine: server, client, merge and benchmarks.
@@ -22,12 +23,15 @@ enum Command {
     /// Prints the merge (or writes it to -o). Exit status: 0 merged, 1 merged but
     /// flagged for review (both sides of an overlapping edit were kept), 2 error.
     Merge(merge_cmd::MergeArgs),
+    /// Log template mining and the log report.
+    Logs(logs_cmd::LogsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Merge(args) => merge_cmd::run(args),
+        Command::Logs(args) => logs_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,544 @@
+//! Splitting a log message into tokens and masking the parts that are plainly variable.
+//!
+//! A message is cut at whitespace into words, and each word at the punctuation that
+//! separates fields (`= , ; : ( ) [ ] { } < > " ' |`), so `uid=0` is three tokens and a
+//! key never fuses with its value. A token is *masked* (becomes a variable, `<*>`) when its
+//! shape alone says it is one: it holds a digit (numbers, ids, versions, hex with digits,
+//! IPs, times, dates, UUIDs, sizes), it is a long run of hex letters, a boolean or null, a
+//! path or a URL, a MAC or IPv6 address, a month, weekday or time-zone name or a size or
+//! duration unit next to a number, or the missing value in `key=`, `()` or `""`.
+//! Adjacent variables fold into one, so `Mon Jul  4 12:52:44 2005` or a list of block
+//! ids is a single slot. Whatever the masks leave is decided by the miner, from how the
+//! tokens vary across messages.
+
+/// Punctuation that separates fields inside a word. Each is a token of its own.
+const DELIMITERS: &[u8] = b"=,;:()[]{}<>\"'|";
+
+/// Where a path ends: whitespace and the punctuation that wraps or separates it.
+const PATH_STOP: &[u8] = b"\"'()[]{}<>,;=|";
+
+/// Where a URL ends; unlike a path it may hold `=` (a query string).
+const URL_STOP: &[u8] = b"\"'()[]{}<>,;|";
+
+/// Names that are part of a date or time when they stand next to a number.
+const DATE_WORDS: &[&str] = &[
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "utc",
+    "gmt",
+    "pst",
+    "pdt",
+    "est",
+    "edt",
+    "cst",
+    "cdt",
+    "mst",
+    "mdt",
+    "cet",
+    "cest",
+    "bst",
+    "ist",
+    "jst",
+    "eet",
+    "eest",
+    "am",
+    "pm",
+];
+
+/// Units that belong to the number before them: sizes and durations are printed in
+/// whichever unit reads best, so `93.0 B` and `5.2 KB` are the same field.
+const UNITS: &[&str] = &[
+    "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes", "ns", "us", "ms", "s", "sec",
+    "secs", "min", "mins",
+];
+
+/// Words that are values whatever they follow.
+const LITERALS: &[&str] = &["true", "false", "null"];
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// A variable part (`<*>`).
+    Var,
+    /// One field-separating punctuation byte.
+    Delim(u8),
+    /// A run of two or more dots (an ellipsis or a dotted leader).
+    Dots,
+    /// Anything else: a candidate constant.
+    Word,
+}
+
+/// One token: what it is and where it lies in the message (byte offsets). An inserted
+/// empty value has `start == end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// What it is.
+    pub kind: TokenKind,
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Token {
+    fn new(kind: TokenKind, start: usize, end: usize) -> Self {
+        Token { kind, start, end }
+    }
+
+    /// The token's text in `message`.
+    pub fn text<'a>(&self, message: &'a str) -> &'a str {
+        message.get(self.start..self.end).unwrap_or("")
+    }
+}
+
+/// Splits `message` into tokens and masks the plainly variable ones.
+pub(crate) fn tokenize(message: &str) -> Vec<Token> {
+    let bytes = message.as_bytes();
+    let mut tokens = Vec::with_capacity(16);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        lex_word(message, start, i, &mut tokens);
+    }
+    mask_by_context(message, &mut tokens);
+    fold_adjacent_vars(&mut tokens);
+    tokens
+}
+
+/// The message with every variable part written as `<*>`, spacing kept: what the miner
+/// sees before it compares messages.
+pub fn mask(message: &str) -> String {
+    let tokens = tokenize(message);
+    render(message, &tokens, |i| tokens[i].kind == TokenKind::Var)
+}
+
+/// Writes `message` back with the tokens for which `is_slot` holds replaced by `<*>`,
+/// keeping the text between tokens as it was.
+pub(crate) fn render(message: &str, tokens: &[Token], is_slot: impl Fn(usize) -> bool) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut at = tokens.first().map_or(0, |t| t.start);
+    for (i, token) in tokens.iter().enumerate() {
+        if token.start > at {
+            out.push_str(message.get(at..token.start).unwrap_or(""));
+        }
+        if is_slot(i) {
+            out.push_str("<*>");
+        } else {
+            out.push_str(token.text(message));
+        }
+        at = at.max(token.end);
+    }
+    out
+}
+
+fn is_delimiter(b: u8) -> bool {
+    DELIMITERS.contains(&b)
+}
+
+fn closing(open: u8) -> Option<u8> {
+    match open {
+        b'(' => Some(b')'),
+        b'[' => Some(b']'),
+        b'{' => Some(b'}'),
+        b'<' => Some(b'>'),
+        _ => None,
+    }
+}
+
+/// Tokens of one whitespace-free word `message[start..end]`.
+fn lex_word(message: &str, start: usize, end: usize, out: &mut Vec<Token>) {
+    let bytes = message.as_bytes();
+    let first = out.len();
+    let mut i = start;
+    let mut at_boundary = true;
+    while i < end {
+        let b = bytes[i];
+        if at_boundary {
+            if let Some(stop) = match_url(bytes, i, end).or_else(|| match_path(bytes, i, end)) {
+                out.push(Token::new(TokenKind::Var, i, stop));
+                i = stop;
+                at_boundary = false;
+                continue;
+            }
+            if let Some(stop) = match_hex_groups(bytes, i, end) {
+                out.push(Token::new(TokenKind::Var, i, stop));
+                i = stop;
+                at_boundary = false;
+                continue;
+            }
+        }
+        if is_delimiter(b) {
+            out.push(Token::new(TokenKind::Delim(b), i, i + 1));
+            i += 1;
+            at_boundary = true;
+            continue;
+        }
+        if b == b'.' && i + 1 < end && bytes[i + 1] == b'.' {
+            let dots = i;
+            while i < end && bytes[i] == b'.' {
+                i += 1;
+            }
+            out.push(Token::new(TokenKind::Dots, dots, i));
+            at_boundary = true;
+            continue;
+        }
+        let chunk = i;
+        while i < end {
+            let c = bytes[i];
+            // A colon between digits is part of a time or an address:port, not a field
+            // separator.
+            if c == b':'
+                && i > chunk
+                && bytes[i - 1].is_ascii_digit()
+                && i + 1 < end
+                && bytes[i + 1].is_ascii_digit()
+            {
+                i += 1;
+                continue;
+            }
+            if is_delimiter(c) || (c == b'.' && i + 1 < end && bytes[i + 1] == b'.') {
+                break;
+            }
+            i += 1;
+        }
+        let kind = if is_variable_chunk(message.get(chunk..i).unwrap_or("")) {
+            TokenKind::Var
+        } else {
+            TokenKind::Word
+        };
+        out.push(Token::new(kind, chunk, i));
+        at_boundary = false;
+    }
+    insert_empty_values(first, end, out);
+}
+
+/// A missing value is still a value: `()`, `""` and a trailing `key=` get a slot, so
+/// `rhost=` and `rhost=10.0.0.1` have the same shape.
+fn insert_empty_values(first: usize, word_end: usize, out: &mut Vec<Token>) {
+    let mut i = first;
+    let mut quotes_seen = [0usize; 2];
+    while i < out.len() {
+        let token = out[i];
+        if let TokenKind::Delim(d) = token.kind {
+            let next = out.get(i + 1).copied();
+            let insert = match d {
+                b'"' | b'\'' => {
+                    let seen = &mut quotes_seen[usize::from(d == b'\'')];
+                    *seen += 1;
+                    *seen % 2 == 1 && next.is_some_and(|n| n.kind == TokenKind::Delim(d))
+                }
+                b'=' => next.is_none() && token.end == word_end,
+                _ => {
+                    closing(d).is_some_and(|c| next.is_some_and(|n| n.kind == TokenKind::Delim(c)))
+                }
+            };
+            if insert {
+                out.insert(i + 1, Token::new(TokenKind::Var, token.end, token.end));
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// A chunk is a variable when it holds a digit, is a long run of hex letters, or is a
+/// boolean or null literal.
+fn is_variable_chunk(chunk: &str) -> bool {
+    let bytes = chunk.as_bytes();
+    if bytes.iter().any(u8::is_ascii_digit) {
+        return true;
+    }
+    if bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit) {
+        return true;
+    }
+    LITERALS.iter().any(|l| chunk.eq_ignore_ascii_case(l))
+}
+
+/// `scheme://...` up to the next wrapping punctuation.
+fn match_url(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    if !bytes.get(start)?.is_ascii_alphabetic() {
+        return None;
+    }
+    let mut i = start + 1;
+    while i < end && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'+' | b'.' | b'-')) {
+        i += 1;
+    }
+    if !bytes[i..end].starts_with(b"://") {
+        return None;
+    }
+    i += 3;
+    while i < end && !URL_STOP.contains(&bytes[i]) {
+        i += 1;
+    }
+    Some(i)
+}
+
+/// An absolute or explicitly relative path (`/a`, `./a`, `../a`, `~/a`, `C:\a`), up to
+/// the next wrapping punctuation, without trailing `:` or `.`.
+fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    let rest = &bytes[start..end];
+    let prefix = if rest.starts_with(b"../") {
+        3
+    } else if rest.starts_with(b"./") || rest.starts_with(b"~/") {
+        2
+    } else if rest.starts_with(b"/") {
+        1
+    } else if rest.len() >= 3 && rest[0].is_ascii_alphabetic() && &rest[1..3] == b":\\" {
+        3
+    } else {
+        return None;
+    };
+    let mut i = start + prefix;
+    while i < end && !PATH_STOP.contains(&bytes[i]) {
+        i += 1;
+    }
+    while i > start + prefix && matches!(bytes[i - 1], b':' | b'.') {
+        i -= 1;
+    }
+    (i > start + prefix).then_some(i)
+}
+
+/// Colon-separated groups of hex digits, at least four: MAC addresses, IPv6, byte dumps.
+fn match_hex_groups(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    let mut i = start;
+    let mut colons = 0;
+    let mut group = 0;
+    let mut last_good = None;
+    while i < end {
+        let b = bytes[i];
+        if b.is_ascii_hexdigit() {
+            group += 1;
+            if group > 4 {
+                return None;
+            }
+        } else if b == b':' {
+            colons += 1;
+            group = 0;
+        } else {
+            break;
+        }
+        if group > 0 && colons >= 3 {
+            last_good = Some(i + 1);
+        }
+        i += 1;
+    }
+    let stop = last_good?;
+    // The run must end the word or meet a separator; `ab:cd:ef:01x` is not an address.
+    let clean_end = stop == end || is_delimiter(bytes[stop]) && bytes[stop] != b':';
+    clean_end.then_some(stop)
+}
+
+/// Month, weekday and time-zone names next to a variable are part of a date; size and
+/// duration units right after a number are part of it.
+fn mask_by_context(message: &str, tokens: &mut [Token]) {
+    loop {
+        let mut changed = false;
+        for i in 0..tokens.len() {
+            if tokens[i].kind != TokenKind::Word {
+                continue;
+            }
+            let prev_var = i > 0 && tokens[i - 1].kind == TokenKind::Var;
+            let next_var = tokens.get(i + 1).is_some_and(|t| t.kind == TokenKind::Var);
+            if !prev_var && !next_var {
+                continue;
+            }
+            let text = tokens[i].text(message);
+            let in_list = |list: &[&str]| list.iter().any(|w| text.eq_ignore_ascii_case(w));
+            if in_list(DATE_WORDS) || (prev_var && in_list(UNITS)) {
+                tokens[i].kind = TokenKind::Var;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Adjacent variables are one slot: their number varies (`blk_1 blk_2 blk_3`), so
+/// counting them would split one template into many.
+fn fold_adjacent_vars(tokens: &mut Vec<Token>) {
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    for token in tokens.drain(..) {
+        if token.kind == TokenKind::Var {
+            if let Some(last) = out.last_mut() {
+                if last.kind == TokenKind::Var {
+                    last.end = last.end.max(token.end);
+                    continue;
+                }
+            }
+        }
+        out.push(token);
+    }
+    *tokens = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_ids_and_hex_are_masked() {
+        assert_eq!(
+            mask("uid=0 euid=1000 flags=0x1f"),
+            "uid=<*> euid=<*> flags=<*>"
+        );
+        assert_eq!(
+            mask("Deleting block blk_-600839 now"),
+            "Deleting block <*> now"
+        );
+        assert_eq!(mask("mask=ffffffff shown"), "mask=<*> shown");
+        assert_eq!(mask("version 2.4.1-rc3 loaded"), "version <*> loaded");
+    }
+
+    #[test]
+    fn addresses_are_one_slot() {
+        assert_eq!(
+            mask("connect 10.251.43.115:50010 via fe80:0:0:0:1c9f:ddff:fe0c:3f35"),
+            "connect <*> via <*>"
+        );
+        assert_eq!(mask("chip FF:F2:9F:16:EB:27 up"), "chip <*> up");
+        assert_eq!(
+            mask("proxy.example.org:5070 open"),
+            "proxy.example.org:<*> open"
+        );
+    }
+
+    #[test]
+    fn paths_and_urls_are_masked_whole() {
+        assert_eq!(
+            mask("Error loading /home/a/b-c: failed"),
+            "Error loading <*>: failed"
+        );
+        assert_eq!(mask("chdir(/p/gb2/x) failed"), "chdir(<*>) failed");
+        assert_eq!(
+            mask("fetch https://example.org/a?b=c done"),
+            "fetch <*> done"
+        );
+        assert_eq!(mask("open ./runtime_malloc: no"), "open <*>: no");
+        // One slash between words is prose, not a path.
+        assert_eq!(mask("Input/output error"), "Input/output error");
+    }
+
+    #[test]
+    fn dates_times_and_durations_are_one_slot() {
+        assert_eq!(
+            mask("connection from 1.2.3.4 () at Mon Jul  4 12:52:44 2005"),
+            "connection from <*> (<*>) at <*>"
+        );
+        assert_eq!(
+            mask("status=M Thu Aug 04 15:29:45 PDT 2005"),
+            "status=M <*>"
+        );
+        assert_eq!(mask("took 93.0 ms, free 317.1 KB"), "took <*>, free <*>");
+    }
+
+    #[test]
+    fn uuids_and_booleans_are_masked() {
+        assert_eq!(
+            mask("[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] VM Started"),
+            "[instance: <*>] VM Started"
+        );
+        assert_eq!(
+            mask("isOverlap:false, ready=TRUE"),
+            "isOverlap:<*>, ready=<*>"
+        );
+    }
+
+    #[test]
+    fn empty_values_get_a_slot() {
+        assert_eq!(
+            mask("logname= uid=0 rhost="),
+            "logname=<*> uid=<*> rhost=<*>"
+        );
+        assert_eq!(mask("tag=\"\" list=[]"), "tag=\"<*>\" list=[<*>]");
+    }
+
+    #[test]
+    fn words_and_dotted_leaders_are_kept() {
+        assert_eq!(mask("startAnimation begin"), "startAnimation begin");
+        assert_eq!(
+            mask("wait state enable.........0"),
+            "wait state enable.........<*>"
+        );
+        assert_eq!(mask("getMode..."), "getMode...");
+    }
+
+    #[test]
+    fn month_names_without_numbers_are_words() {
+        assert_eq!(mask("may not start"), "may not start");
+        assert_eq!(mask("the s key"), "the s key");
+    }
+
+    #[test]
+    fn tokens_split_at_field_punctuation() {
+        let msg = "tag=\"RILJ\", pid=2626";
+        let kinds: Vec<_> = tokenize(msg).iter().map(|t| t.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                TokenKind::Word,
+                TokenKind::Delim(b'='),
+                TokenKind::Delim(b'"'),
+                TokenKind::Word,
+                TokenKind::Delim(b'"'),
+                TokenKind::Delim(b','),
+                TokenKind::Word,
+                TokenKind::Delim(b'='),
+                TokenKind::Var,
+            ]
+        );
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for msg in [
+            "", "   ", "=", "\"", "é:ü=ß", "a..", "..", "/", "::::", "x://", "C:\\",
+        ] {
+            let _ = mask(msg);
+        }
+    }
+}
