@@ -4,7 +4,9 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use accord::logs::TemplateMiner;
+use accord::logs::{
+    format_time, parse_log_line, summarise, LogDigest, LogLine, ReportBudget, TemplateMiner,
+};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
@@ -20,6 +22,27 @@ enum LogsCommand {
     /// Groups log messages into templates: reads one message per line (standard input
     /// when no FILE) and prints one template id per line, in the same order.
     Parse(ParseArgs),
+    /// Prints the report a sync would upload for a file of log lines (standard input
+    /// when no FILE): error templates with a raw example, the most frequent templates,
+    /// and a root-cause paragraph. Lines may be logcat, ISO-timestamped, JSON objects
+    /// (`time_ms`, `level`, `tag`, `message`) or plain messages.
+    Report(ReportArgs),
+}
+
+/// Arguments of `accord logs report`.
+#[derive(Args)]
+struct ReportArgs {
+    /// File of log lines; standard input when absent.
+    file: Option<PathBuf>,
+    /// Device name recorded in the report.
+    #[arg(long, default_value = "local")]
+    device: String,
+    /// Print the report as the JSON body uploaded to the server.
+    #[arg(long)]
+    json: bool,
+    /// Largest report in bytes (default: 1% of the input, between 1 KiB and 16 KiB).
+    #[arg(long)]
+    max_bytes: Option<usize>,
 }
 
 /// Arguments of `accord logs parse`.
@@ -36,6 +59,7 @@ struct ParseArgs {
 pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         LogsCommand::Parse(args) => parse(args),
+        LogsCommand::Report(args) => report(args),
     }
 }
 
@@ -85,4 +109,98 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush().context("cannot write to standard output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let lines = read_lines(args.file.as_ref())?;
+    // Lines without a time keep their order, a millisecond apart.
+    let events: Vec<LogLine> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| parse_log_line(l, i as i64))
+        .collect();
+    let budget = ReportBudget {
+        max_bytes: args.max_bytes,
+        ..ReportBudget::default()
+    };
+    let digest = LogDigest::from_events(&events, &budget);
+    let summary = summarise(&digest, None, &budget);
+    let shown = digest.clone();
+    let report = digest.into_report(&args.device, &summary);
+    let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        writeln!(out, "{json}").context("cannot write to standard output")?;
+    } else {
+        let compact = serde_json::to_vec(&report).map_or(0, |v| v.len());
+        write_report(&mut out, &shown, &report, compact)
+            .context("cannot write to standard output")?;
+    }
+    out.flush().context("cannot write to standard output")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report for people: summary first, then the templates it cites.
+fn write_report(
+    out: &mut impl Write,
+    digest: &LogDigest,
+    report: &accord_protocol::LogReport,
+    compact_bytes: usize,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} lines ({} bytes) from {} to {}, device {}",
+        report.lines,
+        report.bytes,
+        format_time(report.window_start_ms),
+        format_time(report.window_end_ms),
+        report.device
+    )?;
+    writeln!(out, "\nSummary ({}):\n  {}", report.model, report.summary)?;
+    let clock = |ms: i64| format_time(ms).get(11..23).unwrap_or_default().to_string();
+    if !digest.critical.is_empty() {
+        writeln!(out, "\nErrors, in order of first appearance:")?;
+        for e in &digest.critical {
+            let t = &e.template;
+            let recurring = if e.recurring { "  (recurring)" } else { "" };
+            writeln!(
+                out,
+                "  [{}] {:>6}x {} {}..{}  {}{}",
+                e.id,
+                t.count,
+                t.max_level().letter(),
+                clock(t.first_ms),
+                clock(t.last_ms),
+                e.display(),
+                recurring
+            )?;
+            if let Some(raw) = &t.critical_example {
+                writeln!(out, "         e.g. {raw}")?;
+            }
+        }
+    }
+    if !digest.templates.is_empty() {
+        writeln!(out, "\nMost frequent templates:")?;
+        for e in &digest.templates {
+            let t = &e.template;
+            writeln!(
+                out,
+                "  [{}] {:>6}x {}  {}",
+                e.id,
+                t.count,
+                t.max_level().letter(),
+                e.display()
+            )?;
+        }
+    }
+    let percent = if report.bytes > 0 {
+        compact_bytes as f64 * 100.0 / report.bytes as f64
+    } else {
+        0.0
+    };
+    writeln!(
+        out,
+        "\nUploaded report: {compact_bytes} bytes of JSON ({percent:.2}% of the raw text)"
+    )
 }

@@ -42,6 +42,9 @@ pub struct LabelledLog {
     pub templates: Vec<String>,
     /// Level of each line where the file has a `Level` column, else empty strings.
     pub levels: Vec<String>,
+    /// Component of each line where the file has a `Component` column, else empty
+    /// strings: the tag an app would log under.
+    pub components: Vec<String>,
     /// Size of the raw log file (headers included), in bytes.
     pub raw_bytes: u64,
 }
@@ -81,6 +84,7 @@ pub fn read_loghub(dir: &Path, system: &str) -> Result<LabelledLog, LogDataError
         });
     };
     let level = column("Level");
+    let component = column("Component");
     let field = |row: &Vec<String>, i: usize| row.get(i).cloned().unwrap_or_default();
     Ok(LabelledLog {
         system: system.to_string(),
@@ -89,6 +93,10 @@ pub fn read_loghub(dir: &Path, system: &str) -> Result<LabelledLog, LogDataError
         levels: rows
             .iter()
             .map(|r| level.map(|l| field(r, l)).unwrap_or_default())
+            .collect(),
+        components: rows
+            .iter()
+            .map(|r| component.map(|c| field(r, c)).unwrap_or_default())
             .collect(),
         raw_bytes,
     })

@@ -97,6 +97,9 @@ impl Hasher for QuickHasher {
 
 type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<QuickHasher>>;
 
+/// Tokens (position, code) that mark a candidate group.
+type GroupKey = Vec<(usize, u32)>;
+
 /// The exact masked shape of a message: lines with the same shape always share a
 /// template. Returned by [`TemplateMiner::add`]; [`MinedTemplates::group_of`] maps it to
 /// its template once templates are mined.
@@ -112,7 +115,6 @@ impl ShapeId {
 
 /// What the grouping needs to know about a word.
 struct WordInfo {
-    text: Box<str>,
     /// Looks like a name of something (`com.app.Main`, `a/b`, `user@host`): a value.
     identifier: bool,
     /// ALL_CAPS enum name (`RUNNING`, `E_FAIL`).
@@ -130,7 +132,6 @@ impl WordInfo {
             &[][..]
         };
         WordInfo {
-            text: text.into(),
             identifier: inner
                 .iter()
                 .any(|c| matches!(c, b'.' | b'/' | b'\\' | b'@' | b'$')),
@@ -425,8 +426,8 @@ impl TemplateMiner {
                     *freq.entry((i, c)).or_insert(0) += shape.count;
                 }
             }
-            let mut group_index: QuickMap<Vec<(usize, u32)>, usize> = QuickMap::default();
-            let mut groups: Vec<(Vec<(usize, u32)>, Vec<ShapeId>)> = Vec::new();
+            let mut group_index: QuickMap<GroupKey, usize> = QuickMap::default();
+            let mut groups: Vec<(GroupKey, Vec<ShapeId>)> = Vec::new();
             for &s in bucket {
                 let key = self.frequent_key(&self.shapes[s.index()].codes, &freq);
                 match group_index.get(&key) {
@@ -451,7 +452,7 @@ impl TemplateMiner {
     /// The tokens that mark a shape's logging statement: its words at the frequency most
     /// of its words share, words more frequent than that unless they name something, and
     /// the first token.
-    fn frequent_key(&self, codes: &[u32], freq: &QuickMap<(usize, u32), u64>) -> Vec<(usize, u32)> {
+    fn frequent_key(&self, codes: &[u32], freq: &QuickMap<(usize, u32), u64>) -> GroupKey {
         let f: Vec<u64> = codes
             .iter()
             .enumerate()

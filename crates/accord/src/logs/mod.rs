@@ -11,8 +11,13 @@
 pub mod eval;
 mod line;
 mod miner;
+mod report;
 mod token;
 
 pub use line::{format_time, parse_log_line, LogLevel, LogLine};
 pub use miner::{group_messages, MinedTemplates, ShapeId, Template, TemplateMiner};
+pub use report::{
+    build_report, citations, summarise, DigestEntry, LogDigest, ReportBudget, Summary,
+    MAX_REPORT_BYTES, MIN_REPORT_BYTES,
+};
 pub use token::mask;
