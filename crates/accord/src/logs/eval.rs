@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::line::{parse_log_line, LogLine};
+use super::report::{citations, LogDigest};
+
 /// The ten Loghub-2k systems of the development benchmark.
 pub const LOGHUB_SYSTEMS: [&str; 10] = [
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "Linux", "OpenSSH", "Spark", "Windows",
@@ -207,6 +210,75 @@ pub fn grouping_accuracy<T: AsRef<str>, P: Eq + std::hash::Hash>(
         true_groups: true_size.len(),
         predicted_groups: groups.len(),
     }
+}
+
+/// A log window with one failure whose cause is known.
+#[derive(Debug, Clone)]
+pub struct Incident {
+    /// Short name, e.g. `disk_full`.
+    pub name: String,
+    /// The window's lines.
+    pub lines: Vec<LogLine>,
+    /// Phrases (lower case) any of which names the cause.
+    pub causes: Vec<String>,
+    /// What happened, for people.
+    pub description: String,
+}
+
+/// Reads the incidents of `dir`: `causes.tsv` (name, `|`-separated cause phrases, what
+/// happened) and one `<name>.log` per incident.
+pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|source| LogDataError::Io { path, source })
+    };
+    let index = dir.join("causes.tsv");
+    let mut incidents = Vec::new();
+    for row in read(index.clone())?.lines() {
+        if row.starts_with('#') || row.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = row.split('\t').collect();
+        let [name, causes, description] = fields[..] else {
+            return Err(LogDataError::Format {
+                path: index,
+                reason: format!("expected 3 tab-separated fields in {row:?}"),
+            });
+        };
+        let text = read(dir.join(format!("{name}.log")))?;
+        incidents.push(Incident {
+            name: name.to_string(),
+            lines: text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| parse_log_line(l, i as i64))
+                .collect(),
+            causes: causes.split('|').map(|c| c.trim().to_lowercase()).collect(),
+            description: description.to_string(),
+        });
+    }
+    Ok(incidents)
+}
+
+/// Whether a root-cause paragraph names the cause: the first template it cites holds
+/// one of the cause phrases, or its words up to the second citation do. Mentioning the
+/// cause somewhere later, in a list of everything, does not count.
+pub fn names_cause(summary: &str, digest: &LogDigest, causes: &[String]) -> bool {
+    let has_cause = |text: &str| {
+        let text = text.to_lowercase();
+        causes.iter().any(|c| text.contains(c.as_str()))
+    };
+    let cited = citations(summary, digest);
+    if let Some(first) = cited.first().and_then(|id| digest.entry(id)) {
+        if has_cause(&first.display()) {
+            return true;
+        }
+    }
+    let claim_end = cited
+        .get(1)
+        .and_then(|id| summary.find(&format!("[{id}]")))
+        .unwrap_or(summary.len());
+    has_cause(&summary[..claim_end])
 }
 
 #[cfg(test)]

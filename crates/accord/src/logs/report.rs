@@ -49,7 +49,7 @@ pub struct ReportBudget {
 }
 
 /// Smallest automatic byte cap: room for the paragraph and a few templates.
-pub const MIN_REPORT_BYTES: usize = 1024;
+pub const MIN_REPORT_BYTES: usize = 2048;
 
 /// Largest automatic byte cap.
 pub const MAX_REPORT_BYTES: usize = 16 * 1024;
@@ -59,6 +59,10 @@ const MAX_SUMMARY_BYTES: usize = 480;
 
 /// Warnings shown as possible precursors of the first new error.
 const MAX_PRECURSORS: usize = 2;
+
+/// How long before the first new error a warning that first appeared then counts as its
+/// precursor (or a tenth of the window, if longer).
+const PRECURSOR_REACH_MS: i64 = 120_000;
 
 impl Default for ReportBudget {
     fn default() -> Self {
@@ -94,8 +98,8 @@ pub struct DigestEntry {
     pub id: String,
     /// The template.
     pub template: Template,
-    /// Seen across the whole window (in three of its four quarters): background noise
-    /// rather than the incident.
+    /// Seen before the error rate rose: background noise rather than the
+    /// incident.
     pub recurring: bool,
 }
 
@@ -131,7 +135,7 @@ pub struct LogDigest {
     pub templates: Vec<DigestEntry>,
     /// Id of the first error template that is not recurring: where the incident starts.
     pub onset: Option<String>,
-    /// Ids of warnings that first appeared before the onset, latest first.
+    /// Ids of warnings that first appeared shortly before the onset, latest first.
     pub precursors: Vec<String>,
     /// Bytes (as JSON) left for the paragraph within the byte cap.
     summary_bytes: usize,
@@ -181,16 +185,15 @@ impl LogDigest {
         let window_start_ms = events.iter().map(|e| e.time_ms).min().unwrap_or(0);
         let window_end_ms = events.iter().map(|e| e.time_ms).max().unwrap_or(0);
 
-        // Which quarters of the window each template was seen in.
-        let span = (window_end_ms - window_start_ms).max(0) as i128;
-        let mut quarters = vec![0u8; all.len()];
+        // Errors that were already there before the error rate rose are background.
+        let rise_ms = error_rate_rise(events, window_start_ms, window_end_ms);
+        let mut lines_before_rise = vec![0u64; all.len()];
         for (event, shape) in events.iter().zip(&shapes) {
-            if span > 0 {
-                let q = ((event.time_ms - window_start_ms) as i128 * 4 / (span + 1)).clamp(0, 3);
-                quarters[mined.group_of(*shape)] |= 1 << q;
+            if event.time_ms < rise_ms {
+                lines_before_rise[mined.group_of(*shape)] += 1;
             }
         }
-        let recurring = |i: usize| quarters[i].count_ones() >= 3;
+        let recurring = |i: usize| lines_before_rise[i] > 0;
 
         let mut critical: Vec<usize> = (0..all.len()).filter(|&i| all[i].is_critical()).collect();
         critical.sort_by_key(|&i| (all[i].first_ms, i));
@@ -208,13 +211,15 @@ impl LogDigest {
         kept.truncate(budget.max_critical);
         kept.sort_by_key(|&i| (all[i].first_ms, i));
 
+        let precursor_reach_ms = PRECURSOR_REACH_MS.max((window_end_ms - window_start_ms) / 10);
         let mut precursors: Vec<usize> = match onset {
             Some(o) => (0..all.len())
                 .filter(|&i| {
+                    // New warnings shortly before the onset: what went wrong first.
+                    let lead = all[o].first_ms - all[i].first_ms;
                     !all[i].is_critical()
                         && all[i].max_level() == LogLevel::Warn
-                        && !recurring(i)
-                        && all[i].first_ms <= all[o].first_ms
+                        && (0..=precursor_reach_ms).contains(&lead)
                 })
                 .collect(),
             None => Vec::new(),
@@ -273,9 +278,9 @@ impl LogDigest {
     }
 
     /// Drops detail until the report without its paragraph fits in `cap` bytes: slot
-    /// examples first, then long texts are shortened, then the least frequent templates
-    /// go, then recurring errors, then other errors. The onset and the warning just
-    /// before it go last.
+    /// examples, then the length of raw examples, then the least frequent templates,
+    /// then errors seen before the rise, then the length of template texts, then the
+    /// other errors. The onset and the warning just before it go last.
     fn fit(&mut self, cap: usize, summary_reserve: usize) {
         self.shrink(cap, summary_reserve);
         // Entries removed leave gaps in the ids; renumber so `C1`, `C2`, ... match
@@ -310,8 +315,12 @@ impl LogDigest {
             serde_json::to_vec(&d.report(String::new(), "", &placeholder)).map_or(0, |v| v.len())
                 + slack
         };
+        let over = |d: &LogDigest| size(d) > cap;
+        let protected = |d: &LogDigest, id: &str| {
+            d.onset.as_deref() == Some(id) || d.precursors.first().is_some_and(|p| p == id)
+        };
         for keep in [1usize, 0] {
-            if size(self) <= cap {
+            if !over(self) {
                 return;
             }
             for e in self.critical.iter_mut().chain(self.templates.iter_mut()) {
@@ -321,11 +330,10 @@ impl LogDigest {
             }
         }
         for limit in [120usize, 60] {
-            if size(self) <= cap {
+            if !over(self) {
                 return;
             }
-            for e in self.critical.iter_mut().chain(self.templates.iter_mut()) {
-                e.template.text = truncate_chars(&e.template.text, limit);
+            for e in &mut self.critical {
                 e.template.critical_example = e
                     .template
                     .critical_example
@@ -333,23 +341,39 @@ impl LogDigest {
                     .map(|x| truncate_chars(x, limit));
             }
         }
-        while size(self) > cap {
-            let protected = |d: &LogDigest, id: &str| {
-                d.onset.as_deref() == Some(id) || d.precursors.first().is_some_and(|p| p == id)
-            };
-            if let Some(pos) = self.templates.iter().rposition(|e| !protected(self, &e.id)) {
-                self.templates.remove(pos);
-            } else if let Some(pos) = self.critical.iter().rposition(|e| e.recurring) {
-                self.critical.remove(pos);
-            } else if let Some(pos) = self.critical.iter().rposition(|e| !protected(self, &e.id)) {
-                self.critical.remove(pos);
-            } else {
+        while over(self) {
+            let Some(pos) = self.templates.iter().rposition(|e| !protected(self, &e.id)) else {
                 break;
+            };
+            self.templates.remove(pos);
+        }
+        while over(self) {
+            let Some(pos) = self
+                .critical
+                .iter()
+                .rposition(|e| e.recurring && !protected(self, &e.id))
+            else {
+                break;
+            };
+            self.critical.remove(pos);
+        }
+        if over(self) {
+            for e in &mut self.templates {
+                e.template.text = truncate_chars(&e.template.text, 60);
+            }
+            for e in &mut self.critical {
+                e.template.text = truncate_chars(&e.template.text, 120);
             }
         }
-        if size(self) > cap {
+        while over(self) {
+            let Some(pos) = self.critical.iter().rposition(|e| !protected(self, &e.id)) else {
+                break;
+            };
+            self.critical.remove(pos);
+        }
+        if over(self) {
             for e in self.critical.iter_mut().chain(self.templates.iter_mut()) {
-                e.template.text = truncate_chars(&e.template.text, 40);
+                e.template.text = truncate_chars(&e.template.text, 60);
                 e.template.critical_example = e
                     .template
                     .critical_example
@@ -357,7 +381,7 @@ impl LogDigest {
                     .map(|x| truncate_chars(x, 40));
             }
         }
-        if size(self) > cap {
+        if over(self) {
             self.templates.clear();
         }
         self.precursors
@@ -471,7 +495,7 @@ impl LogDigest {
                     plural(self.lines)
                 ));
             }
-            None => parts.push("Only recurring errors, no new one.".to_string()),
+            None => parts.push("Only errors that recur all along, no new one.".to_string()),
         }
         let chronic: Vec<String> = self
             .critical
@@ -481,7 +505,10 @@ impl LogDigest {
             .map(|e| format!("{} ({}x)", quote(e), e.template.count))
             .collect();
         if !chronic.is_empty() {
-            parts.push(format!("Recurring throughout: {}.", chronic.join(", ")));
+            parts.push(format!(
+                "Seen before the errors rose: {}.",
+                chronic.join(", ")
+            ));
         }
         if let Some(top) = self.templates.first() {
             parts.push(format!(
@@ -532,7 +559,7 @@ impl LogDigest {
                 }
                 shown += 1;
                 let note = if e.recurring {
-                    ", recurring all along"
+                    ", recurring before the errors rose"
                 } else {
                     ""
                 };
@@ -699,6 +726,31 @@ pub fn citations(text: &str, digest: &LogDigest) -> Vec<String> {
         i += 1;
     }
     out
+}
+
+/// When the rate of ERROR/FATAL lines rose: the time of the error after which the
+/// errors come faster than before, found where the share of errors seen so far falls
+/// furthest behind the share of time passed. The window start when there are none.
+fn error_rate_rise(events: &[LogLine], start_ms: i64, end_ms: i64) -> i64 {
+    let mut times: Vec<i64> = events
+        .iter()
+        .filter(|e| e.level.is_critical())
+        .map(|e| e.time_ms)
+        .collect();
+    if times.is_empty() || end_ms <= start_ms {
+        return start_ms;
+    }
+    times.sort_unstable();
+    let span = (end_ms - start_ms) as f64;
+    let n = times.len() as f64;
+    let mut best = (f64::INFINITY, start_ms);
+    for (k, &t) in times.iter().enumerate() {
+        let lag = k as f64 / n - (t - start_ms) as f64 / span;
+        if lag < best.0 {
+            best = (lag, t);
+        }
+    }
+    best.1
 }
 
 /// Renames entries to `<prefix>1..n` in order; returns `(old, new)` pairs.
@@ -972,7 +1024,7 @@ mod tests {
         assert!(text.contains("preceded by warning [T"), "{text}");
         assert!(text.contains("low storage: <*> free"), "{text}");
         assert!(
-            text.contains("Recurring throughout: [C1] \"AdLoader: no fill"),
+            text.contains("Seen before the errors rose: [C1] \"AdLoader: no fill"),
             "{text}"
         );
         assert_eq!(citations(&text, &digest)[0], "C2");
