@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_logs;
 mod logs_cmd;
 mod merge_cmd;
 
@@ -25,6 +26,17 @@ enum Command {
     Merge(merge_cmd::MergeArgs),
     /// Log template mining and the log report.
     Logs(logs_cmd::LogsArgs),
+    /// Benchmarks; each prints Markdown tables.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Template mining against drain3, grouping accuracy, report size, root-cause paragraphs.
+    Logs(bench_logs::BenchLogsArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +44,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Merge(args) => merge_cmd::run(args),
         Command::Logs(args) => logs_cmd::run(args),
+        Command::Bench { target } => match target {
+            BenchTarget::Logs(args) => bench_logs::run(args),
+        },
     };
     match result {
         Ok(code) => code,

@@ -49,7 +49,7 @@ pub struct ReportBudget {
 }
 
 /// Smallest automatic byte cap: room for the paragraph and a few templates.
-pub const MIN_REPORT_BYTES: usize = 2048;
+pub const MIN_REPORT_BYTES: usize = 1400;
 
 /// Largest automatic byte cap.
 pub const MAX_REPORT_BYTES: usize = 16 * 1024;
@@ -510,16 +510,23 @@ impl LogDigest {
                 chronic.join(", ")
             ));
         }
-        if let Some(top) = self.templates.first() {
-            parts.push(format!(
-                "{} lines from {} to {}; most frequent: {} ({}x).",
-                self.lines,
-                format_time(self.window_start_ms),
-                format_time(self.window_end_ms),
-                quote(top),
-                top.template.count
-            ));
+        let mut window = format!(
+            "{} lines from {} to {}",
+            self.lines,
+            format_time(self.window_start_ms),
+            format_time(self.window_end_ms)
+        );
+        match self.templates.first() {
+            Some(top) if !self.precursors.contains(&top.id) => {
+                window.push_str(&format!(
+                    "; most frequent: {} ({}x).",
+                    quote(top),
+                    top.template.count
+                ));
+            }
+            _ => window.push('.'),
         }
+        parts.push(window);
         // Whole sentences while they fit; the first is cut if it alone is too long.
         let mut text = String::new();
         for part in parts {
