@@ -51,6 +51,7 @@ const DELIMITERS: &[u8] = b"=,;:()[]{}<>\"'|";
 const EQUALS: u32 = delimiter_code(b'=');
 const DOUBLE_QUOTE: u32 = delimiter_code(b'"');
 const SINGLE_QUOTE: u32 = delimiter_code(b'\'');
+const OPEN_PAREN: u32 = delimiter_code(b'(');
 
 /// The code of a delimiter byte (the first delimiter's for an unknown byte).
 const fn delimiter_code(b: u8) -> u32 {
@@ -553,13 +554,19 @@ impl TemplateMiner {
         if values.contains(&VAR) {
             return true;
         }
+        let code_at = |s: &ShapeId, i: usize| self.shapes[s.index()].codes.get(i).copied();
+        // `LOOKING (n.state)`: a value named by the bracketed label after it.
+        let label = code_at(&group[0], col + 2);
+        let labelled = label.is_some_and(|c| c >= FIRST_WORD)
+            && group
+                .iter()
+                .all(|s| code_at(s, col + 1) == Some(OPEN_PAREN) && code_at(s, col + 2) == label);
         if values
             .iter()
             .all(|&v| self.word(v).is_some_and(|w| w.enum_name))
         {
-            return values.len() >= MIN_ENUM_VALUES_FOR_VARIABLE;
+            return labelled || values.len() >= MIN_ENUM_VALUES_FOR_VARIABLE;
         }
-        let code_at = |s: &ShapeId, i: usize| self.shapes[s.index()].codes.get(i).copied();
         let is_key = group.iter().all(|s| code_at(s, col + 1) == Some(EQUALS));
         if !is_key && values.iter().any(|&v| self.is_identifier(v)) {
             return true;
@@ -672,7 +679,14 @@ impl TemplateMiner {
         let mut prev_matched: Option<u32> = None;
         let gap_ok = |gap: &[u32], before: Option<u32>, after: Option<u32>| {
             let allowed = gap.iter().all(|&c| c < FIRST_WORD || self.is_identifier(c));
-            allowed && (gap.contains(&VAR) || before == Some(VAR) || after == Some(VAR))
+            // A whole bracketed group present on one side only is an optional clause
+            // (`403 bytes sent` against `1190 bytes (1.16 KB) sent`): another template.
+            let group = [(b'(', b')'), (b'[', b']'), (b'{', b'}')]
+                .iter()
+                .any(|&(o, c)| {
+                    gap.contains(&delimiter_code(o)) && gap.contains(&delimiter_code(c))
+                });
+            allowed && !group && (gap.contains(&VAR) || before == Some(VAR) || after == Some(VAR))
         };
         while i < n || j < m {
             if i < n
@@ -843,6 +857,16 @@ mod tests {
     }
 
     #[test]
+    fn enum_values_named_by_a_label_are_variables() {
+        let groups = group_messages(&[
+            "Notification: 1 (n.leader), 0x0 (n.zxid), LOOKING (n.state), LOOKING (my state)",
+            "Notification: 3 (n.leader), 0x0 (n.zxid), FOLLOWING (n.state), LOOKING (my state)",
+            "Notification: 3 (n.leader), 0x1 (n.zxid), LEADING (n.state), FOLLOWING (my state)",
+        ]);
+        assert_eq!(groups, vec![0, 0, 0]);
+    }
+
+    #[test]
     fn identifiers_and_key_values_are_variables_even_with_two_values() {
         let groups = group_messages(&[
             "received broadcast android.intent.action.TIME_TICK",
@@ -877,6 +901,30 @@ mod tests {
         assert_eq!(mined.group_of(a), mined.group_of(b));
         assert_eq!(mined.group_of(c), mined.group_of(d));
         assert_ne!(mined.group_of(a), mined.group_of(c));
+    }
+
+    #[test]
+    fn an_optional_bracketed_clause_is_a_different_template() {
+        let groups = group_messages(&[
+            "chrome.exe - proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime 00:02",
+            "chrome.exe - proxy.example.org:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:05",
+            "chrome.exe - proxy.example.org:5070 close, 7 bytes sent, 26 bytes received, lifetime 00:01",
+        ]);
+        assert_eq!(groups, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn protocol_names_with_a_digit_are_words() {
+        let groups = group_messages(&[
+            "app.exe - example.org:443 open through proxy p.example.org:5070 HTTPS",
+            "app.exe - example.org:443 open through proxy p.example.org:5070 SOCKS5",
+            "app.exe - example.org:80 open through proxy p.example.org:5070 HTTPS",
+        ]);
+        assert_eq!(groups, vec![0, 1, 0]);
+        assert_eq!(
+            crate::logs::mask("Accepted password for root port 22 ssh2"),
+            "Accepted password for root port <*> ssh2"
+        );
     }
 
     #[test]

@@ -289,12 +289,23 @@ fn insert_empty_values(first: usize, word_end: usize, out: &mut Vec<Token>) {
 fn is_variable_chunk(chunk: &str) -> bool {
     let bytes = chunk.as_bytes();
     if bytes.iter().any(u8::is_ascii_digit) {
-        return true;
+        return !is_versioned_name(bytes);
     }
     if bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit) {
         return true;
     }
     LITERALS.iter().any(|l| chunk.eq_ignore_ascii_case(l))
+}
+
+/// A word with one trailing digit (`ssh2`, `SOCKS5`, `tty2`, `eth0`) names a protocol,
+/// port or device: the miner decides from how it varies, as for any word.
+fn is_versioned_name(bytes: &[u8]) -> bool {
+    match bytes.split_last() {
+        Some((last, head)) => {
+            last.is_ascii_digit() && head.len() >= 2 && head.iter().all(u8::is_ascii_alphabetic)
+        }
+        None => false,
+    }
 }
 
 /// `scheme://...` up to the next wrapping punctuation.
