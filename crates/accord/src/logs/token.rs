@@ -192,12 +192,14 @@ fn closing(open: u8) -> Option<u8> {
 fn lex_word(message: &str, start: usize, end: usize, out: &mut Vec<Token>) {
     let bytes = message.as_bytes();
     let first = out.len();
+    let has_scheme = bytes[start..end].windows(3).any(|w| w == b"://");
     let mut i = start;
     let mut at_boundary = true;
     while i < end {
         let b = bytes[i];
         if at_boundary {
-            if let Some(stop) = match_url(bytes, i, end).or_else(|| match_path(bytes, i, end)) {
+            let url = if has_scheme { match_url(bytes, i, end) } else { None };
+            if let Some(stop) = url.or_else(|| match_path(bytes, i, end)) {
                 out.push(Token::new(TokenKind::Var, i, stop));
                 i = stop;
                 at_boundary = false;
@@ -397,8 +399,7 @@ fn mask_by_context(message: &str, tokens: &mut [Token]) {
                 continue;
             }
             let text = tokens[i].text(message);
-            let in_list = |list: &[&str]| list.iter().any(|w| text.eq_ignore_ascii_case(w));
-            if in_list(DATE_WORDS) || (prev_var && in_list(UNITS)) {
+            if in_list(DATE_WORDS, text) || (prev_var && in_list(UNITS, text)) {
                 tokens[i].kind = TokenKind::Var;
                 changed = true;
             }
@@ -407,6 +408,18 @@ fn mask_by_context(message: &str, tokens: &mut [Token]) {
             break;
         }
     }
+}
+
+/// Whether `text` is one of `list` (lower-case ASCII words of at most 9 letters), in
+/// any case. Cheap: most words fail on length or the first letter.
+fn in_list(list: &[&str], text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 9 || !bytes[0].is_ascii_alphabetic() {
+        return false;
+    }
+    let first = bytes[0].to_ascii_lowercase();
+    list.iter()
+        .any(|w| w.len() == bytes.len() && w.as_bytes()[0] == first && text.eq_ignore_ascii_case(w))
 }
 
 /// Adjacent variables are one slot: their number varies (`blk_1 blk_2 blk_3`), so
