@@ -332,7 +332,9 @@ fn print_summaries(dir: &Path, repeat: usize) -> anyhow::Result<()> {
         lines,
         shown(dir)
     );
-    println!("| summariser | named the cause | time per incident | prompt tokens | generated tokens |");
+    println!(
+        "| summariser | named the cause | time per incident | prompt tokens | generated tokens |"
+    );
     println!("|---|---|---|---|---|");
     println!(
         "| deterministic | {}/{} | {:.2} ms | — | — |",
@@ -340,7 +342,9 @@ fn print_summaries(dir: &Path, repeat: usize) -> anyhow::Result<()> {
         incidents.len(),
         best.as_secs_f64() * 1000.0 / incidents.len().max(1) as f64
     );
-    println!("| on-device model | not measured here: this build has no model loader yet | — | — | — |\n");
+    println!(
+        "| on-device model | not measured here: this build has no model loader yet | — | — | — |\n"
+    );
     println!("| incident | what happened | deterministic: first cited template | named |");
     println!("|---|---|---|---|");
     for (incident, (named, claim)) in incidents.iter().zip(&outcomes) {

@@ -63,9 +63,9 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Reads the lines of `file` (or standard input), invalid UTF-8 replaced, line ends
-/// stripped.
-fn read_lines(file: Option<&PathBuf>) -> anyhow::Result<Vec<String>> {
+/// Calls `each` with every line of `file` (or standard input), invalid UTF-8 replaced,
+/// line ends stripped, without holding the whole input in memory.
+fn for_each_line(file: Option<&PathBuf>, mut each: impl FnMut(&str)) -> anyhow::Result<()> {
     let mut reader: Box<dyn BufRead> = match file {
         Some(path) => Box::new(std::io::BufReader::new(
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
@@ -73,7 +73,6 @@ fn read_lines(file: Option<&PathBuf>) -> anyhow::Result<Vec<String>> {
         None => Box::new(std::io::stdin().lock()),
     };
     let source = || file.map_or_else(|| "standard input".to_string(), |p| p.display().to_string());
-    let mut lines = Vec::new();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -81,20 +80,19 @@ fn read_lines(file: Option<&PathBuf>) -> anyhow::Result<Vec<String>> {
             .read_until(b'\n', &mut buf)
             .with_context(|| format!("cannot read {}", source()))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }
-        lines.push(String::from_utf8_lossy(&buf).into_owned());
+        each(&String::from_utf8_lossy(&buf));
     }
-    Ok(lines)
 }
 
 fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
-    let lines = read_lines(args.file.as_ref())?;
     let mut miner = TemplateMiner::new();
-    let shapes: Vec<_> = lines.iter().map(|l| miner.add(l)).collect();
+    let mut shapes = Vec::new();
+    for_each_line(args.file.as_ref(), |line| shapes.push(miner.add(line)))?;
     let mined = miner.templates();
     let mut out = BufWriter::new(std::io::stdout().lock());
     for shape in shapes {
@@ -112,14 +110,15 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let lines = read_lines(args.file.as_ref())?;
     // Lines without a time keep their order, a millisecond apart.
-    let events: Vec<LogLine> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse_log_line(l, i as i64))
-        .collect();
+    let mut events: Vec<LogLine> = Vec::new();
+    let mut index = 0i64;
+    for_each_line(args.file.as_ref(), |line| {
+        if !line.trim().is_empty() {
+            events.push(parse_log_line(line, index));
+        }
+        index += 1;
+    })?;
     let budget = ReportBudget {
         max_bytes: args.max_bytes,
         ..ReportBudget::default()

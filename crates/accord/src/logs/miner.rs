@@ -43,6 +43,9 @@ const MIN_ENUM_VALUES_FOR_VARIABLE: usize = 8;
 /// beyond it the alignment would cost more than it can win.
 const MAX_ALIGNMENT_CELLS: usize = 250_000;
 
+/// Most larger templates one template is compared with for the variable-length merge.
+const MAX_MERGE_PARTNERS: usize = 64;
+
 const VAR: u32 = 0;
 const DOTS: u32 = 1;
 const DELIM_BASE: u32 = 2;
@@ -632,8 +635,11 @@ impl TemplateMiner {
             by_skeleton.values().filter(|b| b.len() > 1).collect();
         bucket_list.sort_by_key(|b| b[0]);
         for bucket in bucket_list {
-            for (ai, &a) in bucket.iter().enumerate() {
-                for &b in &bucket[ai + 1..] {
+            // Each cluster is compared with the largest ones before it, at most
+            // MAX_MERGE_PARTNERS of them, so a bucket of many look-alike templates costs
+            // linear, not quadratic, time.
+            for (bi, &b) in bucket.iter().enumerate() {
+                for &a in &bucket[..bi.min(MAX_MERGE_PARTNERS)] {
                     if patterns[a].len() != patterns[b].len()
                         && self.differ_only_in_variables(&patterns[a], &patterns[b])
                     {

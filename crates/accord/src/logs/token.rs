@@ -129,19 +129,20 @@ impl Token {
 
 /// Splits `message` into tokens and masks the plainly variable ones.
 pub(crate) fn tokenize(message: &str) -> Vec<Token> {
-    let bytes = message.as_bytes();
     let mut tokens = Vec::with_capacity(16);
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
+    let mut word_start = None;
+    for (i, c) in message.char_indices() {
+        match (c.is_whitespace(), word_start) {
+            (true, Some(start)) => {
+                lex_word(message, start, i, &mut tokens);
+                word_start = None;
+            }
+            (false, None) => word_start = Some(i),
+            _ => {}
         }
-        let start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        lex_word(message, start, i, &mut tokens);
+    }
+    if let Some(start) = word_start {
+        lex_word(message, start, message.len(), &mut tokens);
     }
     mask_by_context(message, &mut tokens);
     fold_adjacent_vars(&mut tokens);
@@ -198,7 +199,11 @@ fn lex_word(message: &str, start: usize, end: usize, out: &mut Vec<Token>) {
     while i < end {
         let b = bytes[i];
         if at_boundary {
-            let url = if has_scheme { match_url(bytes, i, end) } else { None };
+            let url = if has_scheme {
+                match_url(bytes, i, end)
+            } else {
+                None
+            };
             if let Some(stop) = url.or_else(|| match_path(bytes, i, end)) {
                 out.push(Token::new(TokenKind::Var, i, stop));
                 i = stop;
@@ -555,6 +560,32 @@ mod tests {
                 TokenKind::Var,
             ]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_message_tokenises_into_ordered_spans(message in "\\PC{0,80}") {
+            let tokens = tokenize(&message);
+            let mut at = 0;
+            for t in &tokens {
+                proptest::prop_assert!(t.start >= at && t.end >= t.start && t.end <= message.len());
+                proptest::prop_assert!(message.is_char_boundary(t.start) && message.is_char_boundary(t.end));
+                at = t.start;
+            }
+            // Masking only replaces tokens: without variables the text is unchanged.
+            if tokens.iter().all(|t| t.kind != TokenKind::Var) {
+                proptest::prop_assert_eq!(mask(&message), message.trim().to_string());
+            }
+        }
+
+        #[test]
+        fn log_like_messages_tokenise(message in "[a-zA-Z0-9 =:,;()\\[\\]{}<>\"'|./\\\\@_-]{0,60}") {
+            let tokens = tokenize(&message);
+            for pair in tokens.windows(2) {
+                proptest::prop_assert!(pair[0].end <= pair[1].start || pair[1].start == pair[1].end);
+                proptest::prop_assert!(!(pair[0].kind == TokenKind::Var && pair[1].kind == TokenKind::Var));
+            }
+        }
     }
 
     #[test]
