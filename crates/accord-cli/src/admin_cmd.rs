@@ -81,7 +81,10 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&storage.spaces()?)?);
         }
         AdminAction::Logs { space, limit } => {
-            println!("{}", serde_json::to_string_pretty(&storage.log_reports(&space, limit)?)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&storage.log_reports(&space, limit)?)?
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -52,7 +52,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 fn body(i: usize, bytes: usize) -> String {
     // Varied text (so gzip does not make the wire figures meaningless): a counter mixed
     // into words.
-    let words = ["alpha", "brisk", "cobalt", "delta", "ember", "fjord", "gale", "harbor"];
+    let words = [
+        "alpha", "brisk", "cobalt", "delta", "ember", "fjord", "gale", "harbor",
+    ];
     let mut s = String::with_capacity(bytes + 16);
     let mut x = i as u64 * 2_654_435_761 + 1;
     while s.len() < bytes {
@@ -67,7 +69,7 @@ fn body(i: usize, bytes: usize) -> String {
 }
 
 fn record(i: usize, bytes: usize) -> Value {
-    json!({"title": format!("note {i}"), "body": body(i, bytes), "done": i % 3 == 0})
+    json!({"title": format!("note {i}"), "body": body(i, bytes), "done": i.is_multiple_of(3)})
 }
 
 fn rate(n: usize, d: Duration) -> f64 {
@@ -76,7 +78,11 @@ fn rate(n: usize, d: Duration) -> f64 {
 
 /// Plain rusqlite: the same rows into one table with the same durability settings, as
 /// the floor a sync engine's local write path is measured against.
-fn plain_rusqlite(path: &std::path::Path, rows: &[(String, String)], batched: bool) -> anyhow::Result<Duration> {
+fn plain_rusqlite(
+    path: &std::path::Path,
+    rows: &[(String, String)],
+    batched: bool,
+) -> anyhow::Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -86,7 +92,8 @@ fn plain_rusqlite(path: &std::path::Path, rows: &[(String, String)], batched: bo
         for chunk in rows.chunks(1000) {
             let tx = conn.transaction()?;
             {
-                let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
+                let mut stmt =
+                    tx.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
                 for (id, data) in chunk {
                     stmt.execute([id, data])?;
                 }
@@ -94,7 +101,8 @@ fn plain_rusqlite(path: &std::path::Path, rows: &[(String, String)], batched: bo
             tx.commit()?;
         }
     } else {
-        let mut stmt = conn.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
+        let mut stmt =
+            conn.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
         for (id, data) in rows {
             stmt.execute([id, data])?;
         }
@@ -116,8 +124,13 @@ fn bench_sync(b: &SyncBench) -> anyhow::Result<()> {
 
     // Local writes.
     let batch_n = b.records.min(20_000);
-    let rows: Vec<(String, Value)> = (0..batch_n).map(|i| (format!("r{i}"), record(i, b.record_bytes))).collect();
-    let texts: Vec<(String, String)> = rows.iter().map(|(id, v)| (id.clone(), v.to_string())).collect();
+    let rows: Vec<(String, Value)> = (0..batch_n)
+        .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
+        .collect();
+    let texts: Vec<(String, String)> = rows
+        .iter()
+        .map(|(id, v)| (id.clone(), v.to_string()))
+        .collect();
 
     let single = Accord::open(Config::new(dir.path().join("single.db")))?;
     let t = Instant::now();
@@ -125,7 +138,11 @@ fn bench_sync(b: &SyncBench) -> anyhow::Result<()> {
         single.put("notes", id, v.clone())?;
     }
     let accord_single = t.elapsed();
-    let plain_single = plain_rusqlite(&dir.path().join("plain1.db"), &texts[..b.single_puts.min(texts.len())], false)?;
+    let plain_single = plain_rusqlite(
+        &dir.path().join("plain1.db"),
+        &texts[..b.single_puts.min(texts.len())],
+        false,
+    )?;
 
     let batched = Accord::open(Config::new(dir.path().join("batched.db")))?;
     let t = Instant::now();
@@ -160,7 +177,12 @@ fn bench_sync(b: &SyncBench) -> anyhow::Result<()> {
     storage.add_user("bench", &auth::token_hash(&token))?;
     storage.grant("bench", "bench")?;
     let space_id = storage
-        .space_for(&storage.user_for_token(&auth::token_hash(&token))?.context("user")?, "bench")?
+        .space_for(
+            &storage
+                .user_for_token(&auth::token_hash(&token))?
+                .context("user")?,
+            "bench",
+        )?
         .context("space")?;
     let mut muts = Vec::with_capacity(1000);
     for i in 0..b.records {
@@ -179,14 +201,19 @@ fn bench_sync(b: &SyncBench) -> anyhow::Result<()> {
         }
     }
     let server = RunningServer::start(storage, ServerOptions::default(), "127.0.0.1:0")?;
-    let config = |name: &str| Config::new(dir.path().join(name)).with_server(&server.url(), &token, "bench");
+    let config =
+        |name: &str| Config::new(dir.path().join(name)).with_server(&server.url(), &token, "bench");
 
     let fresh = Accord::open(config("fresh.db"))?;
     let t = Instant::now();
     let initial = fresh.sync();
     let initial_time = t.elapsed();
     if initial.outcome != SyncOutcome::Done || initial.pulled as usize != b.records {
-        bail!("initial sync did not finish: {:?}, pulled {}", initial.outcome, initial.pulled);
+        bail!(
+            "initial sync did not finish: {:?}, pulled {}",
+            initial.outcome,
+            initial.pulled
+        );
     }
 
     // Another device changes some records and pushes them.
@@ -224,9 +251,19 @@ fn bench_sync(b: &SyncBench) -> anyhow::Result<()> {
             r.bytes_received as f64 / n.max(1) as f64
         );
     };
-    line("initial sync to a new device (pull)", initial.pulled, initial_time, &initial);
+    line(
+        "initial sync to a new device (pull)",
+        initial.pulled,
+        initial_time,
+        &initial,
+    );
     line("push of changed records", push.pushed, push_time, &push);
-    line("incremental sync (pull of changed records)", incremental.pulled, incremental_time, &incremental);
+    line(
+        "incremental sync (pull of changed records)",
+        incremental.pulled,
+        incremental_time,
+        &incremental,
+    );
     println!(
         "\nRaw JSON of the records in the initial sync: {} bytes; on the wire (gzip): {} bytes ({:.1}%).",
         b.records as u64 * (record(0, b.record_bytes).to_string().len() as u64),

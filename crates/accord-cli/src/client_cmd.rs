@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use accord::merge::{CollectionSchema, FieldPolicy};
+use accord::merge::FieldPolicy;
 use accord::{Accord, Config, ConflictResolution, SyncOutcome};
 
 /// Arguments of `accord client`.
@@ -28,6 +28,9 @@ pub struct ClientArgs {
     /// Merge policy of a field: COLLECTION.FIELD=text|lww|counter|set|json (repeatable).
     #[arg(long = "policy", value_name = "COLLECTION.FIELD=POLICY")]
     policies: Vec<String>,
+    /// Seconds a sync keeps retrying transient failures before it reports `retry`.
+    #[arg(long, default_value_t = 30.0)]
+    retry_budget: f64,
     #[command(subcommand)]
     verb: Verb,
 }
@@ -35,7 +38,11 @@ pub struct ClientArgs {
 #[derive(Subcommand)]
 enum Verb {
     /// Creates or replaces a record with a JSON object.
-    Put { collection: String, id: String, json: String },
+    Put {
+        collection: String,
+        id: String,
+        json: String,
+    },
     /// Prints a record's JSON object; exit 1 if absent.
     Get { collection: String, id: String },
     /// Prints a collection's records as a JSON array.
@@ -53,7 +60,11 @@ enum Verb {
     /// Settles a logged merge: keep (the merge), local, remote.
     Resolve { conflict_id: i64, choice: String },
     /// Captures a log line (uploaded as a summary at the next sync).
-    Log { level: String, tag: String, message: String },
+    Log {
+        level: String,
+        tag: String,
+        message: String,
+    },
 }
 
 fn parse_policies(specs: &[String]) -> anyhow::Result<Vec<(String, String, FieldPolicy)>> {
@@ -77,11 +88,14 @@ fn open(args: &ClientArgs) -> anyhow::Result<Accord> {
     if let (Some(url), Some(token), Some(space)) = (&args.server, &args.token, &args.space) {
         config = config.with_server(url, token, space);
     }
+    config.sync.retry_budget = std::time::Duration::try_from_secs_f64(args.retry_budget)
+        .context("--retry-budget must be a number of seconds")?;
     for (collection, field, policy) in parse_policies(&args.policies)? {
-        let schema = config.collections.remove(&collection).unwrap_or_else(CollectionSchema::new);
+        let schema = config.collections.remove(&collection).unwrap_or_default();
         config = config.with_collection(&collection, schema.with(&field, policy));
     }
-    let accord = Accord::open(config).with_context(|| format!("cannot open store {}", args.store.display()))?;
+    let accord = Accord::open(config)
+        .with_context(|| format!("cannot open store {}", args.store.display()))?;
     if let Some(aside) = &accord.open_report().moved_aside {
         eprintln!(
             "accord: the store was corrupt; it was moved to {} and a new one created",
@@ -95,7 +109,11 @@ fn open(args: &ClientArgs) -> anyhow::Result<Accord> {
 pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
     let accord = open(&args)?;
     let code = match &args.verb {
-        Verb::Put { collection, id, json } => {
+        Verb::Put {
+            collection,
+            id,
+            json,
+        } => {
             let data: Value = serde_json::from_str(json).context("the record is not valid JSON")?;
             accord.put(collection, id, data)?;
             ExitCode::SUCCESS
@@ -138,10 +156,16 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Verb::Conflicts { open } => {
-            println!("{}", serde_json::to_string_pretty(&accord.conflicts(*open)?)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&accord.conflicts(*open)?)?
+            );
             ExitCode::SUCCESS
         }
-        Verb::Resolve { conflict_id, choice } => {
+        Verb::Resolve {
+            conflict_id,
+            choice,
+        } => {
             let resolution = match choice.as_str() {
                 "keep" => ConflictResolution::KeepMerged,
                 "local" => ConflictResolution::UseLocal,
@@ -151,7 +175,11 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             accord.resolve_conflict(*conflict_id, resolution)?;
             ExitCode::SUCCESS
         }
-        Verb::Log { level, tag, message } => {
+        Verb::Log {
+            level,
+            tag,
+            message,
+        } => {
             accord.log(level, tag, message)?;
             accord.flush_logs()?;
             ExitCode::SUCCESS

@@ -91,16 +91,31 @@ fn describe_field(f: &Value) -> String {
     let how = match step {
         "took_local" => "changed on this device only: kept".to_string(),
         "took_remote" => "changed on the other device only: taken".to_string(),
-        "lww" => format!("changed on both: last writer wins ({} edit is later)", f["winner"].as_str().unwrap_or("?")),
+        "lww" => format!(
+            "changed on both: last writer wins ({} edit is later)",
+            f["winner"].as_str().unwrap_or("?")
+        ),
         "counter" => "counter: both increments added".to_string(),
         "set" => "set: additions and removals of both sides applied".to_string(),
         "json" => "object: merged key by key".to_string(),
         "line_diff3" => "text: different lines edited — merged line by line (diff3)".to_string(),
-        "word_diff3" => "text: same lines, different words — merged word by word (diff3)".to_string(),
-        "arbiter" => format!("text: overlapping edit decided by the model {}", f["model"].as_str().unwrap_or("")),
-        "kept_local_edit_over_remote_delete" => "deleted on the other device, edited here: the edit is kept".to_string(),
-        "kept_remote_edit_over_local_delete" => "deleted here, edited on the other device: the edit is kept".to_string(),
-        "keep_both" => "text: the same words edited differently — both versions kept, flagged for review".to_string(),
+        "word_diff3" => {
+            "text: same lines, different words — merged word by word (diff3)".to_string()
+        }
+        "arbiter" => format!(
+            "text: overlapping edit decided by the model {}",
+            f["model"].as_str().unwrap_or("")
+        ),
+        "kept_local_edit_over_remote_delete" => {
+            "deleted on the other device, edited here: the edit is kept".to_string()
+        }
+        "kept_remote_edit_over_local_delete" => {
+            "deleted here, edited on the other device: the edit is kept".to_string()
+        }
+        "keep_both" => {
+            "text: the same words edited differently — both versions kept, flagged for review"
+                .to_string()
+        }
         other => other.replace('_', " "),
     };
     format!("{field:<6} {how}")
@@ -111,7 +126,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let tmp;
     let dir = match args.dir {
         Some(d) => {
-            std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
             d
         }
         None => {
@@ -135,7 +151,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let url = server.url();
 
     println!("Accord demo: two devices edit the same notes offline, then sync.");
-    println!("  server   {url} (embedded, SQLite at {})", dir.join("server.db").display());
+    println!(
+        "  server   {url} (embedded, SQLite at {})",
+        dir.join("server.db").display()
+    );
     println!("  space    '{SPACE}'; policies: title=lww, body=text, tags=set\n");
 
     let open = |name: &'static str, token: &str| -> anyhow::Result<Device> {
@@ -179,10 +198,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         n["tags"] = json!(["home", "weekly"]);
     })?;
     edit(&phone, "meeting", &|n| {
-        n["body"] = json!("Agenda: roadmap review\nStandup moved to Wednesday 10:00\nBring the Q3 numbers\n");
+        n["body"] = json!(
+            "Agenda: roadmap review\nStandup moved to Wednesday 10:00\nBring the Q3 numbers\n"
+        );
     })?;
     phone.accord.delete(NOTES, "ideas")?;
-    phone.accord.put(NOTES, "phone-note", note("From the phone", "call the plumber\n", &["home"]))?;
+    phone.accord.put(
+        NOTES,
+        "phone-note",
+        note("From the phone", "call the plumber\n", &["home"]),
+    )?;
 
     edit(&laptop, "groceries", &|n| {
         n["body"] = json!("milk\nbread\neggs\ncoffee beans\n");
@@ -190,12 +215,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         n["title"] = json!("Groceries (Saturday)");
     })?;
     edit(&laptop, "meeting", &|n| {
-        n["body"] = json!("Agenda: roadmap review\nStandup moved to Thursday 10:00\nBring the Q3 numbers\n");
+        n["body"] = json!(
+            "Agenda: roadmap review\nStandup moved to Thursday 10:00\nBring the Q3 numbers\n"
+        );
     })?;
     edit(&laptop, "ideas", &|n| {
         n["body"] = json!("a bike rack for the office\na standing desk\n");
     })?;
-    laptop.accord.put(NOTES, "laptop-note", note("From the laptop", "book the venue\n", &["work"]))?;
+    laptop.accord.put(
+        NOTES,
+        "laptop-note",
+        note("From the laptop", "book the venue\n", &["work"]),
+    )?;
 
     println!("\n2. Offline, each device edits the same notes:");
     println!("   phone: groceries line 1 and a tag; meeting line 2 (Wednesday); deletes 'ideas'; new note");
@@ -217,8 +248,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     println!("\n4. What was merged, and how (on the device that merged):");
     for (device, m) in &merges {
-        let flag = if m.needs_review { "  [flagged for review]" } else { "" };
-        println!("   {}/{} on {device}: strategy '{}'{flag}", NOTES, m.id, m.strategy);
+        let flag = if m.needs_review {
+            "  [flagged for review]"
+        } else {
+            ""
+        };
+        println!(
+            "   {}/{} on {device}: strategy '{}'{flag}",
+            NOTES, m.id, m.strategy
+        );
         for f in m.fields.as_array().into_iter().flatten() {
             println!("      {}", describe_field(f));
         }
@@ -239,11 +277,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         flagged.len()
     );
     for c in flagged {
-        println!("     #{} {}/{} ({})", c.conflict_id, c.collection, c.id, c.strategy);
+        println!(
+            "     #{} {}/{} ({})",
+            c.conflict_id, c.collection, c.id, c.strategy
+        );
     }
     println!("   Nothing either device wrote was lost.");
     phone.accord.shutdown()?;
     laptop.accord.shutdown()?;
     server.stop();
-    Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -66,7 +66,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
             error: self.code,
             message: self.message,
@@ -83,7 +84,10 @@ impl From<StorageError> for ApiError {
             StorageError::Conflict(m) => ApiError::new(ErrorCode::BadRequest, m),
             StorageError::Database(m) => {
                 tracing::error!("storage failed: {m}");
-                ApiError::new(ErrorCode::Internal, "the server's storage failed; retry later")
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "the server's storage failed; retry later",
+                )
             }
         }
     }
@@ -97,7 +101,10 @@ async fn blocking<T: Send + 'static>(
         Ok(r) => r.map_err(ApiError::from),
         Err(e) => {
             tracing::error!("storage task failed: {e}");
-            Err(ApiError::new(ErrorCode::Internal, "the server failed; retry later"))
+            Err(ApiError::new(
+                ErrorCode::Internal,
+                "the server failed; retry later",
+            ))
         }
     }
 }
@@ -112,7 +119,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/spaces/{space}/mutations", post(mutations))
         .route("/v1/spaces/{space}/logs", post(logs))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
@@ -130,14 +140,19 @@ async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: 
         .unwrap_or_else(|| "unmatched".to_string());
     let started = Instant::now();
     let resp = next.run(req).await;
-    state
-        .metrics
-        .request(&route, resp.status().as_u16(), started.elapsed().as_micros() as u64);
+    state.metrics.request(
+        &route,
+        resp.status().as_u16(),
+        started.elapsed().as_micros() as u64,
+    );
     resp
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route; the API lives under /v1")
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such route; the API lives under /v1",
+    )
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {
@@ -149,13 +164,20 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
         version: env!("CARGO_PKG_VERSION").to_string(),
         storage: kind,
     };
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -176,31 +198,44 @@ async fn authorize(
         .and_then(auth::bearer)
         .ok_or_else(|| {
             Metrics::add(&state.metrics.auth_failures, 1);
-            ApiError::new(ErrorCode::Unauthorized, "missing bearer token: send Authorization: Bearer <token>")
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "missing bearer token: send Authorization: Bearer <token>",
+            )
         })?;
     let hash = auth::token_hash(token);
     let storage = state.storage.clone();
-    let user = blocking(move || storage.user_for_token(&hash)).await?.ok_or_else(|| {
-        Metrics::add(&state.metrics.auth_failures, 1);
-        ApiError::new(ErrorCode::Unauthorized, "unknown or revoked token")
-    })?;
+    let user = blocking(move || storage.user_for_token(&hash))
+        .await?
+        .ok_or_else(|| {
+            Metrics::add(&state.metrics.auth_failures, 1);
+            ApiError::new(ErrorCode::Unauthorized, "unknown or revoked token")
+        })?;
     let storage = state.storage.clone();
     let (u, s) = (user.clone(), space.clone());
-    let space_id = blocking(move || storage.space_for(&u, &s)).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("space '{space}' does not exist or this token has no grant for it"),
-        )
-    })?;
+    let space_id = blocking(move || storage.space_for(&u, &s))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("space '{space}' does not exist or this token has no grant for it"),
+            )
+        })?;
     Ok((user, space_id))
 }
 
 fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::PayloadTooLarge, "request body too large; send fewer mutations per request")
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "request body too large; send fewer mutations per request",
+            )
         } else {
-            ApiError::new(ErrorCode::BadRequest, format!("cannot read the request body: {}", e.body_text()))
+            ApiError::new(
+                ErrorCode::BadRequest,
+                format!("cannot read the request body: {}", e.body_text()),
+            )
         }
     })
 }
@@ -208,25 +243,35 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 fn parse_query(raw: Option<String>) -> Result<(i64, u32), ApiError> {
     let mut since = 0i64;
     let mut limit = DEFAULT_PAGE_LIMIT;
-    for pair in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in raw
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "since" => {
-                since = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &i64| *s >= 0)
-                    .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("since must be a sequence number ≥ 0, got '{v}'")))?
+                since = v.parse().ok().filter(|s: &i64| *s >= 0).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::BadRequest,
+                        format!("since must be a sequence number ≥ 0, got '{v}'"),
+                    )
+                })?
             }
             "limit" => {
-                limit = v
-                    .parse()
-                    .ok()
-                    .filter(|l: &u32| *l >= 1)
-                    .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("limit must be a number ≥ 1, got '{v}'")))?
+                limit = v.parse().ok().filter(|l: &u32| *l >= 1).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::BadRequest,
+                        format!("limit must be a number ≥ 1, got '{v}'"),
+                    )
+                })?
             }
             other => {
-                return Err(ApiError::new(ErrorCode::BadRequest, format!("unknown query parameter '{other}'")))
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("unknown query parameter '{other}'"),
+                ))
             }
         }
     }
@@ -255,8 +300,12 @@ async fn mutations(
 ) -> Result<Response, ApiError> {
     let (_user, space_id) = authorize(&state, &headers, space).await?;
     let body = read_body(body)?;
-    let batch: MutationBatch = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid mutations body: {e}")))?;
+    let batch: MutationBatch = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid mutations body: {e}"),
+        )
+    })?;
     let storage = state.storage.clone();
     let results = blocking(move || storage.apply(space_id, &batch.mutations)).await?;
     let conflicts = results
@@ -264,7 +313,10 @@ async fn mutations(
         .filter(|r| matches!(r, MutationResult::Conflict { .. }))
         .count() as u64;
     Metrics::add(&state.metrics.mutations_conflicted, conflicts);
-    Metrics::add(&state.metrics.mutations_applied, results.len() as u64 - conflicts);
+    Metrics::add(
+        &state.metrics.mutations_applied,
+        results.len() as u64 - conflicts,
+    );
     Ok(Json(MutationResults { results }).into_response())
 }
 
@@ -296,7 +348,10 @@ mod tests {
     #[test]
     fn query_is_parsed_and_clamped() {
         assert_eq!(parse_query(None).unwrap(), (0, DEFAULT_PAGE_LIMIT));
-        assert_eq!(parse_query(Some("since=5&limit=99999".into())).unwrap(), (5, MAX_PAGE_LIMIT));
+        assert_eq!(
+            parse_query(Some("since=5&limit=99999".into())).unwrap(),
+            (5, MAX_PAGE_LIMIT)
+        );
         assert!(parse_query(Some("since=-1".into())).is_err());
         assert!(parse_query(Some("limit=0".into())).is_err());
         assert!(parse_query(Some("sincе=1".into())).is_err());

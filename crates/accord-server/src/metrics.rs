@@ -42,21 +42,53 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP accord_http_requests_total HTTP requests by route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP accord_http_requests_total HTTP requests by route and status."
+        );
         let _ = writeln!(out, "# TYPE accord_http_requests_total counter");
-        for ((route, status), n) in self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for ((route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "accord_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
             );
         }
         let counters: [(&str, &str, &AtomicU64); 6] = [
-            ("accord_http_request_seconds_sum", "Total time spent answering requests.", &self.request_micros),
-            ("accord_mutations_applied_total", "Mutations applied.", &self.mutations_applied),
-            ("accord_mutations_conflicted_total", "Mutations answered with a conflict.", &self.mutations_conflicted),
-            ("accord_changes_served_total", "Records served by the change feed.", &self.changes_served),
-            ("accord_log_reports_total", "Log reports stored.", &self.log_reports),
-            ("accord_auth_failures_total", "Requests refused for a bad token.", &self.auth_failures),
+            (
+                "accord_http_request_seconds_sum",
+                "Total time spent answering requests.",
+                &self.request_micros,
+            ),
+            (
+                "accord_mutations_applied_total",
+                "Mutations applied.",
+                &self.mutations_applied,
+            ),
+            (
+                "accord_mutations_conflicted_total",
+                "Mutations answered with a conflict.",
+                &self.mutations_conflicted,
+            ),
+            (
+                "accord_changes_served_total",
+                "Records served by the change feed.",
+                &self.changes_served,
+            ),
+            (
+                "accord_log_reports_total",
+                "Log reports stored.",
+                &self.log_reports,
+            ),
+            (
+                "accord_auth_failures_total",
+                "Requests refused for a bad token.",
+                &self.auth_failures,
+            ),
         ];
         for (name, help, value) in counters {
             let v = value.load(Ordering::Relaxed);

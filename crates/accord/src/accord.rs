@@ -15,7 +15,10 @@ use crate::store::{
     self, ConflictEntry, ConflictResolution, LocalRecord, LogEvent, LogRing, LogRingStats, Meta,
     OpenReport, Query, RecordWrite, Store,
 };
-use crate::sync::{self, ChangeEvent, ChangeOrigin, SyncContext, SyncOptions, SyncOutcome, SyncProgress, SyncReport};
+use crate::sync::{
+    self, ChangeEvent, ChangeOrigin, SyncContext, SyncOptions, SyncOutcome, SyncProgress,
+    SyncReport,
+};
 use crate::transport::{HttpTransport, Transport};
 
 /// Where and as whom to sync.
@@ -220,9 +223,9 @@ impl Accord {
     pub fn delete(&self, collection: &str, id: &str) -> Result<bool> {
         self.check_open()?;
         store::check_write(collection, id, &RecordWrite::Delete)?;
-        let changed = self
-            .store
-            .write(|tx| store::write_local(tx, &self.device_id, collection, id, &RecordWrite::Delete))?;
+        let changed = self.store.write(|tx| {
+            store::write_local(tx, &self.device_id, collection, id, &RecordWrite::Delete)
+        })?;
         if changed {
             self.notify(&ChangeEvent {
                 collection: collection.to_string(),
@@ -302,7 +305,11 @@ impl Accord {
         // Listeners run with no lock held: a listener may call back into Accord.
         let targets: Vec<ChangeListener> = lock(&self.observers)
             .iter()
-            .filter(|o| o.collection.as_deref().is_none_or(|c| c == event.collection))
+            .filter(|o| {
+                o.collection
+                    .as_deref()
+                    .is_none_or(|c| c == event.collection)
+            })
             .map(|o| o.listener.clone())
             .collect();
         for l in targets {
@@ -336,7 +343,8 @@ impl Accord {
 
     fn transport(&self) -> std::result::Result<HttpTransport, String> {
         let server = self.config.server.as_ref().ok_or_else(|| {
-            "no server configured: open Accord with a server URL, token and space to sync".to_string()
+            "no server configured: open Accord with a server URL, token and space to sync"
+                .to_string()
         })?;
         HttpTransport::new(
             &server.url,
@@ -349,7 +357,11 @@ impl Accord {
     }
 
     /// Runs one sync pass over any transport (tests, tools).
-    pub fn sync_via(&self, transport: &dyn Transport, progress: Option<ProgressListener>) -> SyncReport {
+    pub fn sync_via(
+        &self,
+        transport: &dyn Transport,
+        progress: Option<ProgressListener>,
+    ) -> SyncReport {
         if self.check_open().is_err() {
             return failed_report("this Accord instance is closed".into());
         }
@@ -361,7 +373,11 @@ impl Accord {
         if let Err(e) = self.flush_logs() {
             return failed_report(format!("cannot write buffered log lines: {e}"));
         }
-        let arbiter = self.arbiter.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let arbiter = self
+            .arbiter
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let on_change = |e: ChangeEvent| self.notify(&e);
         let on_progress = |p: SyncProgress| {
             if let Some(l) = &progress {
@@ -405,7 +421,9 @@ impl Accord {
         }
         let changed = self.store.write(|tx| {
             let changed = match &write {
-                Some(w) => store::write_local(tx, &self.device_id, &entry.collection, &entry.id, w)?,
+                Some(w) => {
+                    store::write_local(tx, &self.device_id, &entry.collection, &entry.id, w)?
+                }
                 None => false,
             };
             ConflictEntry::mark_reviewed(tx, conflict_id)?;
@@ -423,12 +441,12 @@ impl Accord {
 
     /// The queued mutations, oldest first (for inspection, tools and tests).
     pub fn outbox(&self) -> Result<Vec<store::OutboxRow>> {
-        self.store.read(|c| store::outbox_rows(c))
+        self.store.read(store::outbox_rows)
     }
 
     /// Mutations waiting for the server.
     pub fn pending_mutations(&self) -> Result<i64> {
-        self.store.read(|c| store::pending_mutations(c))
+        self.store.read(store::pending_mutations)
     }
 
     /// Captures one log line. Lines are buffered and written in batches (so this is
@@ -465,7 +483,7 @@ impl Accord {
     /// What the log ring holds and has dropped.
     pub fn log_stats(&self) -> Result<LogRingStats> {
         self.flush_logs()?;
-        self.store.read(|c| LogRing::stats(c))
+        self.store.read(LogRing::stats)
     }
 
     /// Flushes buffered logs, stops any running sync and refuses further calls. Safe to

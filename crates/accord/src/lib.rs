@@ -21,7 +21,7 @@ pub mod store;
 pub mod sync;
 pub mod transport;
 
-pub use accord::{ChangeListener, Config, ProgressListener, Record, ServerConfig, Accord};
+pub use accord::{Accord, ChangeListener, Config, ProgressListener, Record, ServerConfig};
 pub use error::{Error, Result};
 pub use interrupt::InterruptHandle;
 pub use store::{ConflictEntry, ConflictResolution, Query};

@@ -167,7 +167,11 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RemoteRecord> {
     let data = data
         .map(|d| {
             serde_json::from_str(&d).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
             })
         })
         .transpose()?;
@@ -186,15 +190,19 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RemoteRecord> {
 const RECORD_COLUMNS: &str = "collection, id, version, seq, data, deleted, hlc, mutation_id";
 
 fn user_id(conn: &Connection, name: &str) -> Result<i64> {
-    conn.query_row("SELECT user_id FROM users WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StorageError::NotFound(format!("no user named '{name}'")))
+    conn.query_row("SELECT user_id FROM users WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| StorageError::NotFound(format!("no user named '{name}'")))
 }
 
 fn space_id(conn: &Connection, name: &str) -> Result<i64> {
-    conn.query_row("SELECT space_id FROM spaces WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StorageError::NotFound(format!("no space named '{name}'")))
+    conn.query_row("SELECT space_id FROM spaces WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| StorageError::NotFound(format!("no space named '{name}'")))
 }
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
@@ -207,7 +215,10 @@ impl Storage for SqliteStorage {
     }
 
     fn ping(&self) -> Result<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
     }
 
     fn user_for_token(&self, token_hash: &str) -> Result<Option<User>> {
@@ -245,12 +256,19 @@ impl Storage for SqliteStorage {
                 "SELECT {RECORD_COLUMNS} FROM records WHERE space_id = ?1 AND seq > ?2
                  ORDER BY seq LIMIT ?3"
             ))?;
-            let rows = stmt.query_map(params![space_id, since, i64::from(limit) + 1], record_from_row)?;
+            let rows = stmt.query_map(
+                params![space_id, since, i64::from(limit) + 1],
+                record_from_row,
+            )?;
             let mut changes = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             let more = changes.len() > limit as usize;
             changes.truncate(limit as usize);
             let next = changes.last().map_or(since, |r| r.seq);
-            Ok(ChangesPage { changes, next, more })
+            Ok(ChangesPage {
+                changes,
+                next,
+                more,
+            })
         })
     }
 
@@ -349,13 +367,18 @@ impl Storage for SqliteStorage {
                  WHERE l.space_id = ?1 ORDER BY l.received_ms DESC, l.rowid DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![sid, limit], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })?;
             let mut out = Vec::new();
             for row in rows {
                 let (user, received_ms, body) = row?;
-                let report = serde_json::from_str(&body)
-                    .map_err(|e| StorageError::Database(format!("stored report is damaged: {e}")))?;
+                let report = serde_json::from_str(&body).map_err(|e| {
+                    StorageError::Database(format!("stored report is damaged: {e}"))
+                })?;
                 out.push(StoredLogReport {
                     space: space.to_string(),
                     user,

@@ -23,9 +23,11 @@ pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
 pub use logs::{LogEvent, LogRing, LogRingStats};
 pub use meta::Meta;
 pub use outbox::OutboxRow;
-pub use records::{LocalRecord, Query, RecordWrite};
-pub(crate) use outbox::{find as find_outbox_row, pending as pending_mutations, take_batch, all as outbox_rows};
+pub(crate) use outbox::{
+    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, take_batch,
+};
 pub(crate) use records::{check_write, write_local};
+pub use records::{LocalRecord, Query, RecordWrite};
 pub use schema::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
@@ -178,7 +180,9 @@ fn open_writer(path: &Path) -> Result<(Connection, i64)> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
     Ok((conn, version))
 }
 
@@ -229,7 +233,11 @@ pub(crate) fn adopt_remote(conn: &Connection, remote: &RemoteRecord) -> Result<(
 /// still wait in the outbox.
 pub(crate) fn acknowledge_row(conn: &Connection, row: &OutboxRow, version: i64) -> Result<bool> {
     let remaining = outbox::acknowledge(conn, row, version)?;
-    let sent = if row.deleted { None } else { row.data.as_deref() };
+    let sent = if row.deleted {
+        None
+    } else {
+        row.data.as_deref()
+    };
     records::acknowledge(conn, &row.collection, &row.id, version, sent, remaining)?;
     Ok(remaining)
 }
@@ -280,7 +288,9 @@ mod tests {
         assert_eq!(report.migrated_from, 1);
         assert_eq!(report.schema_version, SCHEMA_VERSION);
         let body: String = store
-            .read(|c| Ok(c.query_row("SELECT data FROM records WHERE id = 'n1'", [], |r| r.get(0))?))
+            .read(
+                |c| Ok(c.query_row("SELECT data FROM records WHERE id = 'n1'", [], |r| r.get(0))?),
+            )
             .unwrap();
         assert_eq!(body, "{\"body\":\"kept\"}");
         let logs: i64 = store
@@ -300,13 +310,16 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch("CREATE TABLE future (x)").unwrap();
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
         }
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, Error::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 5));
         assert!(err.to_string().contains("newer than this build"), "{err}");
         let conn = Connection::open(&path).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION + 5);
     }
 

@@ -70,7 +70,8 @@ impl OutboxRow {
     }
 }
 
-const COLUMNS: &str = "seq, mutation_id, collection, id, base_version, data, deleted, hlc, attempts";
+const COLUMNS: &str =
+    "seq, mutation_id, collection, id, base_version, data, deleted, hlc, attempts";
 
 /// Queues a local write. A row for the same record that was never sent absorbs it (one
 /// mutation carries the latest state); otherwise a new row with a new UUID v7 id.
@@ -160,7 +161,8 @@ pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<OutboxRo
         let rows = stmt.query_map([limit as i64], OutboxRow::from_row)?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
-    let mut mark = conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1")?;
+    let mut mark =
+        conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1")?;
     for r in &rows {
         mark.execute([r.seq])?;
     }

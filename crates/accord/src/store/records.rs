@@ -62,8 +62,7 @@ pub struct Query {
     pub offset: u32,
 }
 
-const COLUMNS: &str =
-    "collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms";
+const COLUMNS: &str = "collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms";
 
 fn parse_json(text: Option<String>) -> rusqlite::Result<Option<Value>> {
     text.map(|t| {
@@ -111,7 +110,8 @@ impl LocalRecord {
 
     /// Live records matching `q`.
     pub fn query(conn: &Connection, q: &Query) -> Result<Vec<LocalRecord>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM records WHERE collection = ?1 AND deleted = 0");
+        let mut sql =
+            format!("SELECT {COLUMNS} FROM records WHERE collection = ?1 AND deleted = 0");
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.collection.clone())];
         for (field, value) in &q.filters {
             args.push(SqlValue::Text(json_path(field)));
@@ -140,7 +140,11 @@ impl LocalRecord {
         }
         args.push(SqlValue::Integer(q.limit.map_or(-1, i64::from)));
         args.push(SqlValue::Integer(i64::from(q.offset)));
-        sql.push_str(&format!(" LIMIT ?{} OFFSET ?{}", args.len() - 1, args.len()));
+        sql.push_str(&format!(
+            " LIMIT ?{} OFFSET ?{}",
+            args.len() - 1,
+            args.len()
+        ));
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), LocalRecord::from_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -250,7 +254,15 @@ pub(crate) fn write_local(
             hlc = excluded.hlc, rev = rev + 1, updated_ms = excluded.updated_ms",
         params![collection, id, data_text, deleted, hlc, now_ms()],
     )?;
-    outbox::enqueue(conn, collection, id, version, data_text.as_deref(), deleted, &hlc)?;
+    outbox::enqueue(
+        conn,
+        collection,
+        id,
+        version,
+        data_text.as_deref(),
+        deleted,
+        &hlc,
+    )?;
     Ok(true)
 }
 

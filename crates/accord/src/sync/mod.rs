@@ -219,7 +219,8 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
     let started = Instant::now();
     let mut report = empty_report();
     let mut retrier = Retrier::new(ctx.options.backoff, ctx.options.retry_budget, ctx.interrupt);
-    let result = pull(ctx, &mut retrier, &mut report).and_then(|()| push(ctx, &mut retrier, &mut report));
+    let result =
+        pull(ctx, &mut retrier, &mut report).and_then(|()| push(ctx, &mut retrier, &mut report));
     report.outcome = match result {
         Ok(()) => SyncOutcome::Done,
         Err(Stop::Retry(reason)) => SyncOutcome::Retry { reason },
@@ -227,11 +228,7 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
         Err(Stop::Cancelled) => SyncOutcome::Cancelled,
     };
     report.retries = retrier.retries;
-    report.pending = ctx
-        .store
-        .read(|c| store::pending_mutations(c))
-        .unwrap_or(0)
-        .max(0) as u64;
+    report.pending = ctx.store.read(store::pending_mutations).unwrap_or(0).max(0) as u64;
     let traffic = ctx.transport.traffic();
     report.bytes_sent = traffic.sent;
     report.bytes_received = traffic.received;
@@ -243,7 +240,9 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
 /// (each step is one transaction), so the pass can simply be retried later.
 fn store_failed(step: &str, err: crate::error::Error) -> Stop {
     if err.is_disk_full() {
-        Stop::Retry(format!("{step}: the device's disk is full; free some space"))
+        Stop::Retry(format!(
+            "{step}: the device's disk is full; free some space"
+        ))
     } else {
         Stop::Failure(format!("{step}: {err}"))
     }
@@ -256,7 +255,11 @@ fn schema_for<'a>(ctx: &'a SyncContext<'_>, collection: &str) -> &'a CollectionS
         .unwrap_or_else(|| DEFAULT.get_or_init(CollectionSchema::new))
 }
 
-fn pull(ctx: &SyncContext<'_>, retrier: &mut Retrier<'_>, report: &mut SyncReport) -> Result<(), Stop> {
+fn pull(
+    ctx: &SyncContext<'_>,
+    retrier: &mut Retrier<'_>,
+    report: &mut SyncReport,
+) -> Result<(), Stop> {
     loop {
         retrier.check_interrupt()?;
         let cursor = ctx
@@ -283,23 +286,36 @@ fn pull(ctx: &SyncContext<'_>, retrier: &mut Retrier<'_>, report: &mut SyncRepor
 /// A page must move forward and hold well-formed records; anything else is a server
 /// bug, and merging it could corrupt local data.
 fn check_page(page: &ChangesPage, cursor: i64) -> Result<(), Stop> {
-    let bad = |why: String| Err(Stop::Failure(format!("the server sent an invalid changes page: {why}")));
+    let bad = |why: String| {
+        Err(Stop::Failure(format!(
+            "the server sent an invalid changes page: {why}"
+        )))
+    };
     if page.next < cursor {
         return bad(format!("cursor went back from {cursor} to {}", page.next));
     }
     for r in &page.changes {
         if r.seq <= cursor || r.seq > page.next {
-            return bad(format!("change seq {} outside ({cursor}, {}]", r.seq, page.next));
+            return bad(format!(
+                "change seq {} outside ({cursor}, {}]",
+                r.seq, page.next
+            ));
         }
         if r.version < 1 {
-            return bad(format!("record {}/{} has version {}", r.collection, r.id, r.version));
+            return bad(format!(
+                "record {}/{} has version {}",
+                r.collection, r.id, r.version
+            ));
         }
         if !r.deleted && !r.data.as_ref().is_some_and(Value::is_object) {
-            return bad(format!("record {}/{} has no object data", r.collection, r.id));
+            return bad(format!(
+                "record {}/{} has no object data",
+                r.collection, r.id
+            ));
         }
         accord_protocol::check_name("collection", &r.collection)
             .and_then(|()| accord_protocol::check_name("record id", &r.id))
-            .or_else(|why| bad(why))?;
+            .or_else(bad)?;
     }
     Ok(())
 }
@@ -315,16 +331,23 @@ fn apply_remote(
     cursor: Option<i64>,
 ) -> Result<(), Stop> {
     type Snapshot = (Option<LocalRecord>, Decision);
-    let decide_one = |c: &rusqlite::Connection, r: &RemoteRecord| -> crate::error::Result<Snapshot> {
-        let local = LocalRecord::load(c, &r.collection, &r.id)?;
-        let echo = if r.mutation_id.is_empty() {
-            None
-        } else {
-            store::find_outbox_row(c, &r.mutation_id)?
+    let decide_one =
+        |c: &rusqlite::Connection, r: &RemoteRecord| -> crate::error::Result<Snapshot> {
+            let local = LocalRecord::load(c, &r.collection, &r.id)?;
+            let echo = if r.mutation_id.is_empty() {
+                None
+            } else {
+                store::find_outbox_row(c, &r.mutation_id)?
+            };
+            let decision = decide(
+                schema_for(ctx, &r.collection),
+                local.as_ref(),
+                r,
+                echo,
+                ctx.arbiter,
+            );
+            Ok((local, decision))
         };
-        let decision = decide(schema_for(ctx, &r.collection), local.as_ref(), r, echo, ctx.arbiter);
-        Ok((local, decision))
-    };
     let decided: Vec<Snapshot> = ctx
         .store
         .read(|c| remotes.iter().map(|r| decide_one(c, r)).collect())
@@ -404,7 +427,11 @@ fn rebase_outbox(tx: &rusqlite::Connection, remote: &RemoteRecord) -> crate::err
     Ok(())
 }
 
-fn push(ctx: &SyncContext<'_>, retrier: &mut Retrier<'_>, report: &mut SyncReport) -> Result<(), Stop> {
+fn push(
+    ctx: &SyncContext<'_>,
+    retrier: &mut Retrier<'_>,
+    report: &mut SyncReport,
+) -> Result<(), Stop> {
     for _round in 0..ctx.options.max_push_rounds {
         retrier.check_interrupt()?;
         let rows: Vec<OutboxRow> = ctx
@@ -468,7 +495,11 @@ fn push(ctx: &SyncContext<'_>, retrier: &mut Retrier<'_>, report: &mut SyncRepor
 /// point. Lets the crash tests stop a real sync at a chosen instant.
 fn crash_point(name: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    if AT.get_or_init(|| std::env::var("ACCORD_CRASH_AT").ok()).as_deref() == Some(name) {
+    if AT
+        .get_or_init(|| std::env::var("ACCORD_CRASH_AT").ok())
+        .as_deref()
+        == Some(name)
+    {
         eprintln!("accord: crashing at {name} (ACCORD_CRASH_AT)");
         std::process::abort();
     }

@@ -113,7 +113,8 @@ pub fn apply(
         Decision::Skip => {}
         Decision::Adopt => {
             crate::store::adopt_remote(conn, remote)?;
-            out.changed = local.map_or(true, |l| l.data != remote.data || l.deleted != remote.deleted);
+            out.changed =
+                local.is_none_or(|l| l.data != remote.data || l.deleted != remote.deleted);
         }
         Decision::Echo(row) => {
             let remaining = crate::store::acknowledge_row(conn, &row, remote.version)?;

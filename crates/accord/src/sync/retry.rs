@@ -138,7 +138,8 @@ mod tests {
         };
         for attempt in 0..20 {
             let d = b.delay(attempt);
-            let full = (Duration::from_millis(100) * 2u32.pow(attempt.min(10))).min(Duration::from_secs(1));
+            let full = (Duration::from_millis(100) * 2u32.pow(attempt.min(10)))
+                .min(Duration::from_secs(1));
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
     }

@@ -142,14 +142,18 @@ impl HttpTransport {
         resp.into_reader()
             .take(MAX_RESPONSE_BYTES + 1)
             .read_to_end(&mut raw)
-            .map_err(|e| TransportError::transient(format!("connection lost while reading the answer: {e}")))?;
+            .map_err(|e| {
+                TransportError::transient(format!("connection lost while reading the answer: {e}"))
+            })?;
         self.received.fetch_add(raw.len() as u64, Ordering::Relaxed);
         let body = if gzipped {
             let mut out = Vec::new();
             GzDecoder::new(raw.as_slice())
                 .take(MAX_RESPONSE_BYTES + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| TransportError::protocol(format!("the server sent broken gzip: {e}")))?;
+                .map_err(|e| {
+                    TransportError::protocol(format!("the server sent broken gzip: {e}"))
+                })?;
             out
         } else {
             raw
