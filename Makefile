@@ -6,7 +6,11 @@ ACCORD  := target/debug/accord
 RELEASE := target/release/accord
 SHARED  ?= ../shared
 
-.PHONY: demo test test-rust build release bench bench-sync bench-merge lint clean-data
+.PHONY: demo test test-rust build release bench bench-sync bench-merge lint
+
+# Each area adds its targets (and its part of `test`) in mk/<area>.mk.
+TEST_TARGETS := test-rust
+-include mk/*.mk
 
 demo: build
 	$(ACCORD) demo
@@ -17,7 +21,7 @@ build:
 release:
 	$(CARGO) build --release -p accord-cli
 
-test: test-rust
+test: $(TEST_TARGETS)
 
 test-rust:
 	$(CARGO) test --workspace
