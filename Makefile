@@ -9,6 +9,7 @@ SHARED  ?= ../shared
 .PHONY: demo test test-rust build release bench bench-sync bench-merge lint
 
 # Each area adds its targets (and its part of `test`) in mk/<area>.mk.
+.DEFAULT_GOAL := build
 TEST_TARGETS := test-rust
 -include mk/*.mk
 
