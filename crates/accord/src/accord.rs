@@ -223,9 +223,11 @@ impl Accord {
     pub fn delete(&self, collection: &str, id: &str) -> Result<bool> {
         self.check_open()?;
         store::check_write(collection, id, &RecordWrite::Delete)?;
-        let changed = self.store.write(|tx| {
-            store::write_local(tx, &self.device_id, collection, id, &RecordWrite::Delete)
-        })?;
+        let writes = [(id.to_string(), RecordWrite::Delete)];
+        let changed = !self
+            .store
+            .write(|tx| store::write_batch(tx, &self.device_id, collection, &writes))?
+            .is_empty();
         if changed {
             self.notify(&ChangeEvent {
                 collection: collection.to_string(),
@@ -241,15 +243,9 @@ impl Accord {
         for (id, w) in &writes {
             store::check_write(collection, id, w)?;
         }
-        let changed = self.store.write(|tx| {
-            let mut changed = Vec::new();
-            for (id, w) in &writes {
-                if store::write_local(tx, &self.device_id, collection, id, w)? {
-                    changed.push(id.clone());
-                }
-            }
-            Ok(changed)
-        })?;
+        let changed = self
+            .store
+            .write(|tx| store::write_batch(tx, &self.device_id, collection, &writes))?;
         if !changed.is_empty() {
             self.notify(&ChangeEvent {
                 collection: collection.to_string(),
@@ -420,9 +416,10 @@ impl Accord {
             store::check_write(&entry.collection, &entry.id, w)?;
         }
         let changed = self.store.write(|tx| {
-            let changed = match &write {
+            let changed = match write {
                 Some(w) => {
-                    store::write_local(tx, &self.device_id, &entry.collection, &entry.id, w)?
+                    let writes = [(entry.id.clone(), w)];
+                    !store::write_batch(tx, &self.device_id, &entry.collection, &writes)?.is_empty()
                 }
                 None => false,
             };

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::now_ms;
+use super::{exec, query_row};
 use crate::error::{Error, Result};
 
 /// A merge to record.
@@ -111,7 +112,8 @@ impl ConflictEntry {
 
     /// Appends a merge to the log.
     pub(crate) fn insert(conn: &Connection, c: &NewConflict<'_>) -> Result<i64> {
-        conn.execute(
+        exec(
+            conn,
             "INSERT INTO conflicts (collection, id, base, local, remote, result, strategy, fields,
                                     score, needs_review, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -145,7 +147,8 @@ impl ConflictEntry {
 
     /// One logged merge.
     pub fn get(conn: &Connection, conflict_id: i64) -> Result<ConflictEntry> {
-        conn.query_row(
+        query_row(
+            conn,
             "SELECT conflict_id, collection, id, base, local, remote, result, strategy, fields,
                     score, needs_review, reviewed, created_ms
              FROM conflicts WHERE conflict_id = ?1",
@@ -158,7 +161,8 @@ impl ConflictEntry {
 
     /// Marks a logged merge as reviewed.
     pub(crate) fn mark_reviewed(conn: &Connection, conflict_id: i64) -> Result<()> {
-        conn.execute(
+        exec(
+            conn,
             "UPDATE conflicts SET reviewed = 1 WHERE conflict_id = ?1",
             [conflict_id],
         )?;

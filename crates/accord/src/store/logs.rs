@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection};
 
 use super::meta::Meta;
+use super::{exec, query_row};
 use crate::error::Result;
 
 /// One captured log line.
@@ -97,7 +98,7 @@ impl LogRing {
             dropped += 1;
         }
         drop(it);
-        conn.execute("DELETE FROM log_events WHERE seq <= ?1", [last_seq])?;
+        exec(conn, "DELETE FROM log_events WHERE seq <= ?1", [last_seq])?;
         let before: i64 = Meta::get(conn, DROPPED)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
@@ -140,13 +141,18 @@ impl LogRing {
     /// Removes lines up to `seq` once their report is on the server.
     #[allow(dead_code)] // as above
     pub(crate) fn prune_uploaded(conn: &Connection, through_seq: i64) -> Result<()> {
-        conn.execute("DELETE FROM log_events WHERE seq <= ?1", [through_seq])?;
+        exec(
+            conn,
+            "DELETE FROM log_events WHERE seq <= ?1",
+            [through_seq],
+        )?;
         Ok(())
     }
 }
 
 fn usage(conn: &Connection) -> Result<(i64, i64)> {
-    Ok(conn.query_row(
+    Ok(query_row(
+        conn,
         "SELECT count(*), coalesce(sum(bytes), 0) FROM log_events",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),

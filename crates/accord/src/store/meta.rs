@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::{exec, query_row};
 use crate::error::Result;
 use crate::hlc::Hlc;
 
@@ -14,14 +15,18 @@ const CLOCK: &str = "hlc";
 impl Meta {
     /// Reads a raw value.
     pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-        Ok(conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(
+            query_row(conn, "SELECT value FROM meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        )
     }
 
     /// Writes a raw value.
     pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-        conn.execute(
+        exec(
+            conn,
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
@@ -60,6 +65,11 @@ impl Meta {
         Ok(next)
     }
 
+    /// Saves the clock after a batch of writes ticked it.
+    pub fn save_clock(conn: &Connection, clock: &Hlc) -> Result<()> {
+        Self::set(conn, CLOCK, &clock.to_string())
+    }
+
     /// Moves the clock past a timestamp seen from another device.
     pub fn observe(conn: &Connection, node: &str, remote: &str) -> Result<()> {
         if let Some(remote) = Hlc::parse(remote) {
@@ -72,7 +82,8 @@ impl Meta {
         Ok(())
     }
 
-    fn clock(conn: &Connection, node: &str) -> Result<Hlc> {
+    /// The clock as last saved (a batch of writes ticks it in memory and saves once).
+    pub fn clock(conn: &Connection, node: &str) -> Result<Hlc> {
         Ok(Self::get(conn, CLOCK)?
             .and_then(|v| Hlc::parse(&v))
             .unwrap_or_else(|| Hlc::zero(node)))

@@ -4,10 +4,11 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use super::meta::Meta;
 use super::now_ms;
 use super::outbox;
+use super::{exec, query_row};
 use crate::error::{Error, Result};
+use crate::hlc::Hlc;
 use accord_protocol::RemoteRecord;
 
 /// A record as this device holds it.
@@ -92,9 +93,7 @@ impl LocalRecord {
     /// Loads one record, tombstones included.
     pub fn load(conn: &Connection, collection: &str, id: &str) -> Result<Option<LocalRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM records WHERE collection = ?1 AND id = ?2");
-        Ok(conn
-            .query_row(&sql, [collection, id], LocalRecord::from_row)
-            .optional()?)
+        Ok(query_row(conn, &sql, [collection, id], LocalRecord::from_row).optional()?)
     }
 
     /// Live (not deleted) records of a collection, by id.
@@ -152,7 +151,8 @@ impl LocalRecord {
 
     /// Number of live records in a collection.
     pub fn count(conn: &Connection, collection: &str) -> Result<i64> {
-        Ok(conn.query_row(
+        Ok(query_row(
+            conn,
             "SELECT count(*) FROM records WHERE collection = ?1 AND deleted = 0",
             [collection],
             |r| r.get(0),
@@ -215,11 +215,12 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// Applies a local write and queues it for the server. Returns false when it changed
-/// nothing (deleting a record that does not exist, or writing the same fields again).
+/// Applies a local write and queues it for the server, ticking `clock` (the caller saves
+/// it once per transaction). Returns false when it changed nothing (deleting a record
+/// that does not exist, or writing the same fields again).
 pub(crate) fn write_local(
     conn: &Connection,
-    device: &str,
+    clock: &mut Hlc,
     collection: &str,
     id: &str,
     write: &RecordWrite,
@@ -234,19 +235,22 @@ pub(crate) fn write_local(
         Some(c) if c.deleted == deleted && c.data.as_ref() == data => return Ok(false),
         _ => {}
     }
-    let hlc = Meta::tick(conn, device)?.to_string();
+    *clock = Hlc::tick(clock, &clock.node);
+    let hlc = clock.to_string();
     let version = current.as_ref().map_or(0, |c| c.version);
     // A record created here and deleted before any sync never has to reach the server.
     if deleted && version == 0 && outbox::only_unsent(conn, collection, id)? {
         outbox::drop_record(conn, collection, id)?;
-        conn.execute(
+        exec(
+            conn,
             "DELETE FROM records WHERE collection = ?1 AND id = ?2",
             [collection, id],
         )?;
         return Ok(true);
     }
     let data_text = data.map(Value::to_string);
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO records (collection, id, data, deleted, version, dirty, hlc, rev, updated_ms)
          VALUES (?1, ?2, ?3, ?4, 0, 1, ?5, 1, ?6)
          ON CONFLICT (collection, id) DO UPDATE SET
@@ -254,15 +258,7 @@ pub(crate) fn write_local(
             hlc = excluded.hlc, rev = rev + 1, updated_ms = excluded.updated_ms",
         params![collection, id, data_text, deleted, hlc, now_ms()],
     )?;
-    outbox::enqueue(
-        conn,
-        collection,
-        id,
-        version,
-        data_text.as_deref(),
-        deleted,
-        &hlc,
-    )?;
+    outbox::enqueue(conn, collection, id, version, &hlc)?;
     Ok(true)
 }
 
@@ -273,7 +269,8 @@ pub(crate) fn adopt_remote(conn: &Connection, remote: &RemoteRecord) -> Result<(
     } else {
         remote.data.as_ref().map(Value::to_string)
     };
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?3, 0, ?6, 0, ?7)
          ON CONFLICT (collection, id) DO UPDATE SET
@@ -306,7 +303,8 @@ pub(crate) fn store_merged(
     } else {
         remote.data.as_ref().map(Value::to_string)
     };
-    conn.execute(
+    exec(
+        conn,
         "UPDATE records SET data = ?3, deleted = 0, version = ?4, base = ?5, dirty = 1,
             hlc = ?6, updated_ms = ?7
          WHERE collection = ?1 AND id = ?2",
@@ -333,7 +331,8 @@ pub(crate) fn acknowledge(
     sent: Option<&str>,
     still_dirty: bool,
 ) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE records SET version = ?3, base = ?4, dirty = ?5
          WHERE collection = ?1 AND id = ?2",
         params![collection, id, version, sent, still_dirty],

@@ -357,8 +357,15 @@ fn apply_remote(
     let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut notes = Vec::new();
     let mut applied_count = 0;
+    let newest_clock = remotes
+        .iter()
+        .map(|r| r.hlc.as_str())
+        .max_by(|a, b| crate::hlc::compare_hlc_str(a, b));
     ctx.store
         .write(|tx| {
+            if let Some(clock) = newest_clock {
+                Meta::observe(tx, ctx.device, clock)?;
+            }
             for (remote, (snapshot, decision)) in remotes.iter().zip(decided) {
                 let fresh = LocalRecord::load(tx, &remote.collection, &remote.id)?;
                 let (local, decision) = if fresh == snapshot {

@@ -95,7 +95,8 @@ pub struct Applied {
     pub fields: Value,
 }
 
-/// Writes `decision` into the store (inside the caller's transaction).
+/// Writes `decision` into the store (inside the caller's transaction). The caller has
+/// moved the clock past `remote.hlc` first, so merged writes order after what they merge.
 pub fn apply(
     conn: &rusqlite::Connection,
     device: &str,
@@ -108,7 +109,6 @@ pub fn apply(
         logged: None,
         fields: Value::Null,
     };
-    Meta::observe(conn, device, &remote.hlc)?;
     match decision {
         Decision::Skip => {}
         Decision::Adopt => {
