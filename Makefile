@@ -1,10 +1,41 @@
-# Accord: `make demo` runs the main job, `make test` the whole suite.
-CARGO ?= cargo
+# Accord. `make demo` runs the main job; `make test` runs the whole suite.
+# Both build in the dev profile (dependencies optimised, see Cargo.toml) so they share
+# one build; `make bench` builds release.
+CARGO   ?= cargo
+ACCORD  := target/debug/accord
+RELEASE := target/release/accord
+SHARED  ?= ../shared
 
-.PHONY: build test
+.PHONY: demo test test-rust build release bench bench-sync bench-merge lint
+
+# Each area adds its targets (and its part of `test`) in mk/<area>.mk.
+.DEFAULT_GOAL := build
+TEST_TARGETS := test-rust
+-include mk/*.mk
+
+demo: build
+	$(ACCORD) demo
 
 build:
+	$(CARGO) build -p accord-cli
+
+release:
 	$(CARGO) build --release -p accord-cli
 
-test:
+test: $(TEST_TARGETS)
+
+test-rust:
 	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: bench-sync bench-merge
+
+bench-sync: release
+	mkdir -p bench/results
+	$(RELEASE) bench sync | tee bench/results/sync.md
+
+bench-merge: release
+	bash bench/merge_eval.sh $(RELEASE) $(SHARED)

@@ -5,9 +5,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin_cmd;
+mod bench_cmd;
 mod bench_logs;
+mod client_cmd;
+mod demo_cmd;
 mod logs_cmd;
 mod merge_cmd;
+mod serve_cmd;
 
 /// Offline-first sync engine: server, client, merge and benchmarks.
 #[derive(Parser)]
@@ -19,40 +24,45 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the sync server. Prints `listening on http://HOST:PORT` when ready.
+    Serve(serve_cmd::ServeArgs),
+    /// Administers a server database: spaces, users, grants, tokens, log reports.
+    Admin(admin_cmd::AdminArgs),
+    /// Acts as one device: local store, records, sync, conflicts, logs.
+    Client(client_cmd::ClientArgs),
     /// Three-way merge of text files; usable as a git merge driver.
     ///
     /// Prints the merge (or writes it to -o). Exit status: 0 merged, 1 merged but
     /// flagged for review (both sides of an overlapping edit were kept), 2 error.
     Merge(merge_cmd::MergeArgs),
-    /// Log template mining and the log report.
+    /// Two devices edit the same notes offline, sync through an embedded server, and
+    /// the merge is explained.
+    Demo(demo_cmd::DemoArgs),
+    /// Benchmarks that print a table.
+    Bench(bench_cmd::BenchArgs),
+    /// Groups log lines into templates (`parse`) and prints the report a sync would
+    /// upload (`report`).
     Logs(logs_cmd::LogsArgs),
-    /// Benchmarks; each prints Markdown tables.
-    Bench {
-        #[command(subcommand)]
-        target: BenchTarget,
-    },
-}
-
-#[derive(Subcommand)]
-enum BenchTarget {
-    /// Template mining against drain3, grouping accuracy, report size, root-cause paragraphs.
-    Logs(bench_logs::BenchLogsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Merge(args) => merge_cmd::run(args),
-        Command::Logs(args) => logs_cmd::run(args),
-        Command::Bench { target } => match target {
-            BenchTarget::Logs(args) => bench_logs::run(args),
-        },
+    // Errors exit 2 for `merge` (1 means "flagged" there, as git expects) and 1
+    // elsewhere (for `client sync`, 2 means "retry later").
+    let (result, error_code) = match cli.command {
+        Command::Serve(args) => (serve_cmd::run(args), 1),
+        Command::Admin(args) => (admin_cmd::run(args), 1),
+        Command::Client(args) => (client_cmd::run(args), 1),
+        Command::Merge(args) => (merge_cmd::run(args), 2),
+        Command::Demo(args) => (demo_cmd::run(args), 1),
+        Command::Bench(args) => (bench_cmd::run(args), 1),
+        Command::Logs(args) => (logs_cmd::run(args), 1),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("accord: {err:#}");
-            ExitCode::from(2)
+            ExitCode::from(error_code)
         }
     }
 }

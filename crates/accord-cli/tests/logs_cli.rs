@@ -117,12 +117,12 @@ fn report_for_people_starts_with_the_summary() {
 }
 
 #[test]
-fn a_missing_file_is_reported_with_exit_status_2() {
+fn a_missing_file_is_reported_with_exit_status_1() {
     let out = accord()
         .args(["logs", "parse", "/nonexistent/accord-logs.txt"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("cannot open /nonexistent/accord-logs.txt"),

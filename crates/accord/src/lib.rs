@@ -10,8 +10,19 @@
 //! Dependencies point one way: [`sync`] uses [`store`], [`merge`] and [`transport`];
 //! [`merge`] uses a language model only through [`model::LanguageModel`].
 
+mod accord;
+mod error;
 pub mod hlc;
 pub mod interrupt;
 pub mod logs;
 pub mod merge;
 pub mod model;
+pub mod store;
+pub mod sync;
+pub mod transport;
+
+pub use accord::{Accord, ChangeListener, Config, ProgressListener, Record, ServerConfig};
+pub use error::{Error, Result};
+pub use interrupt::InterruptHandle;
+pub use store::{ConflictEntry, ConflictResolution, Query};
+pub use sync::{ChangeEvent, ChangeOrigin, SyncOptions, SyncOutcome, SyncReport};

@@ -1,0 +1,359 @@
+//! The `accord` command as a user runs it: `serve` as its own process, `admin`, the
+//! client verbs, exit codes, and syncs killed mid-way.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use common::accord_bin;
+use serde_json::{json, Value};
+
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &Path) -> Serve {
+    let mut child = Command::new(accord_bin())
+        .args(["serve", "--db"])
+        .arg(db)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect(&line)
+        .to_string();
+    Serve { child, url }
+}
+
+fn admin(db: &Path, args: &[&str]) -> String {
+    let out = Command::new(accord_bin())
+        .arg("admin")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Device<'a> {
+    store: std::path::PathBuf,
+    server: &'a str,
+    token: String,
+}
+
+impl Device<'_> {
+    fn run(&self, args: &[&str], crash_at: Option<&str>) -> Output {
+        let mut cmd = Command::new(accord_bin());
+        cmd.arg("client")
+            .arg("--store")
+            .arg(&self.store)
+            .args([
+                "--server",
+                self.server,
+                "--token",
+                &self.token,
+                "--space",
+                "notes",
+            ])
+            .args(args);
+        if let Some(point) = crash_at {
+            cmd.env("ACCORD_CRASH_AT", point);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args, None);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn sync_json(&self) -> Value {
+        serde_json::from_str(&self.ok(&["sync"])).unwrap()
+    }
+}
+
+fn setup(dir: &Path) -> (Serve, String, String) {
+    let db = dir.join("server.db");
+    admin(&db, &["add-space", "notes"]);
+    let token_a = admin(&db, &["add-user", "alice"])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let token_b = admin(&db, &["add-user", "bob"])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    admin(&db, &["grant", "alice", "notes"]);
+    admin(&db, &["grant", "bob", "notes"]);
+    let server = serve(&db);
+    (server, token_a, token_b)
+}
+
+#[test]
+fn two_devices_sync_through_accord_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, tb) = setup(dir.path());
+    let a = Device {
+        store: dir.path().join("a.db"),
+        server: &server.url,
+        token: ta,
+    };
+    let b = Device {
+        store: dir.path().join("b.db"),
+        server: &server.url,
+        token: tb,
+    };
+
+    a.ok(&["put", "notes", "n1", r#"{"body":"one\ntwo\n"}"#]);
+    assert_eq!(a.sync_json()["pushed"], 1);
+    assert_eq!(b.sync_json()["pulled"], 1);
+    assert_eq!(
+        serde_json::from_str::<Value>(&b.ok(&["get", "notes", "n1"])).unwrap(),
+        json!({"body": "one\ntwo\n"})
+    );
+
+    a.ok(&["put", "notes", "n1", r#"{"body":"ONE\ntwo\n"}"#]);
+    b.ok(&["put", "notes", "n1", r#"{"body":"one\ntwo\nthree\n"}"#]);
+    a.ok(&["sync"]);
+    let report = b.sync_json();
+    assert_eq!(report["merged"], 1, "{report}");
+    a.ok(&["sync"]);
+    let list_a: Value = serde_json::from_str(&a.ok(&["list", "notes"])).unwrap();
+    let list_b: Value = serde_json::from_str(&b.ok(&["list", "notes"])).unwrap();
+    assert_eq!(list_a, list_b);
+    let conflicts: Value = serde_json::from_str(&b.ok(&["conflicts"])).unwrap();
+    assert_eq!(conflicts.as_array().unwrap().len(), 1);
+
+    a.ok(&["delete", "notes", "n1"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let out = b.run(&["get", "notes", "n1"], None);
+    assert_eq!(out.status.code(), Some(1), "absent record exits 1");
+}
+
+#[test]
+fn client_exit_codes_tell_retry_from_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, _) = setup(dir.path());
+    let bad = Device {
+        store: dir.path().join("bad.db"),
+        server: &server.url,
+        token: "acc_nope".into(),
+    };
+    bad.ok(&["put", "notes", "n", "{}"]);
+    assert_eq!(
+        bad.run(&["sync"], None).status.code(),
+        Some(1),
+        "bad token: failure"
+    );
+
+    let down = Device {
+        store: dir.path().join("down.db"),
+        server: "http://127.0.0.1:9",
+        token: ta.clone(),
+    };
+    down.ok(&["put", "notes", "n", "{}"]);
+    let mut cmd = Command::new(accord_bin());
+    let out = cmd
+        .args(["client", "--store"])
+        .arg(&down.store)
+        .args([
+            "--server",
+            "http://127.0.0.1:9",
+            "--token",
+            &ta,
+            "--space",
+            "notes",
+            "--retry-budget",
+            "1",
+            "sync",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unreachable server: retry later"
+    );
+
+    let a = Device {
+        store: dir.path().join("a.db"),
+        server: &server.url,
+        token: ta,
+    };
+    let out = a.run(&["put", "notes", "n", "{not json"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+    let out = a.run(&["put", "notes", "n", "[1,2]"], None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a record is a JSON object"));
+}
+
+/// Kills the client (abort, as SIGKILL would) right after the server applied its push
+/// and before it recorded the answer; the next sync must finish without applying twice.
+#[test]
+fn sync_killed_between_push_and_pull_finishes_on_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, tb) = setup(dir.path());
+    let a = Device {
+        store: dir.path().join("a.db"),
+        server: &server.url,
+        token: ta,
+    };
+    let b = Device {
+        store: dir.path().join("b.db"),
+        server: &server.url,
+        token: tb,
+    };
+    a.ok(&["put", "notes", "n1", r#"{"body":"first\n"}"#]);
+    a.ok(&["put", "notes", "n2", r#"{"body":"second\n"}"#]);
+
+    let out = a.run(&["sync"], Some("push:sent"));
+    assert!(!out.status.success(), "the client was killed");
+    // The server has both writes; the device does not know yet.
+    let list: Value = serde_json::from_str(&a.ok(&["list", "notes"])).unwrap();
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["pending"] == json!(true)));
+
+    let report = a.sync_json();
+    assert_eq!(report["outcome"]["status"], "done", "{report}");
+    let list: Value = serde_json::from_str(&a.ok(&["list", "notes"])).unwrap();
+    for r in list.as_array().unwrap() {
+        assert_eq!(r["pending"], json!(false), "{r}");
+        assert_eq!(r["version"], json!(1), "applied exactly once: {r}");
+    }
+    assert_eq!(
+        serde_json::from_str::<Value>(&a.ok(&["conflicts"])).unwrap(),
+        json!([])
+    );
+    assert_eq!(b.sync_json()["pulled"], 2);
+
+    // Killed after merging a pulled page, before pushing: the cursor and the merge were
+    // saved together, so the next pass neither loses nor repeats them.
+    b.ok(&["put", "notes", "n1", r#"{"body":"first\nfrom b\n"}"#]);
+    a.ok(&["put", "notes", "n2", r#"{"body":"second\nfrom a\n"}"#]);
+    a.ok(&["sync"]);
+    let out = b.run(&["sync"], Some("pull:page-applied"));
+    assert!(!out.status.success());
+    let report = b.sync_json();
+    assert_eq!(report["outcome"]["status"], "done");
+    assert_eq!(report["pulled"], 0, "the page was not pulled twice");
+    assert_eq!(report["pushed"], 1);
+    a.ok(&["sync"]);
+    let get =
+        |d: &Device, id: &str| serde_json::from_str::<Value>(&d.ok(&["get", "notes", id])).unwrap();
+    assert_eq!(get(&a, "n1"), json!({"body": "first\nfrom b\n"}));
+    assert_eq!(get(&b, "n2"), json!({"body": "second\nfrom a\n"}));
+}
+
+#[test]
+fn killed_before_the_push_left_resends_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, _) = setup(dir.path());
+    let a = Device {
+        store: dir.path().join("a.db"),
+        server: &server.url,
+        token: ta,
+    };
+    a.ok(&["put", "notes", "n", r#"{"v":1}"#]);
+    assert!(!a.run(&["sync"], Some("push:before-send")).status.success());
+    // A write after the crash goes into a new outbox row behind the frozen one.
+    a.ok(&["put", "notes", "n", r#"{"v":2}"#]);
+    let report = a.sync_json();
+    assert_eq!(report["outcome"]["status"], "done", "{report}");
+    assert_eq!(report["pushed"], 2);
+    let list: Value = serde_json::from_str(&a.ok(&["list", "notes"])).unwrap();
+    assert_eq!(list[0]["version"], json!(2));
+    assert_eq!(list[0]["data"], json!({"v": 2}));
+}
+
+#[test]
+fn admin_refuses_duplicates_and_unknown_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    admin(&db, &["add-space", "s"]);
+    let run = |args: &[&str]| {
+        Command::new(accord_bin())
+            .arg("admin")
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dup = run(&["add-space", "s"]);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let unknown = run(&["grant", "nobody", "s"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named 'nobody'"));
+    let out = admin(&db, &["add-user", "u"]);
+    assert!(out.lines().last().unwrap().starts_with("acc_"));
+    admin(&db, &["grant", "u", "s"]);
+    let spaces: Value = serde_json::from_str(&admin(&db, &["spaces"])).unwrap();
+    assert_eq!(spaces[0]["members"], json!(["u"]));
+}
+
+#[test]
+fn merge_command_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let base = write("base", "a\nb\nc\n");
+    let ours = write("ours", "A\nb\nc\n");
+    let theirs = write("theirs", "a\nb\nc\nd\n");
+    let clash = write("clash", "a\nB!\nc\n");
+    let clash2 = write("clash2", "a\nB?\nc\n");
+    let merge = |o: &Path, t: &Path| {
+        Command::new(accord_bin())
+            .arg("merge")
+            .arg(&base)
+            .arg(o)
+            .arg(t)
+            .output()
+            .unwrap()
+    };
+    let out = merge(&ours, &theirs);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "A\nb\nc\nd\n");
+    let out = merge(&clash, &clash2);
+    assert_eq!(out.status.code(), Some(1), "overlap kept both and flagged");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("B!") && text.contains("B?"));
+    let missing = merge(&dir.path().join("nope"), &theirs);
+    assert_eq!(missing.status.code(), Some(2));
+}

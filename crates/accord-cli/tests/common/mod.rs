@@ -1,0 +1,110 @@
+//! Shared test fixtures: a real server on loopback over a real SQLite file, and devices.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use accord::{Accord, Config};
+use accord_server::{auth, RunningServer, ServerOptions, SqliteStorage, Storage};
+
+/// A running server with one space and users granted to it.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub storage: Arc<SqliteStorage>,
+    pub server: RunningServer,
+    pub space: String,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(ServerOptions::default())
+    }
+
+    pub fn start_with(options: ServerOptions) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).unwrap());
+        storage.add_space("notes").unwrap();
+        let server = RunningServer::start(storage.clone(), options, "127.0.0.1:0").unwrap();
+        TestServer {
+            dir,
+            storage,
+            server,
+            space: "notes".into(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// A new user granted to the space; returns its token.
+    pub fn user(&self, name: &str) -> String {
+        let token = auth::new_token().unwrap();
+        self.storage
+            .add_user(name, &auth::token_hash(&token))
+            .unwrap();
+        self.storage.grant(name, &self.space).unwrap();
+        token
+    }
+
+    /// Opens a device store in the server's temp dir.
+    pub fn device(&self, name: &str, token: &str) -> Accord {
+        Accord::open(self.device_config(name, token)).unwrap()
+    }
+
+    pub fn device_config(&self, name: &str, token: &str) -> Config {
+        Config::new(self.store_path(name)).with_server(&self.url(), token, &self.space)
+    }
+
+    pub fn store_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.db"))
+    }
+
+    /// The space's current change sequence (how many writes it accepted).
+    pub fn seq(&self) -> i64 {
+        self.storage
+            .spaces()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == self.space)
+            .unwrap()
+            .seq
+    }
+
+    /// The server's version of a record.
+    pub fn version_of(&self, collection: &str, id: &str) -> Option<i64> {
+        let user = self
+            .storage
+            .user_for_token(&auth::token_hash(&self.user_token_for_reading()))
+            .unwrap()
+            .unwrap();
+        let sid = self.storage.space_for(&user, &self.space).unwrap().unwrap();
+        self.storage
+            .changes(sid, 0, 1000)
+            .unwrap()
+            .changes
+            .into_iter()
+            .find(|r| r.collection == collection && r.id == id)
+            .map(|r| r.version)
+    }
+
+    fn user_token_for_reading(&self) -> String {
+        // A reader user made once per server.
+        static_reader(self)
+    }
+}
+
+fn static_reader(s: &TestServer) -> String {
+    let path = s.dir.path().join("reader.token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return t;
+    }
+    let t = s.user("test-reader");
+    std::fs::write(&path, &t).unwrap();
+    t
+}
+
+/// The `accord` binary built for these tests.
+pub fn accord_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_accord"))
+}

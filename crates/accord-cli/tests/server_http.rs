@@ -1,0 +1,269 @@
+//! The server's HTTP surface, spoken to directly: auth, limits, bad input, idempotency.
+
+mod common;
+
+use accord_server::{ServerOptions, Storage};
+use common::TestServer;
+use serde_json::{json, Value};
+
+/// Status and JSON body of a request, whatever the status.
+fn call(req: ureq::Request, body: Option<&str>) -> (u16, Value) {
+    let result = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    let resp = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn get(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = ureq::get(url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    call(req, None)
+}
+
+fn post(url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut req = ureq::post(url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    call(req, Some(body))
+}
+
+fn mutation(id: &str, mutation_id: &str, base: i64) -> Value {
+    json!({"mutation_id": mutation_id, "collection": "notes", "id": id, "base_version": base, "data": {"body": "x"}})
+}
+
+#[test]
+fn same_mutation_id_twice_is_applied_once_with_the_same_answer() {
+    let s = TestServer::start();
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    let body = json!({"mutations": [mutation("n", "m-1", 0)]}).to_string();
+    let (st1, first) = post(&url, Some(&token), &body);
+    let (st2, second) = post(&url, Some(&token), &body);
+    assert_eq!((st1, st2), (200, 200));
+    assert_eq!(first, second);
+    assert_eq!(first["results"][0]["status"], "applied");
+    assert_eq!(first["results"][0]["version"], 1);
+    assert_eq!(s.seq(), 1);
+}
+
+#[test]
+fn stale_base_version_gets_a_conflict_with_the_current_record() {
+    let s = TestServer::start();
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    post(
+        &url,
+        Some(&token),
+        &json!({"mutations": [mutation("n", "m-1", 0)]}).to_string(),
+    );
+    post(
+        &url,
+        Some(&token),
+        &json!({"mutations": [mutation("n", "m-2", 1)]}).to_string(),
+    );
+    let (status, body) = post(
+        &url,
+        Some(&token),
+        &json!({"mutations": [mutation("n", "m-3", 1)]}).to_string(),
+    );
+    assert_eq!(status, 200);
+    let r = &body["results"][0];
+    assert_eq!(r["status"], "conflict");
+    assert_eq!(r["current"]["version"], 2);
+    assert_eq!(r["current"]["mutation_id"], "m-2");
+    assert_eq!(s.seq(), 2);
+}
+
+#[test]
+fn changes_feed_pages_by_seq() {
+    let s = TestServer::start();
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    let muts: Vec<Value> = (0..5)
+        .map(|i| mutation(&format!("n{i}"), &format!("m{i}"), 0))
+        .collect();
+    post(
+        &url,
+        Some(&token),
+        &json!({ "mutations": muts }).to_string(),
+    );
+    let feed = format!("{}/v1/spaces/notes/changes", s.url());
+    let (st, page) = get(&format!("{feed}?since=0&limit=2"), Some(&token));
+    assert_eq!(st, 200);
+    assert_eq!(page["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (page["next"].clone(), page["more"].clone()),
+        (json!(2), json!(true))
+    );
+    let (_, page) = get(&format!("{feed}?since=4&limit=2"), Some(&token));
+    assert_eq!(page["changes"][0]["id"], "n4");
+    assert_eq!(
+        (page["next"].clone(), page["more"].clone()),
+        (json!(5), json!(false))
+    );
+}
+
+#[test]
+fn bad_or_missing_token_gets_401_and_no_grant_gets_404() {
+    let s = TestServer::start();
+    let alice = s.user("alice");
+    s.storage.add_space("private").unwrap();
+    let eve = {
+        let t = accord_server::auth::new_token().unwrap();
+        s.storage
+            .add_user("eve", &accord_server::auth::token_hash(&t))
+            .unwrap();
+        t
+    };
+    let feed = |space: &str| format!("{}/v1/spaces/{space}/changes", s.url());
+    let muts = |space: &str| format!("{}/v1/spaces/{space}/mutations", s.url());
+    let body = json!({"mutations": [mutation("n", "m-x", 0)]}).to_string();
+
+    let (st, err) = get(&feed("notes"), None);
+    assert_eq!((st, err["error"].clone()), (401, json!("unauthorized")));
+    let (st, _) = get(&feed("notes"), Some("acc_wrong"));
+    assert_eq!(st, 401);
+    let (st, _) = post(&muts("notes"), Some("acc_wrong"), &body);
+    assert_eq!(st, 401);
+
+    // Eve exists but has no grant: she can neither read nor write, and cannot tell
+    // a space she may not see from one that does not exist.
+    let (st, err) = get(&feed("notes"), Some(&eve));
+    assert_eq!(st, 404);
+    assert!(err["message"].as_str().unwrap().contains("no grant"));
+    let (st, _) = post(&muts("notes"), Some(&eve), &body);
+    assert_eq!(st, 404);
+    assert_eq!(get(&feed("nonexistent"), Some(&eve)).0, 404);
+    assert_eq!(get(&feed("private"), Some(&alice)).0, 404);
+    assert_eq!(s.seq(), 0, "nothing was written");
+
+    // Revoking the grant and the tokens takes effect at once.
+    assert_eq!(get(&feed("notes"), Some(&alice)).0, 200);
+    s.storage.revoke("alice", "notes").unwrap();
+    assert_eq!(get(&feed("notes"), Some(&alice)).0, 404);
+    s.storage.grant("alice", "notes").unwrap();
+    s.storage.revoke_tokens("alice").unwrap();
+    assert_eq!(get(&feed("notes"), Some(&alice)).0, 401);
+}
+
+#[test]
+fn malformed_input_gets_clear_errors_and_changes_nothing() {
+    let s = TestServer::start_with(ServerOptions {
+        max_body_bytes: 64 * 1024,
+    });
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{not json".into(), 400, "invalid mutations body"),
+        (json!({"mutations": [mutation("n", "m", 0)], "extra": 1}).to_string(), 400, "unknown field `extra`"),
+        (
+            json!({"mutations": [{"mutation_id": "m", "collection": "notes", "id": "n", "base_version": 0, "data": {}, "colour": "red"}]})
+                .to_string(),
+            400,
+            "unknown field `colour`",
+        ),
+        (
+            json!({"mutations": [mutation("n", "ok", 0), {"mutation_id": "m2", "collection": "notes", "id": "n2", "base_version": 0, "data": [1, 2]}]})
+                .to_string(),
+            400,
+            "data must be a JSON object",
+        ),
+        (json!({"mutations": [mutation("", "m", 0)]}).to_string(), 400, "id must not be empty"),
+        (json!({"mutations": [mutation("n", "m", -3)]}).to_string(), 400, "negative"),
+        (
+            json!({"mutations": [{"mutation_id": "m", "collection": "notes", "id": "n", "base_version": 0, "data": {"body": "x".repeat(100_000)}}]})
+                .to_string(),
+            413,
+            "too large",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        let (st, err) = post(&url, Some(&token), &body);
+        assert_eq!(st, status, "{err}");
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(needle),
+            "expected '{needle}' in '{message}'"
+        );
+    }
+    assert_eq!(s.seq(), 0, "no bad request wrote anything");
+
+    let feed = format!("{}/v1/spaces/notes/changes", s.url());
+    let (st, err) = get(&format!("{feed}?since=abc"), Some(&token));
+    assert_eq!(st, 400, "{err}");
+    let (st, _) = get(&format!("{}/v2/anything", s.url()), Some(&token));
+    assert_eq!(st, 404);
+}
+
+#[test]
+fn gzip_request_bodies_are_accepted_and_bombs_are_refused() {
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let s = TestServer::start_with(ServerOptions {
+        max_body_bytes: 64 * 1024,
+    });
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    let gz = |bytes: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let send = |body: Vec<u8>| match ureq::post(&url)
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Encoding", "gzip")
+        .send_bytes(&body)
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(c, _)) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let ok = json!({"mutations": [mutation("n", "m-gz", 0)]}).to_string();
+    assert_eq!(send(gz(ok.as_bytes())), 200);
+    // 10 MB of spaces compresses to a few KB but is refused once decompressed.
+    let mut bomb = ok.clone().into_bytes();
+    bomb.extend(std::iter::repeat_n(b' ', 10 * 1024 * 1024));
+    let packed = gz(&bomb);
+    assert!(packed.len() < 64 * 1024);
+    assert_eq!(send(packed), 413);
+    assert_eq!(s.seq(), 1);
+}
+
+#[test]
+fn health_and_metrics_answer() {
+    let s = TestServer::start();
+    let (st, health) = get(&format!("{}/health", s.url()), None);
+    assert_eq!(st, 200);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["storage"], "sqlite");
+    let token = s.user("alice");
+    post(
+        &format!("{}/v1/spaces/notes/mutations", s.url()),
+        Some(&token),
+        &json!({"mutations": [mutation("n", "m-1", 0)]}).to_string(),
+    );
+    let text = ureq::get(&format!("{}/metrics", s.url()))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(text.contains("accord_mutations_applied_total 1"), "{text}");
+    assert!(
+        text.contains("route=\"/v1/spaces/{space}/mutations\",status=\"200\""),
+        "{text}"
+    );
+}

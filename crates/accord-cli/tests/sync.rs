@@ -1,0 +1,438 @@
+//! Two or more devices syncing through a real server on loopback.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use accord::merge::{CollectionSchema, FieldPolicy};
+use accord::sync::{Backoff, SyncOptions};
+use accord::transport::{HttpTransport, Traffic, Transport, TransportError};
+use accord::{Accord, ChangeEvent, ChangeOrigin, ConflictResolution, SyncOutcome};
+use accord_protocol::{ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults};
+use common::TestServer;
+use serde_json::json;
+
+fn done(report: &accord::SyncReport) {
+    assert_eq!(report.outcome, SyncOutcome::Done, "{report:#?}");
+}
+
+fn data(a: &Accord, id: &str) -> Option<serde_json::Value> {
+    a.get("notes", id).unwrap().map(|r| r.data)
+}
+
+#[test]
+fn offline_edits_on_two_devices_converge() {
+    let server = TestServer::start();
+    let schema = CollectionSchema::new()
+        .with("tags", FieldPolicy::Set)
+        .with("likes", FieldPolicy::Counter);
+    let open = |name: &str, token: &str| {
+        Accord::open(
+            server
+                .device_config(name, token)
+                .with_collection("notes", schema.clone()),
+        )
+        .unwrap()
+    };
+    let a = open("a", &server.user("alice"));
+    let b = open("b", &server.user("bob"));
+
+    a.put(
+        "notes",
+        "n1",
+        json!({"title": "t", "body": "one\ntwo\nthree\n", "tags": ["x"], "likes": 1}),
+    )
+    .unwrap();
+    a.put(
+        "notes",
+        "n2",
+        json!({"title": "second", "body": "keep me\n"}),
+    )
+    .unwrap();
+    done(&a.sync());
+    done(&b.sync());
+    assert_eq!(data(&b, "n1"), data(&a, "n1"));
+
+    // Offline on both.
+    a.put(
+        "notes",
+        "n1",
+        json!({"title": "t", "body": "one\ntwo\nthree\n", "tags": ["x", "a"], "likes": 3}),
+    )
+    .unwrap();
+    b.put(
+        "notes",
+        "n1",
+        json!({"title": "t (b)", "body": "one\ntwo\nthree\n", "tags": ["x", "b"], "likes": 2}),
+    )
+    .unwrap();
+    a.delete("notes", "n2").unwrap();
+    b.put(
+        "notes",
+        "n2",
+        json!({"title": "second", "body": "keep me\nand this\n"}),
+    )
+    .unwrap();
+    a.put("notes", "from-a", json!({"title": "a"})).unwrap();
+    b.put("notes", "from-b", json!({"title": "b"})).unwrap();
+
+    done(&a.sync());
+    let rb = b.sync();
+    done(&rb);
+    assert_eq!(
+        rb.merged, 2,
+        "n1 merged by field, n2 delete-vs-edit: {rb:#?}"
+    );
+    done(&a.sync());
+    done(&b.sync());
+
+    let all_a = a.list("notes").unwrap();
+    let all_b = b.list("notes").unwrap();
+    let view = |v: Vec<accord::Record>| {
+        v.into_iter()
+            .map(|r| (r.id, r.data, r.pending))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(view(all_a), view(all_b));
+    let n1 = data(&a, "n1").unwrap();
+    assert_eq!(n1["tags"], json!(["x", "b", "a"]));
+    assert_eq!(n1["likes"], json!(4), "counter deltas add: 1 + 2 + 1");
+    assert_eq!(n1["title"], json!("t (b)"));
+    assert_eq!(
+        data(&a, "n2").unwrap()["body"],
+        json!("keep me\nand this\n"),
+        "the edit beats the delete"
+    );
+    assert!(data(&a, "from-a").is_some() && data(&a, "from-b").is_some());
+    assert_eq!(a.pending_mutations().unwrap(), 0);
+    assert_eq!(b.pending_mutations().unwrap(), 0);
+
+    let conflicts = b.conflicts(false).unwrap();
+    let n2 = conflicts
+        .iter()
+        .find(|c| c.id == "n2")
+        .expect("delete-vs-edit logged");
+    assert_eq!(n2.strategy, accord::sync::DELETE_VS_EDIT);
+    assert!(n2.needs_review);
+    assert!(conflicts
+        .iter()
+        .any(|c| c.id == "n1" && c.strategy == "field"));
+}
+
+#[test]
+fn overlapping_text_edit_keeps_both_sides_and_is_flagged() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let b = server.device("b", &server.user("bob"));
+    a.put("notes", "m", json!({"body": "Standup on Tuesday\n"}))
+        .unwrap();
+    done(&a.sync());
+    done(&b.sync());
+    a.put("notes", "m", json!({"body": "Standup on Wednesday\n"}))
+        .unwrap();
+    b.put("notes", "m", json!({"body": "Standup on Thursday\n"}))
+        .unwrap();
+    done(&a.sync());
+    let r = b.sync();
+    done(&r);
+    assert_eq!(r.conflicts, 1);
+    done(&a.sync());
+    let body = data(&a, "m").unwrap()["body"].as_str().unwrap().to_string();
+    assert!(
+        body.contains("Wednesday") && body.contains("Thursday"),
+        "{body}"
+    );
+    assert_eq!(data(&a, "m"), data(&b, "m"));
+
+    // A person restores the laptop's side; that becomes an edit like any other.
+    let c = &b.conflicts(true).unwrap()[0];
+    assert_eq!(c.strategy, "fallback");
+    assert_eq!(
+        c.local.as_ref().unwrap()["body"],
+        json!("Standup on Thursday\n")
+    );
+    b.resolve_conflict(c.conflict_id, ConflictResolution::UseLocal)
+        .unwrap();
+    assert!(b.conflicts(true).unwrap().is_empty());
+    done(&b.sync());
+    done(&a.sync());
+    assert_eq!(
+        data(&a, "m").unwrap()["body"],
+        json!("Standup on Thursday\n")
+    );
+}
+
+/// A transport that forwards to the real server but can lose answers, fail, or run
+/// something in the middle of a request.
+struct Flaky {
+    inner: HttpTransport,
+    lose_next_push_answer: AtomicBool,
+    pushes: AtomicUsize,
+    during_changes: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Flaky {
+    fn new(server: &TestServer, token: &str) -> Flaky {
+        Flaky {
+            inner: HttpTransport::new(
+                &server.url(),
+                token,
+                &server.space,
+                Duration::from_secs(5),
+                Duration::from_secs(30),
+            )
+            .unwrap(),
+            lose_next_push_answer: AtomicBool::new(false),
+            pushes: AtomicUsize::new(0),
+            during_changes: Mutex::new(None),
+        }
+    }
+}
+
+impl Transport for Flaky {
+    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError> {
+        let page = self.inner.changes(since, limit);
+        if let Some(f) = self.during_changes.lock().unwrap().take() {
+            f();
+        }
+        page
+    }
+
+    fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
+        self.pushes.fetch_add(1, Ordering::SeqCst);
+        let answer = self.inner.push(batch);
+        if self.lose_next_push_answer.swap(false, Ordering::SeqCst) {
+            return Err(TransportError::transient("connection reset (answer lost)"));
+        }
+        answer
+    }
+
+    fn upload_logs(&self, report: &LogReport) -> Result<LogReceipt, TransportError> {
+        self.inner.upload_logs(report)
+    }
+
+    fn traffic(&self) -> Traffic {
+        self.inner.traffic()
+    }
+}
+
+#[test]
+fn retried_push_is_applied_once() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = server.device("a", &token);
+    a.put("notes", "n", json!({"body": "hello\n"})).unwrap();
+    let flaky = Flaky::new(&server, &token);
+    flaky.lose_next_push_answer.store(true, Ordering::SeqCst);
+    let seq_before = server.seq();
+    let r = a.sync_via(&flaky, None);
+    done(&r);
+    assert_eq!(
+        flaky.pushes.load(Ordering::SeqCst),
+        2,
+        "the lost answer was retried"
+    );
+    assert!(r.retries >= 1);
+    assert_eq!(
+        server.seq(),
+        seq_before + 1,
+        "the server applied the mutation once"
+    );
+    assert_eq!(server.version_of("notes", "n"), Some(1));
+    assert_eq!(a.get("notes", "n").unwrap().unwrap().version, 1);
+    assert_eq!(a.pending_mutations().unwrap(), 0);
+}
+
+#[test]
+fn write_racing_a_pull_is_not_dropped() {
+    let server = TestServer::start();
+    let (ta, tb) = (server.user("alice"), server.user("bob"));
+    let a = Arc::new(server.device("a", &ta));
+    let b = server.device("b", &tb);
+    b.put("notes", "n", json!({"title": "from b", "body": "b\n"}))
+        .unwrap();
+    done(&b.sync());
+    done(&a.sync());
+    b.put(
+        "notes",
+        "n",
+        json!({"title": "from b again", "body": "b\n"}),
+    )
+    .unwrap();
+    done(&b.sync());
+
+    // While a's pull is in flight (after its local read), the user edits the same record.
+    let flaky = Flaky::new(&server, &ta);
+    let a2 = a.clone();
+    *flaky.during_changes.lock().unwrap() = Some(Box::new(move || {
+        a2.put(
+            "notes",
+            "n",
+            json!({"title": "from b", "body": "b\nraced in\n"}),
+        )
+        .unwrap();
+    }));
+    done(&a.sync_via(&flaky, None));
+    done(&a.sync());
+    done(&b.sync());
+    let n = data(&b, "n").unwrap();
+    assert_eq!(
+        n["body"],
+        json!("b\nraced in\n"),
+        "the racing write survived: {n}"
+    );
+    assert_eq!(n["title"], json!("from b again"), "and the remote edit too");
+    assert_eq!(data(&a, "n"), data(&b, "n"));
+}
+
+#[test]
+fn unreachable_server_reports_retry_and_keeps_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = accord::Config::new(dir.path().join("a.db")).with_server(
+        "http://127.0.0.1:9",
+        "t",
+        "notes",
+    );
+    config.sync = SyncOptions {
+        retry_budget: Duration::from_millis(300),
+        backoff: Backoff {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(50),
+        },
+        ..SyncOptions::default()
+    };
+    let a = Accord::open(config).unwrap();
+    a.put("notes", "n", json!({"body": "offline\n"})).unwrap();
+    let r = a.sync();
+    assert!(matches!(r.outcome, SyncOutcome::Retry { .. }), "{r:?}");
+    assert!(r.retries >= 1);
+    assert_eq!(a.pending_mutations().unwrap(), 1);
+}
+
+#[test]
+fn bad_token_is_a_failure_not_a_retry() {
+    let server = TestServer::start();
+    server.user("alice");
+    let a = server.device("a", "acc_not_a_real_token");
+    a.put("notes", "n", json!({"body": "x\n"})).unwrap();
+    let r = a.sync();
+    match &r.outcome {
+        SyncOutcome::Failure { reason } => assert!(reason.contains("token"), "{reason}"),
+        other => panic!("expected failure, got {other:?}"),
+    }
+    assert_eq!(a.pending_mutations().unwrap(), 1, "nothing queued is lost");
+}
+
+#[test]
+fn interrupt_stops_a_sync_between_steps() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = Arc::new(server.device("a", &token));
+    let seeder = server.device("seed", &server.user("seeder"));
+    let rows: Vec<_> = (0..3000)
+        .map(|i| (format!("r{i}"), json!({"i": i})))
+        .collect();
+    seeder.put_many("notes", rows).unwrap();
+    done(&seeder.sync());
+
+    let mut config = server.device_config("b", &token);
+    config.sync.page_limit = 10;
+    let b = Arc::new(Accord::open(config).unwrap());
+    let handle = b.interrupt_handle();
+    let progress: accord::ProgressListener = Arc::new(move |p| {
+        if p.done >= 50 {
+            handle.interrupt();
+        }
+    });
+    let r = b.sync_with_progress(Some(progress));
+    assert_eq!(r.outcome, SyncOutcome::Cancelled);
+    assert!(
+        r.pulled >= 50 && r.pulled < 3000,
+        "stopped early: {}",
+        r.pulled
+    );
+    // What was pulled is consistent, and the next sync finishes the job.
+    done(&b.sync());
+    assert_eq!(b.list("notes").unwrap().len(), 3000);
+    drop(a);
+}
+
+#[test]
+fn observers_hear_local_and_synced_changes() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let b = server.device("b", &server.user("bob"));
+    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
+    let sink = events.clone();
+    let id = b.observe(
+        Some("notes"),
+        Arc::new(move |e: &ChangeEvent| sink.lock().unwrap().push(e.clone())),
+    );
+    b.put("notes", "local", json!({"x": 1})).unwrap();
+    b.put("other", "ignored", json!({"x": 1})).unwrap();
+    a.put("notes", "remote", json!({"x": 2})).unwrap();
+    done(&a.sync());
+    done(&b.sync());
+    let got = events.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        (got[0].ids.clone(), got[0].origin),
+        (vec!["local".to_string()], ChangeOrigin::Local)
+    );
+    assert_eq!(
+        (got[1].ids.clone(), got[1].origin),
+        (vec!["remote".to_string()], ChangeOrigin::Sync)
+    );
+    assert!(b.unobserve(id));
+}
+
+#[test]
+fn many_records_page_through_the_feed() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let rows: Vec<_> = (0..2500)
+        .map(|i| (format!("r{i:05}"), json!({"i": i})))
+        .collect();
+    a.put_many("notes", rows).unwrap();
+    let r = a.sync();
+    done(&r);
+    assert_eq!(r.pushed, 2500);
+    let mut config = server.device_config("b", &server.user("bob"));
+    config.sync.page_limit = 300;
+    let b = Accord::open(config).unwrap();
+    let r = b.sync();
+    done(&r);
+    assert_eq!(r.pulled, 2500);
+    assert_eq!(b.list("notes").unwrap().len(), 2500);
+    assert_eq!(
+        b.get("notes", "r02499").unwrap().unwrap().data,
+        json!({"i": 2499})
+    );
+}
+
+#[test]
+fn a_record_created_and_deleted_offline_never_reaches_the_server() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    a.put("notes", "tmp", json!({"x": 1})).unwrap();
+    assert!(a.delete("notes", "tmp").unwrap());
+    assert_eq!(a.pending_mutations().unwrap(), 0);
+    let before = server.seq();
+    done(&a.sync());
+    assert_eq!(server.seq(), before);
+}
+
+#[test]
+fn closed_instance_refuses_calls_and_closing_twice_is_safe() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    a.shutdown().unwrap();
+    a.shutdown().unwrap();
+    assert!(matches!(
+        a.put("notes", "n", json!({})),
+        Err(accord::Error::Closed)
+    ));
+    assert!(matches!(a.sync().outcome, SyncOutcome::Failure { .. }));
+}

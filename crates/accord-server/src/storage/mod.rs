@@ -1,0 +1,157 @@
+//! Server storage: the one trait the HTTP layer uses, with a SQLite implementation (one
+//! file, nothing to install).
+//!
+//! Calls are blocking; the HTTP layer runs them on tokio's blocking pool. Each call that
+//! writes is one transaction: a batch of mutations applies together with the sequence
+//! numbers and idempotency records it produces, or not at all.
+
+mod sqlite;
+
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult};
+use serde::Serialize;
+
+pub use sqlite::SqliteStorage;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A name that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A name that already exists, or a request that contradicts stored state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that cannot be stored.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Database(e.to_string())
+    }
+}
+
+/// Storage result.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Internal id.
+    pub user_id: i64,
+    /// Name given at `add-user`.
+    pub name: String,
+}
+
+/// A log report as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredLogReport {
+    /// Space it was uploaded to.
+    pub space: String,
+    /// Uploading user.
+    pub user: String,
+    /// When it arrived, milliseconds since the Unix epoch.
+    pub received_ms: i64,
+    /// The report.
+    pub report: LogReport,
+}
+
+/// A space with its counts, for `accord admin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpaceInfo {
+    /// Name.
+    pub name: String,
+    /// Records, tombstones included.
+    pub records: i64,
+    /// Last change sequence.
+    pub seq: i64,
+    /// Users with a grant.
+    pub members: Vec<String>,
+}
+
+/// Everything the server stores.
+pub trait Storage: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+
+    /// Checks the database answers.
+    fn ping(&self) -> Result<()>;
+
+    /// The user holding the token with this SHA-256 hash, if the token is live.
+    fn user_for_token(&self, token_hash: &str) -> Result<Option<User>>;
+
+    /// The id of `space` if it exists and `user` has a grant for it.
+    fn space_for(&self, user: &User, space: &str) -> Result<Option<i64>>;
+
+    /// Records of the space changed after `since`, in seq order, at most `limit`.
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage>;
+
+    /// Applies mutations in order, each only if its `base_version` matches (or its id was
+    /// applied before, in which case the first answer is returned again).
+    fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>>;
+
+    /// Stores a log report once per report id; false when it was already stored.
+    fn store_log_report(&self, space_id: i64, user: &User, report: &LogReport) -> Result<bool>;
+
+    /// The newest log reports of a space.
+    fn log_reports(&self, space: &str, limit: u32) -> Result<Vec<StoredLogReport>>;
+
+    /// Creates a space.
+    fn add_space(&self, name: &str) -> Result<()>;
+
+    /// Creates a user with a first token (given by its hash).
+    fn add_user(&self, name: &str, token_hash: &str) -> Result<()>;
+
+    /// Adds a token for an existing user.
+    fn add_token(&self, user: &str, token_hash: &str) -> Result<()>;
+
+    /// Revokes every token of a user.
+    fn revoke_tokens(&self, user: &str) -> Result<u64>;
+
+    /// Lets `user` read and write `space`.
+    fn grant(&self, user: &str, space: &str) -> Result<()>;
+
+    /// Takes a grant away; false when there was none.
+    fn revoke(&self, user: &str, space: &str) -> Result<bool>;
+
+    /// Spaces with their counts and members.
+    fn spaces(&self) -> Result<Vec<SpaceInfo>>;
+}
+
+/// Checks a batch before it touches storage, so a bad mutation rejects the request with
+/// nothing applied.
+pub fn validate_mutations(mutations: &[Mutation]) -> Result<()> {
+    if mutations.len() > accord_protocol::MAX_MUTATIONS_PER_BATCH {
+        return Err(StorageError::Invalid(format!(
+            "{} mutations in one request; at most {} are allowed",
+            mutations.len(),
+            accord_protocol::MAX_MUTATIONS_PER_BATCH
+        )));
+    }
+    for (i, m) in mutations.iter().enumerate() {
+        let at = |why: String| StorageError::Invalid(format!("mutation {i}: {why}"));
+        accord_protocol::check_name("mutation_id", &m.mutation_id).map_err(at)?;
+        if m.mutation_id.len() > 128 {
+            return Err(at("mutation_id is longer than 128 bytes".into()));
+        }
+        accord_protocol::check_name("collection", &m.collection).map_err(at)?;
+        accord_protocol::check_name("id", &m.id).map_err(at)?;
+        if m.base_version < 0 {
+            return Err(at(format!("base_version {} is negative", m.base_version)));
+        }
+        match (&m.data, m.deleted) {
+            (Some(serde_json::Value::Object(_)), false) | (None, true) => {}
+            (Some(_), true) => return Err(at("a delete carries no data".into())),
+            (None, false) => return Err(at("data is missing (or set deleted: true)".into())),
+            (Some(_), false) => return Err(at("data must be a JSON object".into())),
+        }
+        if m.hlc.len() > 128 {
+            return Err(at("hlc is longer than 128 bytes".into()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,506 @@
+//! SQLite storage: one file, WAL, one writer connection and a pool of readers.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, User};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE spaces (
+    space_id   INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    seq        INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE users (
+    user_id    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL
+);
+-- Only the SHA-256 of a token is stored: a leaked database does not leak tokens.
+CREATE TABLE tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (user_id),
+    revoked    INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE grants (
+    user_id  INTEGER NOT NULL REFERENCES users (user_id),
+    space_id INTEGER NOT NULL REFERENCES spaces (space_id),
+    PRIMARY KEY (user_id, space_id)
+);
+CREATE TABLE records (
+    space_id    INTEGER NOT NULL REFERENCES spaces (space_id),
+    collection  TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    data        TEXT,
+    deleted     INTEGER NOT NULL DEFAULT 0,
+    hlc         TEXT NOT NULL,
+    mutation_id TEXT NOT NULL,
+    updated_ms  INTEGER NOT NULL,
+    PRIMARY KEY (space_id, collection, id)
+);
+CREATE UNIQUE INDEX records_feed ON records (space_id, seq);
+-- First answer of every applied mutation id, for idempotent retries.
+CREATE TABLE mutations (
+    space_id    INTEGER NOT NULL,
+    mutation_id TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    applied_ms  INTEGER NOT NULL,
+    PRIMARY KEY (space_id, mutation_id)
+);
+CREATE TABLE log_reports (
+    space_id    INTEGER NOT NULL REFERENCES spaces (space_id),
+    report_id   TEXT NOT NULL,
+    user_id     INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (space_id, report_id)
+);
+"#;
+
+const IDLE_READERS: usize = 4;
+
+/// Server storage in one SQLite file.
+pub struct SqliteStorage {
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+impl SqliteStorage {
+    /// Opens or creates the database at `path`. `synchronous=FULL`: a mutation the server
+    /// answered `applied` survives a power cut.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Database(format!(
+                "cannot use WAL mode on {} (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StorageError::Database(format!(
+                "{} has server schema version {version}, newer than this build ({SCHEMA_VERSION}); upgrade accord",
+                path.display()
+            )));
+        }
+        if version < 1 {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if current < 1 {
+                tx.execute_batch(SCHEMA_V1)?;
+                tx.pragma_update(None, "user_version", 1)?;
+            }
+            tx.commit()?;
+        }
+        Ok(SqliteStorage {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RemoteRecord> {
+    let data: Option<String> = row.get(4)?;
+    let data = data
+        .map(|d| {
+            serde_json::from_str(&d).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })
+        })
+        .transpose()?;
+    Ok(RemoteRecord {
+        collection: row.get(0)?,
+        id: row.get(1)?,
+        version: row.get(2)?,
+        seq: row.get(3)?,
+        data,
+        deleted: row.get(5)?,
+        hlc: row.get(6)?,
+        mutation_id: row.get(7)?,
+    })
+}
+
+const RECORD_COLUMNS: &str = "collection, id, version, seq, data, deleted, hlc, mutation_id";
+
+fn user_id(conn: &Connection, name: &str) -> Result<i64> {
+    conn.query_row("SELECT user_id FROM users WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| StorageError::NotFound(format!("no user named '{name}'")))
+}
+
+fn space_id(conn: &Connection, name: &str) -> Result<i64> {
+    conn.query_row("SELECT space_id FROM spaces WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| StorageError::NotFound(format!("no space named '{name}'")))
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+impl Storage for SqliteStorage {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
+    }
+
+    fn user_for_token(&self, token_hash: &str) -> Result<Option<User>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT u.user_id, u.name FROM tokens t JOIN users u ON u.user_id = t.user_id
+                 WHERE t.token_hash = ?1 AND t.revoked = 0",
+                [token_hash],
+                |r| {
+                    Ok(User {
+                        user_id: r.get(0)?,
+                        name: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn space_for(&self, user: &User, space: &str) -> Result<Option<i64>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT s.space_id FROM spaces s JOIN grants g ON g.space_id = s.space_id
+                 WHERE s.name = ?1 AND g.user_id = ?2",
+                params![space, user.user_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE space_id = ?1 AND seq > ?2
+                 ORDER BY seq LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![space_id, since, i64::from(limit) + 1],
+                record_from_row,
+            )?;
+            let mut changes = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let more = changes.len() > limit as usize;
+            changes.truncate(limit as usize);
+            let next = changes.last().map_or(since, |r| r.seq);
+            Ok(ChangesPage {
+                changes,
+                next,
+                more,
+            })
+        })
+    }
+
+    fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
+        super::validate_mutations(mutations)?;
+        self.write(|tx| {
+            let mut seq: i64 = tx.query_row(
+                "SELECT seq FROM spaces WHERE space_id = ?1",
+                [space_id],
+                |r| r.get(0),
+            )?;
+            let mut results = Vec::with_capacity(mutations.len());
+            let mut seen_stmt = tx.prepare_cached(
+                "SELECT version, seq FROM mutations WHERE space_id = ?1 AND mutation_id = ?2",
+            )?;
+            let mut current_stmt = tx.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE space_id = ?1 AND collection = ?2 AND id = ?3"
+            ))?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO records (space_id, collection, id, version, seq, data, deleted, hlc, mutation_id, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (space_id, collection, id) DO UPDATE SET
+                    version = excluded.version, seq = excluded.seq, data = excluded.data,
+                    deleted = excluded.deleted, hlc = excluded.hlc,
+                    mutation_id = excluded.mutation_id, updated_ms = excluded.updated_ms",
+            )?;
+            let mut remember = tx.prepare_cached(
+                "INSERT INTO mutations (space_id, mutation_id, version, seq, applied_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for m in mutations {
+                if let Some((version, first_seq)) = seen_stmt
+                    .query_row(params![space_id, m.mutation_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                {
+                    results.push(MutationResult::Applied {
+                        mutation_id: m.mutation_id.clone(),
+                        version,
+                        seq: first_seq,
+                    });
+                    continue;
+                }
+                let current = current_stmt
+                    .query_row(params![space_id, m.collection, m.id], record_from_row)
+                    .optional()?;
+                // A record the server does not have has nothing to conflict with: the
+                // write creates it whatever version the client built on.
+                if let Some(cur) = current.as_ref().filter(|c| c.version != m.base_version) {
+                    results.push(MutationResult::Conflict {
+                        mutation_id: m.mutation_id.clone(),
+                        current: cur.clone(),
+                    });
+                    continue;
+                }
+                let version = current.as_ref().map_or(0, |c| c.version) + 1;
+                seq += 1;
+                let data = m.data.as_ref().map(|d| d.to_string());
+                let now = now_ms();
+                upsert.execute(params![
+                    space_id, m.collection, m.id, version, seq, data, m.deleted, m.hlc,
+                    m.mutation_id, now
+                ])?;
+                remember.execute(params![space_id, m.mutation_id, version, seq, now])?;
+                results.push(MutationResult::Applied {
+                    mutation_id: m.mutation_id.clone(),
+                    version,
+                    seq,
+                });
+            }
+            tx.execute(
+                "UPDATE spaces SET seq = ?2 WHERE space_id = ?1",
+                params![space_id, seq],
+            )?;
+            Ok(results)
+        })
+    }
+
+    fn store_log_report(&self, space_id: i64, user: &User, report: &LogReport) -> Result<bool> {
+        let body = serde_json::to_string(report)
+            .map_err(|e| StorageError::Invalid(format!("cannot store report: {e}")))?;
+        self.write(|tx| {
+            let n = tx.execute(
+                "INSERT INTO log_reports (space_id, report_id, user_id, received_ms, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                params![space_id, report.report_id, user.user_id, now_ms(), body],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn log_reports(&self, space: &str, limit: u32) -> Result<Vec<StoredLogReport>> {
+        self.read(|c| {
+            let sid = space_id(c, space)?;
+            let mut stmt = c.prepare(
+                "SELECT u.name, l.received_ms, l.body FROM log_reports l
+                 JOIN users u ON u.user_id = l.user_id
+                 WHERE l.space_id = ?1 ORDER BY l.received_ms DESC, l.rowid DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![sid, limit], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (user, received_ms, body) = row?;
+                let report = serde_json::from_str(&body).map_err(|e| {
+                    StorageError::Database(format!("stored report is damaged: {e}"))
+                })?;
+                out.push(StoredLogReport {
+                    space: space.to_string(),
+                    user,
+                    received_ms,
+                    report,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn add_space(&self, name: &str) -> Result<()> {
+        accord_protocol::check_name("space", name).map_err(StorageError::Invalid)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO spaces (name, created_ms) VALUES (?1, ?2)",
+                params![name, now_ms()],
+            )
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    StorageError::Conflict(format!("space '{name}' already exists"))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn add_user(&self, name: &str, token_hash: &str) -> Result<()> {
+        accord_protocol::check_name("user", name).map_err(StorageError::Invalid)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (name, created_ms) VALUES (?1, ?2)",
+                params![name, now_ms()],
+            )
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    StorageError::Conflict(format!("user '{name}' already exists"))
+                } else {
+                    e.into()
+                }
+            })?;
+            let uid = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO tokens (token_hash, user_id, created_ms) VALUES (?1, ?2, ?3)",
+                params![token_hash, uid, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn add_token(&self, user: &str, token_hash: &str) -> Result<()> {
+        self.write(|tx| {
+            let uid = user_id(tx, user)?;
+            tx.execute(
+                "INSERT INTO tokens (token_hash, user_id, created_ms) VALUES (?1, ?2, ?3)",
+                params![token_hash, uid, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn revoke_tokens(&self, user: &str) -> Result<u64> {
+        self.write(|tx| {
+            let uid = user_id(tx, user)?;
+            Ok(tx.execute(
+                "UPDATE tokens SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
+                [uid],
+            )? as u64)
+        })
+    }
+
+    fn grant(&self, user: &str, space: &str) -> Result<()> {
+        self.write(|tx| {
+            let uid = user_id(tx, user)?;
+            let sid = space_id(tx, space)?;
+            tx.execute(
+                "INSERT INTO grants (user_id, space_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![uid, sid],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn revoke(&self, user: &str, space: &str) -> Result<bool> {
+        self.write(|tx| {
+            let uid = user_id(tx, user)?;
+            let sid = space_id(tx, space)?;
+            Ok(tx.execute(
+                "DELETE FROM grants WHERE user_id = ?1 AND space_id = ?2",
+                params![uid, sid],
+            )? == 1)
+        })
+    }
+
+    fn spaces(&self) -> Result<Vec<SpaceInfo>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT s.space_id, s.name, s.seq, (SELECT count(*) FROM records r WHERE r.space_id = s.space_id)
+                 FROM spaces s ORDER BY s.name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            let mut out = Vec::new();
+            let mut members = c.prepare(
+                "SELECT u.name FROM grants g JOIN users u ON u.user_id = g.user_id WHERE g.space_id = ?1 ORDER BY u.name",
+            )?;
+            for row in rows {
+                let (sid, name, seq, records) = row?;
+                let names = members
+                    .query_map([sid], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push(SpaceInfo {
+                    name,
+                    records,
+                    seq,
+                    members: names,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

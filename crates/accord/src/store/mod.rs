@@ -1,0 +1,394 @@
+//! The local store: one SQLite file (WAL) holding records with their base copy, the
+//! outbox, the conflict log, captured logs and meta.
+//!
+//! One writer connection behind a lock and a few readers: all writes are serialised here
+//! (two writers would race into SQLITE_BUSY under sync), reads run beside them. Every
+//! public write is one immediate transaction, so a crash leaves the old state or the new,
+//! never half.
+
+mod conflicts;
+mod logs;
+mod meta;
+mod outbox;
+mod records;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
+pub use logs::{LogEvent, LogRing, LogRingStats};
+pub use meta::Meta;
+pub use outbox::OutboxRow;
+pub(crate) use outbox::{
+    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, take_batch,
+};
+pub(crate) use records::check_write;
+pub use records::{LocalRecord, Query, RecordWrite};
+pub use schema::SCHEMA_VERSION;
+
+use crate::error::{Error, Result};
+use accord_protocol::RemoteRecord;
+
+/// Readers kept open for reuse; more are opened on demand and closed when returned.
+const IDLE_READERS: usize = 2;
+
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What happened while opening the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Schema version the file had before opening (0 for a new file).
+    pub migrated_from: i64,
+    /// Schema version now.
+    pub schema_version: i64,
+    /// Where a corrupt file was moved to before a new one was created. The old file is
+    /// kept: it may hold edits that never reached the server.
+    pub moved_aside: Option<PathBuf>,
+}
+
+/// The local SQLite store.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and migrates it to the current
+    /// schema. A file that is not a database, or whose schema cannot be read, is moved
+    /// aside to `<path>.corrupt-<millis>` and a new store is created; the report says so.
+    /// A file from a newer Accord is refused with [`Error::SchemaTooNew`].
+    pub fn open(path: &Path) -> Result<(Store, OpenReport)> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        let mut moved_aside = None;
+        let (mut writer, migrated_from) = match open_writer(path) {
+            Ok(ok) => ok,
+            Err(err) if is_corruption(&err) => {
+                moved_aside = Some(move_aside(path)?);
+                open_writer(path)?
+            }
+            Err(err) => return Err(err),
+        };
+        schema::migrate(&mut writer, path)?;
+        let store = Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        };
+        Ok((
+            store,
+            OpenReport {
+                migrated_from,
+                schema_version: SCHEMA_VERSION,
+                moved_aside,
+            },
+        ))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one immediate write transaction and commits it; on error nothing
+    /// `f` did is kept.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer_lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot if `f` opens a
+    /// transaction; each statement is consistent on its own otherwise).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match self.reader_pool().pop() {
+            Some(c) => c,
+            None => open_reader(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.reader_pool();
+        if pool.len() < IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when the file is sound, else the
+    /// problems it lists.
+    pub fn check_integrity(&self) -> Result<(), Vec<String>> {
+        let rows = self
+            .read(|c| {
+                let mut stmt = c.prepare("PRAGMA integrity_check")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .map_err(|e| vec![e.to_string()])?;
+        if rows == ["ok"] {
+            Ok(())
+        } else {
+            Err(rows)
+        }
+    }
+
+    fn writer_lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held rolled its transaction back when the
+        // Transaction dropped; the connection itself is still good.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader_pool(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Sync and local writes together use a few dozen distinct statements; the default
+    // cache of 16 would evict and re-parse them on every record.
+    conn.set_prepared_statement_cache_capacity(64);
+    // Plans must not depend on bound values: without this SQLite re-prepares the
+    // outbox and record statements on almost every call (measured: a third of the time
+    // of a batched put went to re-parsing).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Opens the writer and reads the schema version, which fails on a file that is not a
+/// database. WAL with `synchronous=FULL`: a write the app was told succeeded survives a
+/// power cut, not only a crash (NORMAL may lose the last commits on power loss), at the
+/// price of one fsync per transaction, which batching amortises.
+fn open_writer(path: &Path) -> Result<(Connection, i64)> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::invalid(format!(
+            "cannot switch {} to WAL mode (got {mode}); is it on a file system without shared memory?",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok((conn, version))
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn is_corruption(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Renames a corrupt database (and its WAL and shared-memory files) out of the way.
+fn move_aside(path: &Path) -> Result<PathBuf> {
+    let stamp = crate::hlc::wall_millis();
+    let target = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
+    std::fs::rename(path, &target).map_err(|e| {
+        Error::io(
+            format!("{} is corrupt and could not be moved aside", path.display()),
+            e,
+        )
+    })?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", target.display()));
+            std::fs::rename(&side, &to)
+                .map_err(|e| Error::io(format!("cannot move {} aside", side.display()), e))?;
+        }
+    }
+    Ok(target)
+}
+
+/// Applies local writes to one collection (one clock reading for the batch) and queues
+/// them for the server. Returns the ids that changed.
+pub(crate) fn write_batch(
+    conn: &Connection,
+    device: &str,
+    collection: &str,
+    writes: &[(String, RecordWrite)],
+) -> Result<Vec<String>> {
+    let mut clock = Meta::clock(conn, device)?;
+    let mut changed = Vec::new();
+    for (id, w) in writes {
+        if records::write_local(conn, &mut clock, collection, id, w)? {
+            changed.push(id.clone());
+        }
+    }
+    Meta::save_clock(conn, &clock)?;
+    Ok(changed)
+}
+
+/// Takes the server's version of a record as the local state (clean, outbox emptied).
+pub(crate) fn adopt_remote(conn: &Connection, remote: &RemoteRecord) -> Result<()> {
+    records::adopt_remote(conn, remote)
+}
+
+/// The server accepted `row` at `version`. Returns whether later writes of the record
+/// still wait in the outbox.
+pub(crate) fn acknowledge_row(conn: &Connection, row: &OutboxRow, version: i64) -> Result<bool> {
+    let remaining = outbox::acknowledge(conn, row, version)?;
+    let sent = if row.deleted {
+        None
+    } else {
+        row.data.as_deref()
+    };
+    records::acknowledge(conn, &row.collection, &row.id, version, sent, remaining)?;
+    Ok(remaining)
+}
+
+/// Keeps `data` as the local state on top of the server's `remote` version (a merge, or
+/// an edit kept over a delete) and queues it as one new mutation from that version.
+pub(crate) fn keep_local_over(
+    conn: &Connection,
+    remote: &RemoteRecord,
+    data: &serde_json::Value,
+    hlc: &str,
+) -> Result<()> {
+    records::store_merged(conn, remote, data, hlc)?;
+    outbox::replace_for_record(conn, &remote.collection, &remote.id, remote.version, hlc)
+}
+
+/// `execute` through the connection's statement cache (the hot paths run the same few
+/// statements thousands of times).
+pub(crate) fn exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+pub(crate) fn query_row<T, P, F>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: F,
+) -> rusqlite::Result<T>
+where
+    P: rusqlite::Params,
+    F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// Milliseconds since the Unix epoch, as stored in `*_ms` columns.
+pub(crate) fn now_ms() -> i64 {
+    crate::hlc::wall_millis() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_made_by_the_first_schema_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO records (collection, id, data, hlc, updated_ms, dirty) VALUES ('notes', 'n1', '{\"body\":\"kept\"}', 'h', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let (store, report) = Store::open(&path).unwrap();
+        assert_eq!(report.migrated_from, 1);
+        assert_eq!(report.schema_version, SCHEMA_VERSION);
+        let body: String = store
+            .read(
+                |c| Ok(c.query_row("SELECT data FROM records WHERE id = 'n1'", [], |r| r.get(0))?),
+            )
+            .unwrap();
+        assert_eq!(body, "{\"body\":\"kept\"}");
+        let logs: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM log_events", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(logs, 0);
+        let version: i64 = store
+            .read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn database_newer_than_the_code_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE future (x)").unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, Error::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 5));
+        assert!(err.to_string().contains("newer than this build"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION + 5);
+    }
+
+    #[test]
+    fn corrupt_file_is_moved_aside_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.db");
+        let garbage = b"this is not a sqlite database, but it may hold someone's notes".repeat(100);
+        std::fs::write(&path, &garbage).unwrap();
+        let (store, report) = Store::open(&path).unwrap();
+        let aside = report.moved_aside.expect("corrupt file moved aside");
+        assert_eq!(std::fs::read(&aside).unwrap(), garbage);
+        assert!(store.check_integrity().is_ok());
+        assert_eq!(report.migrated_from, 0);
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        drop(Store::open(&path).unwrap());
+        let (_, report) = Store::open(&path).unwrap();
+        assert_eq!(report.migrated_from, SCHEMA_VERSION);
+        assert_eq!(report.moved_aside, None);
+    }
+}

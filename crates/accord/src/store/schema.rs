@@ -1,0 +1,117 @@
+//! The local schema and its forward migrations.
+//!
+//! The schema version lives in `PRAGMA user_version`. Each migration runs in one
+//! immediate transaction together with the version bump, so a crash leaves the database at
+//! the old or the new version, never between. A database newer than this build is refused
+//! rather than guessed at.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Version 1: records with their base copy, the outbox, the conflict log, meta.
+pub(crate) const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- One row per record. `data` is the local state (NULL for a tombstone); `base` is the
+-- last copy both this device and the server agreed on (the common ancestor of a
+-- three-way merge), at server version `version` (0: never seen by the server).
+-- `rev` grows on every local write, so a merge computed outside the write lock can tell
+-- that the user wrote in between.
+CREATE TABLE records (
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    data       TEXT,
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    version    INTEGER NOT NULL DEFAULT 0,
+    base       TEXT,
+    dirty      INTEGER NOT NULL DEFAULT 0,
+    hlc        TEXT NOT NULL,
+    rev        INTEGER NOT NULL DEFAULT 0,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (collection, id)
+);
+CREATE INDEX records_dirty ON records (dirty) WHERE dirty = 1;
+
+-- One row per local mutation not yet acknowledged by the server. A row that was never
+-- sent (attempts = 0) absorbs later writes to the same record; a sent one is frozen so a
+-- retry carries exactly what was sent, under the same mutation id.
+CREATE TABLE outbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    mutation_id  TEXT NOT NULL UNIQUE,
+    collection   TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    base_version INTEGER NOT NULL,
+    data         TEXT,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    hlc          TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_record ON outbox (collection, id);
+
+-- Every merge that was not trivial, with all three inputs, so nothing is ever lost.
+CREATE TABLE conflicts (
+    conflict_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection   TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    base         TEXT,
+    local        TEXT,
+    remote       TEXT,
+    result       TEXT,
+    strategy     TEXT NOT NULL,
+    fields       TEXT NOT NULL,
+    score        REAL,
+    needs_review INTEGER NOT NULL,
+    reviewed     INTEGER NOT NULL DEFAULT 0,
+    created_ms   INTEGER NOT NULL
+);
+CREATE INDEX conflicts_open ON conflicts (reviewed, conflict_id);
+"#;
+
+/// Version 2: captured log lines, a bounded ring.
+const V2: &str = r#"
+CREATE TABLE log_events (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms  INTEGER NOT NULL,
+    level    TEXT NOT NULL,
+    tag      TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    bytes    INTEGER NOT NULL
+);
+"#;
+
+/// Migration `i` takes the database from version `i` to `i + 1`.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+
+/// Brings the database at `path` (open on `conn`) to [`SCHEMA_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for version in found..SCHEMA_VERSION {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read inside the lock: another process may have migrated meanwhile.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current != version {
+            continue;
+        }
+        tx.execute_batch(MIGRATIONS[version as usize])?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

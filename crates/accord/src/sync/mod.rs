@@ -1,0 +1,513 @@
+//! The sync worker: one pass pulls the server's changes and merges them into local
+//! copies, pushes the outbox, merges and re-pushes what conflicted, and reports.
+//!
+//! All state lives in the store (the pull cursor and the outbox), written in the same
+//! transaction as the effects it describes. A pass killed at any instant leaves the store
+//! consistent, and the next pass finishes the job: a page is merged and its cursor saved
+//! together; a push whose answer was lost is sent again under the same mutation ids (the
+//! server applies each once) or recognised when it comes back through the change feed.
+
+mod reconcile;
+mod retry;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::interrupt::InterruptHandle;
+use crate::merge::{Arbiter, CollectionSchema};
+use crate::store::{self, LocalRecord, Meta, OutboxRow, Store};
+use crate::transport::Transport;
+use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RemoteRecord};
+
+pub use reconcile::{decide, Decision, DELETE_VS_EDIT};
+pub use retry::{Backoff, Stop};
+
+use reconcile::apply;
+use retry::Retrier;
+
+/// Tunables of a sync pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncOptions {
+    /// Changes asked for per page.
+    pub page_limit: u32,
+    /// Mutations sent per request.
+    pub push_batch: usize,
+    /// Push rounds per pass (a conflict answer costs a round: merge, then push again).
+    pub max_push_rounds: u32,
+    /// Time allowed for retrying transient failures before reporting `retry`.
+    pub retry_budget: Duration,
+    /// Backoff between retries.
+    pub backoff: Backoff,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            page_limit: accord_protocol::DEFAULT_PAGE_LIMIT,
+            push_batch: 500,
+            max_push_rounds: 8,
+            retry_budget: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How a sync pass ended, in the terms WorkManager needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SyncOutcome {
+    /// Everything was pulled and pushed (see `pending` for writes left for another
+    /// round, which is rare).
+    Done,
+    /// A transient problem: run the sync again later (`Result.retry()`).
+    Retry {
+        /// What went wrong.
+        reason: String,
+    },
+    /// A problem retrying will not fix (`Result.failure()`).
+    Failure {
+        /// What went wrong and what to do.
+        reason: String,
+    },
+    /// Interrupted between steps; nothing is half-done.
+    Cancelled,
+}
+
+/// One merge made during the pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeNote {
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// Conflict log id.
+    pub conflict_id: i64,
+    /// `field`, `diff3`, `arbiter:<model>`, `fallback` or `delete-vs-edit`.
+    pub strategy: String,
+    /// True when a person should review it.
+    pub needs_review: bool,
+    /// Per-field decisions.
+    pub fields: Value,
+}
+
+/// What a sync pass did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncReport {
+    /// How it ended.
+    pub outcome: SyncOutcome,
+    /// Server changes received.
+    pub pulled: u64,
+    /// Server changes that changed a local record.
+    pub applied: u64,
+    /// Local mutations the server accepted.
+    pub pushed: u64,
+    /// Records both sides had changed, merged.
+    pub merged: u64,
+    /// Merges flagged for a person to review.
+    pub conflicts: u64,
+    /// Mutations still queued.
+    pub pending: u64,
+    /// Requests retried after transient failures.
+    pub retries: u32,
+    /// Request bytes sent (compressed).
+    pub bytes_sent: u64,
+    /// Response bytes received (compressed).
+    pub bytes_received: u64,
+    /// Wall time of the pass.
+    pub elapsed_ms: u64,
+    /// Each merge, as logged.
+    pub merges: Vec<MergeNote>,
+}
+
+/// A report of a pass that did nothing yet.
+pub(crate) fn empty_report() -> SyncReport {
+    {
+        SyncReport {
+            outcome: SyncOutcome::Done,
+            pulled: 0,
+            applied: 0,
+            pushed: 0,
+            merged: 0,
+            conflicts: 0,
+            pending: 0,
+            retries: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            elapsed_ms: 0,
+            merges: Vec::new(),
+        }
+    }
+}
+
+/// Where a change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOrigin {
+    /// A write on this device.
+    Local,
+    /// A change pulled or merged from the server.
+    Sync,
+}
+
+/// Records of one collection that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeEvent {
+    /// Collection.
+    pub collection: String,
+    /// Ids that changed.
+    pub ids: Vec<String>,
+    /// Where the change came from.
+    pub origin: ChangeOrigin,
+}
+
+/// The step a running pass is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    /// Pulling and merging changes.
+    Pull,
+    /// Pushing the outbox.
+    Push,
+    /// Uploading the log report.
+    Logs,
+}
+
+/// Progress of a running pass (for WorkManager's `setProgress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    /// Current step.
+    pub phase: SyncPhase,
+    /// Changes pulled or mutations pushed so far in this step.
+    pub done: u64,
+}
+
+/// Everything a pass works with.
+pub struct SyncContext<'a> {
+    /// The local store.
+    pub store: &'a Store,
+    /// This device's id.
+    pub device: &'a str,
+    /// The space synced.
+    pub space: &'a str,
+    /// Merge policies by collection (missing: defaults).
+    pub schemas: &'a BTreeMap<String, CollectionSchema>,
+    /// The arbiter for overlapping text, if any.
+    pub arbiter: Option<&'a dyn Arbiter>,
+    /// The server.
+    pub transport: &'a dyn Transport,
+    /// Tunables.
+    pub options: &'a SyncOptions,
+    /// Checked between steps.
+    pub interrupt: &'a InterruptHandle,
+    /// Called after each committed change of local records.
+    pub on_change: &'a dyn Fn(ChangeEvent),
+    /// Called as the pass advances.
+    pub on_progress: &'a dyn Fn(SyncProgress),
+}
+
+/// Runs one sync pass. Never panics on bad input; every way it can end is in the report.
+pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
+    let started = Instant::now();
+    let mut report = empty_report();
+    let mut retrier = Retrier::new(ctx.options.backoff, ctx.options.retry_budget, ctx.interrupt);
+    let result =
+        pull(ctx, &mut retrier, &mut report).and_then(|()| push(ctx, &mut retrier, &mut report));
+    report.outcome = match result {
+        Ok(()) => SyncOutcome::Done,
+        Err(Stop::Retry(reason)) => SyncOutcome::Retry { reason },
+        Err(Stop::Failure(reason)) => SyncOutcome::Failure { reason },
+        Err(Stop::Cancelled) => SyncOutcome::Cancelled,
+    };
+    report.retries = retrier.retries;
+    report.pending = ctx.store.read(store::pending_mutations).unwrap_or(0).max(0) as u64;
+    let traffic = ctx.transport.traffic();
+    report.bytes_sent = traffic.sent;
+    report.bytes_received = traffic.received;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+/// A local store failure during sync: usually a full disk. Nothing half-written stays
+/// (each step is one transaction), so the pass can simply be retried later.
+fn store_failed(step: &str, err: crate::error::Error) -> Stop {
+    if err.is_disk_full() {
+        Stop::Retry(format!(
+            "{step}: the device's disk is full; free some space"
+        ))
+    } else {
+        Stop::Failure(format!("{step}: {err}"))
+    }
+}
+
+fn schema_for<'a>(ctx: &'a SyncContext<'_>, collection: &str) -> &'a CollectionSchema {
+    static DEFAULT: std::sync::OnceLock<CollectionSchema> = std::sync::OnceLock::new();
+    ctx.schemas
+        .get(collection)
+        .unwrap_or_else(|| DEFAULT.get_or_init(CollectionSchema::new))
+}
+
+fn pull(
+    ctx: &SyncContext<'_>,
+    retrier: &mut Retrier<'_>,
+    report: &mut SyncReport,
+) -> Result<(), Stop> {
+    loop {
+        retrier.check_interrupt()?;
+        let cursor = ctx
+            .store
+            .read(|c| Meta::cursor(c, ctx.space))
+            .map_err(|e| store_failed("reading the pull cursor", e))?;
+        let page = retrier.run("pulling changes", || {
+            ctx.transport.changes(cursor, ctx.options.page_limit)
+        })?;
+        check_page(&page, cursor)?;
+        report.pulled += page.changes.len() as u64;
+        apply_remote(ctx, &page.changes, report, Some(page.next))?;
+        crash_point("pull:page-applied");
+        (ctx.on_progress)(SyncProgress {
+            phase: crate::sync::SyncPhase::Pull,
+            done: report.pulled,
+        });
+        if !page.more || page.changes.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+/// A page must move forward and hold well-formed records; anything else is a server
+/// bug, and merging it could corrupt local data.
+fn check_page(page: &ChangesPage, cursor: i64) -> Result<(), Stop> {
+    let bad = |why: String| {
+        Err(Stop::Failure(format!(
+            "the server sent an invalid changes page: {why}"
+        )))
+    };
+    if page.next < cursor {
+        return bad(format!("cursor went back from {cursor} to {}", page.next));
+    }
+    for r in &page.changes {
+        if r.seq <= cursor || r.seq > page.next {
+            return bad(format!(
+                "change seq {} outside ({cursor}, {}]",
+                r.seq, page.next
+            ));
+        }
+        if r.version < 1 {
+            return bad(format!(
+                "record {}/{} has version {}",
+                r.collection, r.id, r.version
+            ));
+        }
+        if !r.deleted && !r.data.as_ref().is_some_and(Value::is_object) {
+            return bad(format!(
+                "record {}/{} has no object data",
+                r.collection, r.id
+            ));
+        }
+        accord_protocol::check_name("collection", &r.collection)
+            .and_then(|()| accord_protocol::check_name("record id", &r.id))
+            .or_else(bad)?;
+    }
+    Ok(())
+}
+
+/// Merges server versions into the store: decide outside the write lock (a merge may
+/// consult the arbiter), then apply inside it, deciding again for any record the user
+/// wrote to in between, so a write racing a pull is never dropped. Moves the cursor to
+/// `cursor` in the same transaction.
+fn apply_remote(
+    ctx: &SyncContext<'_>,
+    remotes: &[RemoteRecord],
+    report: &mut SyncReport,
+    cursor: Option<i64>,
+) -> Result<(), Stop> {
+    type Snapshot = (Option<LocalRecord>, Decision);
+    let decide_one =
+        |c: &rusqlite::Connection, r: &RemoteRecord| -> crate::error::Result<Snapshot> {
+            let local = LocalRecord::load(c, &r.collection, &r.id)?;
+            let echo = if r.mutation_id.is_empty() {
+                None
+            } else {
+                store::find_outbox_row(c, &r.mutation_id)?
+            };
+            let decision = decide(
+                schema_for(ctx, &r.collection),
+                local.as_ref(),
+                r,
+                echo,
+                ctx.arbiter,
+            );
+            Ok((local, decision))
+        };
+    let decided: Vec<Snapshot> = ctx
+        .store
+        .read(|c| remotes.iter().map(|r| decide_one(c, r)).collect())
+        .map_err(|e| store_failed("reading local records", e))?;
+    retrier_free_interrupt_check(ctx)?;
+
+    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut notes = Vec::new();
+    let mut applied_count = 0;
+    let newest_clock = remotes
+        .iter()
+        .map(|r| r.hlc.as_str())
+        .max_by(|a, b| crate::hlc::compare_hlc_str(a, b));
+    ctx.store
+        .write(|tx| {
+            if let Some(clock) = newest_clock {
+                Meta::observe(tx, ctx.device, clock)?;
+            }
+            for (remote, (snapshot, decision)) in remotes.iter().zip(decided) {
+                let fresh = LocalRecord::load(tx, &remote.collection, &remote.id)?;
+                let (local, decision) = if fresh == snapshot {
+                    (fresh, decision)
+                } else {
+                    decide_one(tx, remote)?
+                };
+                let is_skip = decision == Decision::Skip;
+                let applied = apply(tx, ctx.device, local.as_ref(), remote, decision)?;
+                if is_skip && local.as_ref().is_some_and(|l| l.dirty) {
+                    // A conflict answer about a version we already build on: our queued
+                    // rows are simply behind; rebase them instead of wedging the queue.
+                    rebase_outbox(tx, remote)?;
+                }
+                if applied.changed {
+                    applied_count += 1;
+                    changed
+                        .entry(remote.collection.clone())
+                        .or_default()
+                        .push(remote.id.clone());
+                }
+                if let Some((conflict_id, strategy, needs_review)) = applied.logged {
+                    notes.push(MergeNote {
+                        collection: remote.collection.clone(),
+                        id: remote.id.clone(),
+                        conflict_id,
+                        strategy,
+                        needs_review,
+                        fields: applied.fields,
+                    });
+                }
+            }
+            if let Some(next) = cursor {
+                Meta::set_cursor(tx, ctx.space, next)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| store_failed("merging server changes", e))?;
+    report.applied += applied_count;
+    report.merged += notes.len() as u64;
+    report.conflicts += notes.iter().filter(|n| n.needs_review).count() as u64;
+    report.merges.extend(notes);
+    for (collection, ids) in changed {
+        (ctx.on_change)(ChangeEvent {
+            collection,
+            ids,
+            origin: ChangeOrigin::Sync,
+        });
+    }
+    Ok(())
+}
+
+fn retrier_free_interrupt_check(ctx: &SyncContext<'_>) -> Result<(), Stop> {
+    if ctx.interrupt.is_interrupted() {
+        Err(Stop::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+fn rebase_outbox(tx: &rusqlite::Connection, remote: &RemoteRecord) -> crate::error::Result<()> {
+    tx.execute(
+        "UPDATE outbox SET base_version = ?3 WHERE collection = ?1 AND id = ?2",
+        rusqlite::params![remote.collection, remote.id, remote.version],
+    )?;
+    Ok(())
+}
+
+fn push(
+    ctx: &SyncContext<'_>,
+    retrier: &mut Retrier<'_>,
+    report: &mut SyncReport,
+) -> Result<(), Stop> {
+    for _round in 0..ctx.options.max_push_rounds {
+        retrier.check_interrupt()?;
+        let rows: Vec<OutboxRow> = ctx
+            .store
+            .write(|tx| store::take_batch(tx, ctx.options.push_batch))
+            .map_err(|e| store_failed("reading the outbox", e))?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let batch = MutationBatch {
+            mutations: rows.iter().map(OutboxRow::to_mutation).collect(),
+        };
+        crash_point("push:before-send");
+        let answer = retrier.run("pushing changes", || ctx.transport.push(&batch))?;
+        crash_point("push:sent");
+        if answer.results.len() != rows.len()
+            || answer
+                .results
+                .iter()
+                .zip(&rows)
+                .any(|(r, row)| r.mutation_id() != row.mutation_id)
+        {
+            return Err(Stop::Failure(format!(
+                "the server answered {} results for {} mutations, or out of order",
+                answer.results.len(),
+                rows.len()
+            )));
+        }
+        let mut conflicts = Vec::new();
+        ctx.store
+            .write(|tx| {
+                for (result, row) in answer.results.iter().zip(&rows) {
+                    match result {
+                        MutationResult::Applied { version, .. } => {
+                            store::acknowledge_row(tx, row, *version)?;
+                            report.pushed += 1;
+                        }
+                        MutationResult::Conflict { current, .. } => conflicts.push(current.clone()),
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| store_failed("recording pushed changes", e))?;
+        for c in &conflicts {
+            if c.collection.is_empty() || c.version < 1 {
+                return Err(Stop::Failure(
+                    "the server answered a conflict without a valid current record".into(),
+                ));
+            }
+        }
+        apply_remote(ctx, &conflicts, report, None)?;
+        (ctx.on_progress)(SyncProgress {
+            phase: SyncPhase::Push,
+            done: report.pushed,
+        });
+    }
+    Ok(())
+}
+
+/// Test hook: aborts the process (as a kill would) when `ACCORD_CRASH_AT` names this
+/// point. Lets the crash tests stop a real sync at a chosen instant.
+fn crash_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("ACCORD_CRASH_AT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("accord: crashing at {name} (ACCORD_CRASH_AT)");
+        std::process::abort();
+    }
+}

@@ -1,0 +1,274 @@
+//! The HTTP transport: JSON over HTTP(S), gzip both ways, bearer token.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{ErrorClass, Traffic, Transport, TransportError};
+use accord_protocol::{
+    ChangesPage, ErrorBody, LogReceipt, LogReport, MutationBatch, MutationResults, API_PREFIX,
+};
+
+/// Request bodies larger than this are gzip-compressed.
+const COMPRESS_ABOVE: usize = 1024;
+
+/// Largest response body accepted (after decompression); a server that sends more is
+/// broken or hostile.
+const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// HTTP client for one space of one server.
+pub struct HttpTransport {
+    agent: ureq::Agent,
+    space_url: String,
+    authorization: String,
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token stays out of debug output.
+        f.debug_struct("HttpTransport")
+            .field("space_url", &self.space_url)
+            .finish()
+    }
+}
+
+impl HttpTransport {
+    /// A client for `space` on the server at `base_url` (`http://host:port` or
+    /// `https://...`), authenticating with `token`.
+    pub fn new(
+        base_url: &str,
+        token: &str,
+        space: &str,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        let base = base_url.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(TransportError::protocol(format!(
+                "server URL '{base_url}' must start with http:// or https://"
+            )));
+        }
+        accord_protocol::check_name("space", space).map_err(TransportError::protocol)?;
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(connect_timeout)
+            .timeout(request_timeout)
+            .build();
+        Ok(HttpTransport {
+            agent,
+            space_url: format!("{base}{API_PREFIX}/spaces/{}", encode_segment(space)),
+            authorization: format!("Bearer {token}"),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+        })
+    }
+
+    fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<R, TransportError> {
+        let json = serde_json::to_vec(body)
+            .map_err(|e| TransportError::protocol(format!("cannot encode {what}: {e}")))?;
+        let req = self
+            .agent
+            .post(&format!("{}{path}", self.space_url))
+            .set("Authorization", &self.authorization)
+            .set("Accept-Encoding", "gzip")
+            .set("Content-Type", "application/json");
+        let result = if json.len() > COMPRESS_ABOVE {
+            let body = gzip(&json)?;
+            self.sent.fetch_add(body.len() as u64, Ordering::Relaxed);
+            req.set("Content-Encoding", "gzip").send_bytes(&body)
+        } else {
+            self.sent.fetch_add(json.len() as u64, Ordering::Relaxed);
+            req.send_bytes(&json)
+        };
+        self.answer(result, what)
+    }
+
+    fn answer<R: DeserializeOwned>(
+        &self,
+        result: Result<ureq::Response, ureq::Error>,
+        what: &str,
+    ) -> Result<R, TransportError> {
+        match result {
+            Ok(resp) => {
+                let bytes = self.read_body(resp)?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    TransportError::protocol(format!(
+                        "the server's answer is not a valid {what}: {e} (is the server URL right?)"
+                    ))
+                })
+            }
+            Err(ureq::Error::Status(status, resp)) => {
+                let retry_after = resp
+                    .header("Retry-After")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let message = match self.read_body(resp) {
+                    Ok(bytes) => match serde_json::from_slice::<ErrorBody>(&bytes) {
+                        Ok(body) => body.message,
+                        Err(_) => String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                    },
+                    Err(e) => e.message,
+                };
+                Err(TransportError {
+                    class: classify_status(status),
+                    status: Some(status),
+                    message,
+                    retry_after,
+                })
+            }
+            Err(ureq::Error::Transport(t)) => Err(TransportError::transient(format!(
+                "cannot reach the server: {t}"
+            ))),
+        }
+    }
+
+    fn read_body(&self, resp: ureq::Response) -> Result<Vec<u8>, TransportError> {
+        let gzipped = resp
+            .header("Content-Encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let mut raw = Vec::new();
+        resp.into_reader()
+            .take(MAX_RESPONSE_BYTES + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| {
+                TransportError::transient(format!("connection lost while reading the answer: {e}"))
+            })?;
+        self.received.fetch_add(raw.len() as u64, Ordering::Relaxed);
+        let body = if gzipped {
+            let mut out = Vec::new();
+            GzDecoder::new(raw.as_slice())
+                .take(MAX_RESPONSE_BYTES + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    TransportError::protocol(format!("the server sent broken gzip: {e}"))
+                })?;
+            out
+        } else {
+            raw
+        };
+        if body.len() as u64 > MAX_RESPONSE_BYTES {
+            return Err(TransportError::protocol(format!(
+                "the server's answer is larger than {MAX_RESPONSE_BYTES} bytes"
+            )));
+        }
+        Ok(body)
+    }
+}
+
+impl Transport for HttpTransport {
+    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError> {
+        let result = self
+            .agent
+            .get(&format!("{}/changes", self.space_url))
+            .set("Authorization", &self.authorization)
+            .set("Accept-Encoding", "gzip")
+            .query("since", &since.to_string())
+            .query("limit", &limit.to_string())
+            .call();
+        self.answer(result, "changes page")
+    }
+
+    fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
+        self.post("/mutations", batch, "mutation results")
+    }
+
+    fn upload_logs(&self, report: &LogReport) -> Result<LogReceipt, TransportError> {
+        self.post("/logs", report, "log receipt")
+    }
+
+    fn traffic(&self) -> Traffic {
+        Traffic {
+            sent: self.sent.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What a status code means for the worker.
+fn classify_status(status: u16) -> ErrorClass {
+    match status {
+        408 | 429 | 500..=599 => ErrorClass::Transient,
+        401 | 403 | 404 => ErrorClass::Auth,
+        _ => ErrorClass::Protocol,
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, TransportError> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
+    enc.write_all(bytes)
+        .and_then(|_| enc.finish())
+        .map_err(|e| TransportError::protocol(format!("cannot compress the request: {e}")))
+}
+
+/// Percent-encodes one URL path segment.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_for_retry_or_failure() {
+        assert_eq!(classify_status(503), ErrorClass::Transient);
+        assert_eq!(classify_status(429), ErrorClass::Transient);
+        assert_eq!(classify_status(401), ErrorClass::Auth);
+        assert_eq!(classify_status(404), ErrorClass::Auth);
+        assert_eq!(classify_status(400), ErrorClass::Protocol);
+        assert_eq!(classify_status(413), ErrorClass::Protocol);
+    }
+
+    #[test]
+    fn space_names_are_encoded_in_the_path() {
+        assert_eq!(encode_segment("team notes/1"), "team%20notes%2F1");
+    }
+
+    #[test]
+    fn urls_without_a_scheme_are_refused() {
+        let err = HttpTransport::new(
+            "localhost:8080",
+            "t",
+            "s",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Protocol);
+    }
+
+    #[test]
+    fn refused_connection_is_transient() {
+        // Port 9 (discard) on loopback is closed on any sane test machine.
+        let t = HttpTransport::new(
+            "http://127.0.0.1:9",
+            "t",
+            "s",
+            Duration::from_secs(2),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let err = t.changes(0, 10).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Transient, "{err}");
+    }
+}

@@ -1,0 +1,97 @@
+//! Talking to the sync server: the [`Transport`] the sync worker drives, and its HTTP
+//! implementation over ureq.
+//!
+//! Errors are classified once, here, into what the worker does with them: retry later
+//! (connection trouble, timeouts, 5xx, 429) or stop and report a failure (a refused
+//! token, a missing grant, an answer that is not the protocol).
+
+mod http;
+
+use std::fmt;
+use std::time::Duration;
+
+use accord_protocol::{ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults};
+
+pub use http::HttpTransport;
+
+/// What the worker should do about a failed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Try again later: the network or the server is having trouble.
+    Transient,
+    /// The server refused the credentials or the space: retrying will not help until
+    /// the configuration changes.
+    Auth,
+    /// The server's answer, or our request, is not the protocol: a bug or a wrong URL.
+    Protocol,
+}
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    /// What to do about it.
+    pub class: ErrorClass,
+    /// HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// What happened, for people.
+    pub message: String,
+    /// How long the server asked us to wait (429/503 `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl TransportError {
+    /// A transient error without a status (connection refused, timeout, ...).
+    pub fn transient(message: impl Into<String>) -> Self {
+        TransportError {
+            class: ErrorClass::Transient,
+            status: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// An answer that is not the protocol.
+    pub fn protocol(message: impl Into<String>) -> Self {
+        TransportError {
+            class: ErrorClass::Protocol,
+            status: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "HTTP {s}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Bytes that crossed the network, as sent and received (compressed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Request bytes (bodies, after compression).
+    pub sent: u64,
+    /// Response bytes (bodies, before decompression).
+    pub received: u64,
+}
+
+/// The server, as the sync worker sees it: one space, authenticated.
+pub trait Transport: Send + Sync {
+    /// One page of the change feed after `since`.
+    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError>;
+
+    /// Sends mutations; one result per mutation, in order.
+    fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError>;
+
+    /// Uploads a log report.
+    fn upload_logs(&self, report: &LogReport) -> Result<LogReceipt, TransportError>;
+
+    /// Bytes moved so far by this transport.
+    fn traffic(&self) -> Traffic;
+}
