@@ -170,6 +170,11 @@ struct Flaky {
     inner: HttpTransport,
     lose_next_push_answer: AtomicBool,
     pushes: AtomicUsize,
+    /// Fail the next log upload before it reaches the server.
+    refuse_next_logs: AtomicBool,
+    /// Let the next log upload reach the server but lose its answer.
+    lose_next_logs_answer: AtomicBool,
+    log_uploads: AtomicUsize,
     during_changes: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
@@ -186,6 +191,9 @@ impl Flaky {
             .unwrap(),
             lose_next_push_answer: AtomicBool::new(false),
             pushes: AtomicUsize::new(0),
+            refuse_next_logs: AtomicBool::new(false),
+            lose_next_logs_answer: AtomicBool::new(false),
+            log_uploads: AtomicUsize::new(0),
             during_changes: Mutex::new(None),
         }
     }
@@ -210,7 +218,20 @@ impl Transport for Flaky {
     }
 
     fn upload_logs(&self, report: &LogReport) -> Result<LogReceipt, TransportError> {
-        self.inner.upload_logs(report)
+        self.log_uploads.fetch_add(1, Ordering::SeqCst);
+        if self.refuse_next_logs.swap(false, Ordering::SeqCst) {
+            return Err(TransportError {
+                class: accord::transport::ErrorClass::Transient,
+                status: Some(503),
+                message: "unavailable".into(),
+                retry_after: None,
+            });
+        }
+        let answer = self.inner.upload_logs(report);
+        if self.lose_next_logs_answer.swap(false, Ordering::SeqCst) {
+            return Err(TransportError::transient("connection reset (answer lost)"));
+        }
+        answer
     }
 
     fn traffic(&self) -> Traffic {
@@ -435,4 +456,102 @@ fn closed_instance_refuses_calls_and_closing_twice_is_safe() {
         Err(accord::Error::Closed)
     ));
     assert!(matches!(a.sync().outcome, SyncOutcome::Failure { .. }));
+}
+
+fn log_reports(server: &TestServer) -> Vec<accord_server::storage::StoredLogReport> {
+    use accord_server::Storage;
+    server.storage.log_reports(&server.space, 100).unwrap()
+}
+
+#[test]
+fn log_report_survives_a_failed_upload_and_is_stored_once() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let mut config = server.device_config("a", &token);
+    // No time for transient retries inside one sync: a failure waits for the next sync.
+    config.sync.retry_budget = Duration::from_millis(1);
+    let a = Accord::open(config).unwrap();
+    for i in 0..300 {
+        a.log(
+            "I",
+            "Sync",
+            &format!("fetched page {i} in {} ms", 10 + i % 7),
+        )
+        .unwrap();
+    }
+    a.log(
+        "E",
+        "Db",
+        "disk full: cannot write /data/notes.db-wal (28 bytes free)",
+    )
+    .unwrap();
+
+    let flaky = Flaky::new(&server, &token);
+    flaky.refuse_next_logs.store(true, Ordering::SeqCst);
+    let r = a.sync_via(&flaky, None);
+    done(&r);
+    assert!(r.logs_error.is_some(), "{r:?}");
+    assert_eq!(r.logs_uploaded, 0);
+    assert_eq!(
+        a.log_stats().unwrap().rows,
+        301,
+        "lines kept for the next sync"
+    );
+    assert!(log_reports(&server).is_empty());
+
+    // Next sync: the same report reaches the server, but its answer is lost.
+    flaky.lose_next_logs_answer.store(true, Ordering::SeqCst);
+    let r = a.sync_via(&flaky, None);
+    assert!(r.logs_error.is_some());
+    assert_eq!(log_reports(&server).len(), 1);
+    assert_eq!(a.log_stats().unwrap().rows, 301);
+
+    // And the one after resends it: the server keeps one copy, the ring is pruned.
+    let r = a.sync_via(&flaky, None);
+    done(&r);
+    assert_eq!(r.logs_error, None);
+    assert_eq!(r.logs_uploaded, 301);
+    assert_eq!(flaky.log_uploads.load(Ordering::SeqCst), 3);
+    let reports = log_reports(&server);
+    assert_eq!(reports.len(), 1, "sent once");
+    let report = &reports[0].report;
+    assert_eq!(report.lines, 301);
+    assert!(
+        report
+            .critical
+            .iter()
+            .any(|t| t.template.contains("disk full")),
+        "{report:?}"
+    );
+    assert_eq!(a.log_stats().unwrap().rows, 0);
+
+    // Nothing new to report: no upload.
+    done(&a.sync_via(&flaky, None));
+    assert_eq!(flaky.log_uploads.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn log_ring_stays_bounded_under_a_flood() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = accord::Config::new(dir.path().join("a.db"));
+    config.log_ring = accord::store::LogRing {
+        max_rows: 1_000,
+        max_bytes: 64 * 1024,
+    };
+    let a = Accord::open(config).unwrap();
+    for i in 0..20_000 {
+        a.log("D", "Flood", &format!("tick {i} value={}", i * 7))
+            .unwrap();
+    }
+    let stats = a.log_stats().unwrap();
+    assert!(stats.rows <= 1_000 && stats.bytes <= 64 * 1024, "{stats:?}");
+    assert!(
+        stats.rows > 500,
+        "the ring keeps the newest lines: {stats:?}"
+    );
+    assert_eq!(
+        stats.rows + stats.dropped,
+        20_000,
+        "every dropped line is counted"
+    );
 }

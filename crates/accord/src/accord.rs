@@ -386,6 +386,7 @@ impl Accord {
             space: &space,
             schemas: &self.config.collections,
             arbiter: arbiter.as_deref(),
+            model: None,
             transport,
             options: &self.config.sync,
             interrupt: &self.interrupt,

@@ -23,6 +23,11 @@ pub struct LogEvent {
 }
 
 impl LogEvent {
+    /// The line as the template miner reads it.
+    pub fn to_line(&self) -> crate::logs::LogLine {
+        crate::logs::LogLine::new(self.time_ms, &self.level, &self.tag, &self.message)
+    }
+
     /// Bytes this line counts against the ring's byte cap.
     pub fn bytes(&self) -> i64 {
         (self.level.len() + self.tag.len() + self.message.len()) as i64
@@ -120,7 +125,6 @@ impl LogRing {
     }
 
     /// Lines not yet uploaded, oldest first, at most `limit`.
-    #[allow(dead_code)] // the log upload step of sync uses it once the report builder lands
     pub(crate) fn pending(conn: &Connection, limit: i64) -> Result<Vec<LogEvent>> {
         let mut stmt = conn.prepare_cached(
             "SELECT seq, time_ms, level, tag, message FROM log_events
@@ -139,13 +143,49 @@ impl LogRing {
     }
 
     /// Removes lines up to `seq` once their report is on the server.
-    #[allow(dead_code)] // as above
     pub(crate) fn prune_uploaded(conn: &Connection, through_seq: i64) -> Result<()> {
         exec(
             conn,
             "DELETE FROM log_events WHERE seq <= ?1",
             [through_seq],
         )?;
+        Ok(())
+    }
+}
+
+/// A built report waiting for upload, with the last ring position it covers. Kept in
+/// `meta` so a failed upload resends the same report (same id: the server stores it
+/// once) instead of building another from overlapping lines.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PendingReport {
+    /// The report.
+    pub report: accord_protocol::LogReport,
+    /// Lines up to this ring position are in it.
+    pub through_seq: i64,
+}
+
+const PENDING_REPORT: &str = "log_report_pending";
+
+impl PendingReport {
+    /// The report waiting for upload, if any.
+    pub fn load(conn: &Connection) -> Result<Option<PendingReport>> {
+        match Meta::get(conn, PENDING_REPORT)? {
+            None => Ok(None),
+            // A damaged entry is dropped rather than wedging every later upload; its
+            // lines stay in the ring and go into the next report.
+            Some(text) => Ok(serde_json::from_str(&text).ok()),
+        }
+    }
+
+    /// Keeps the report until it is uploaded.
+    pub fn save(&self, conn: &Connection) -> Result<()> {
+        Meta::set(conn, PENDING_REPORT, &serde_json::to_string(self)?)
+    }
+
+    /// The server has it: drop the report and the lines it covers.
+    pub fn uploaded(&self, conn: &Connection) -> Result<()> {
+        LogRing::prune_uploaded(conn, self.through_seq)?;
+        exec(conn, "DELETE FROM meta WHERE key = ?1", [PENDING_REPORT])?;
         Ok(())
     }
 }

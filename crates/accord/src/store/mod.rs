@@ -20,7 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
-pub use logs::{LogEvent, LogRing, LogRingStats};
+pub use logs::{LogEvent, LogRing, LogRingStats, PendingReport};
 pub use meta::Meta;
 pub use outbox::OutboxRow;
 pub(crate) use outbox::{

@@ -17,8 +17,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::interrupt::InterruptHandle;
+use crate::logs::{build_report, ReportBudget};
 use crate::merge::{Arbiter, CollectionSchema};
-use crate::store::{self, LocalRecord, Meta, OutboxRow, Store};
+use crate::model::LanguageModel;
+use crate::store::{self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Store};
 use crate::transport::Transport;
 use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RemoteRecord};
 
@@ -45,6 +47,8 @@ pub struct SyncOptions {
     pub connect_timeout: Duration,
     /// Whole-request timeout.
     pub request_timeout: Duration,
+    /// Most captured log lines summarised into one report (the rest wait for the next).
+    pub log_lines_per_report: i64,
 }
 
 impl Default for SyncOptions {
@@ -57,6 +61,7 @@ impl Default for SyncOptions {
             backoff: Backoff::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            log_lines_per_report: 20_000,
         }
     }
 }
@@ -126,6 +131,11 @@ pub struct SyncReport {
     pub elapsed_ms: u64,
     /// Each merge, as logged.
     pub merges: Vec<MergeNote>,
+    /// Captured log lines summarised in the report the server accepted.
+    pub logs_uploaded: u64,
+    /// Why the log report could not be uploaded (its lines are kept for the next sync;
+    /// it does not change the outcome, which is about records).
+    pub logs_error: Option<String>,
 }
 
 /// A report of a pass that did nothing yet.
@@ -144,6 +154,8 @@ pub(crate) fn empty_report() -> SyncReport {
             bytes_received: 0,
             elapsed_ms: 0,
             merges: Vec::new(),
+            logs_uploaded: 0,
+            logs_error: None,
         }
     }
 }
@@ -202,6 +214,8 @@ pub struct SyncContext<'a> {
     pub schemas: &'a BTreeMap<String, CollectionSchema>,
     /// The arbiter for overlapping text, if any.
     pub arbiter: Option<&'a dyn Arbiter>,
+    /// Writes the log report's paragraph, if loaded.
+    pub model: Option<&'a dyn LanguageModel>,
     /// The server.
     pub transport: &'a dyn Transport,
     /// Tunables.
@@ -219,8 +233,9 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
     let started = Instant::now();
     let mut report = empty_report();
     let mut retrier = Retrier::new(ctx.options.backoff, ctx.options.retry_budget, ctx.interrupt);
-    let result =
-        pull(ctx, &mut retrier, &mut report).and_then(|()| push(ctx, &mut retrier, &mut report));
+    let result = pull(ctx, &mut retrier, &mut report)
+        .and_then(|()| push(ctx, &mut retrier, &mut report))
+        .and_then(|()| upload_logs(ctx, &mut retrier, &mut report));
     report.outcome = match result {
         Ok(()) => SyncOutcome::Done,
         Err(Stop::Retry(reason)) => SyncOutcome::Retry { reason },
@@ -496,6 +511,69 @@ fn push(
         });
     }
     Ok(())
+}
+
+/// Summarises captured log lines into one report and uploads it. A report is built once
+/// and kept until the server has it, so a failed upload resends the same report (the
+/// server stores a report id once) and its lines are pruned only after it arrived.
+/// Failing here leaves the outcome alone: the records are synced either way.
+fn upload_logs(
+    ctx: &SyncContext<'_>,
+    retrier: &mut Retrier<'_>,
+    report: &mut SyncReport,
+) -> Result<(), Stop> {
+    retrier.check_interrupt()?;
+    let pending = match build_or_resume_report(ctx) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            report.logs_error = Some(format!("cannot build the log report: {e}"));
+            return Ok(());
+        }
+    };
+    (ctx.on_progress)(SyncProgress {
+        phase: SyncPhase::Logs,
+        done: 0,
+    });
+    match retrier.run("uploading the log report", || {
+        ctx.transport.upload_logs(&pending.report)
+    }) {
+        Ok(_) => {
+            ctx.store
+                .write(|tx| pending.uploaded(tx))
+                .map_err(|e| store_failed("recording the uploaded log report", e))?;
+            report.logs_uploaded = pending.report.lines;
+            Ok(())
+        }
+        Err(Stop::Cancelled) => Err(Stop::Cancelled),
+        Err(Stop::Retry(why) | Stop::Failure(why)) => {
+            report.logs_error = Some(why);
+            Ok(())
+        }
+    }
+}
+
+fn build_or_resume_report(ctx: &SyncContext<'_>) -> crate::error::Result<Option<PendingReport>> {
+    if let Some(p) = ctx.store.read(PendingReport::load)? {
+        return Ok(Some(p));
+    }
+    let events = ctx
+        .store
+        .read(|c| LogRing::pending(c, ctx.options.log_lines_per_report))?;
+    let Some(last) = events.last() else {
+        return Ok(None);
+    };
+    let lines: Vec<_> = events.iter().map(LogEvent::to_line).collect();
+    let budget = ReportBudget {
+        interrupt: Some(ctx.interrupt.clone()),
+        ..ReportBudget::default()
+    };
+    let pending = PendingReport {
+        report: build_report(&lines, ctx.device, ctx.model, &budget),
+        through_seq: last.seq,
+    };
+    ctx.store.write(|tx| pending.save(tx))?;
+    Ok(Some(pending))
 }
 
 /// Test hook: aborts the process (as a kill would) when `ACCORD_CRASH_AT` names this
