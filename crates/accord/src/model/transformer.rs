@@ -31,7 +31,6 @@ fn needs_requantization(dtype: GgmlDType) -> bool {
 #[derive(Clone)]
 pub(crate) struct QWeight {
     q: Arc<QTensor>,
-    out: usize,
     inp: usize,
 }
 
@@ -44,25 +43,67 @@ impl QWeight {
             .and_then(|t| t.to_vec1::<f32>())
             .map_err(runtime)
     }
+}
 
-    /// The matrix's quantization.
-    pub(crate) fn dtype(&self) -> GgmlDType {
-        self.q.dtype()
+/// Several matrices applied to the same input (q, k, v; or gate, up). When they share a
+/// format their rows are stacked into one matrix at load: one quantization of the input
+/// and one parallel region per token instead of three.
+enum Projection {
+    Fused { weight: QWeight, widths: Vec<usize> },
+    Separate(Vec<QWeight>),
+}
+
+impl Projection {
+    fn new(parts: Vec<(QTensor, usize)>, inp: usize) -> Result<Self, ModelError> {
+        let dtype = parts[0].0.dtype();
+        if parts.iter().all(|(t, _)| t.dtype() == dtype) {
+            let mut bytes = Vec::new();
+            for (t, _) in &parts {
+                bytes.extend_from_slice(&t.data().map_err(runtime)?);
+            }
+            let rows: usize = parts.iter().map(|(_, n)| n).sum();
+            let q = qtensor_from_ggml(dtype, &bytes, vec![rows, inp], &Device::Cpu).map_err(runtime)?;
+            Ok(Projection::Fused {
+                weight: QWeight { q: Arc::new(q), inp },
+                widths: parts.iter().map(|(_, n)| *n).collect(),
+            })
+        } else {
+            Ok(Projection::Separate(
+                parts.into_iter().map(|(t, _)| QWeight { q: Arc::new(t), inp }).collect(),
+            ))
+        }
+    }
+
+    /// One output (m rows) per matrix.
+    fn apply(&self, x: &[f32], m: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        match self {
+            Projection::Separate(ws) => ws.iter().map(|w| w.matmul(x, m)).collect(),
+            Projection::Fused { weight, widths } => {
+                let y = weight.matmul(x, m)?;
+                let total: usize = widths.iter().sum();
+                let mut outs: Vec<Vec<f32>> = widths.iter().map(|w| Vec::with_capacity(w * m)).collect();
+                for row in y.chunks_exact(total) {
+                    let mut off = 0;
+                    for (out, w) in outs.iter_mut().zip(widths) {
+                        out.extend_from_slice(&row[off..off + w]);
+                        off += w;
+                    }
+                }
+                Ok(outs)
+            }
+        }
     }
 }
 
 struct Layer {
     attn_norm: Vec<f32>,
-    q: QWeight,
-    k: QWeight,
-    v: QWeight,
+    qkv: Projection,
     q_bias: Option<Vec<f32>>,
     k_bias: Option<Vec<f32>>,
     v_bias: Option<Vec<f32>>,
     o: QWeight,
     ffn_norm: Vec<f32>,
-    gate: QWeight,
-    up: QWeight,
+    gate_up: Projection,
     down: QWeight,
 }
 
@@ -134,6 +175,20 @@ impl TensorReader<'_> {
         inp: usize,
         requantize: bool,
     ) -> Result<QWeight, ModelError> {
+        Ok(QWeight {
+            q: Arc::new(self.matrix(name, out, inp, requantize)?),
+            inp,
+        })
+    }
+
+    /// [`weight`](Self::weight) as a bare tensor, for stacking into a [`Projection`].
+    fn matrix(
+        &mut self,
+        name: &str,
+        out: usize,
+        inp: usize,
+        requantize: bool,
+    ) -> Result<QTensor, ModelError> {
         let t = self.qtensor(name)?;
         if t.shape().dims() != [out, inp] {
             return Err(invalid(
@@ -158,11 +213,7 @@ impl TensorReader<'_> {
             t
         };
         self.stats.bytes_in_memory += t.storage_size_in_bytes();
-        Ok(QWeight {
-            q: Arc::new(t),
-            out,
-            inp,
-        })
+        Ok(t)
     }
 }
 
@@ -258,9 +309,9 @@ impl Transformer {
         let d = h.embedding;
         let q_dim = h.heads * h.head_dim;
         let kv_dim = h.kv_heads * h.head_dim;
-        let (embed_dtype, embed_dims) = gguf
+        let embed_dims = gguf
             .tensor_info("token_embd.weight")
-            .map(|(t, dims)| (t, dims.to_vec()))
+            .map(|(_, dims)| dims.to_vec())
             .ok_or_else(|| invalid(path, "tensor token_embd.weight is missing"))?;
         if embed_dims.len() != 2 || embed_dims[1] != d {
             return Err(invalid(
@@ -279,22 +330,31 @@ impl Transformer {
             r.stats.bytes_in_memory += t.storage_size_in_bytes();
             t
         };
-        let _ = embed_dtype;
         let mut layers = Vec::with_capacity(h.layers);
         for i in 0..h.layers {
             let n = |s: &str| format!("blk.{i}.{s}");
             layers.push(Layer {
                 attn_norm: r.vector(&n("attn_norm.weight"), d)?,
-                q: r.weight(&n("attn_q.weight"), q_dim, d, requantize)?,
-                k: r.weight(&n("attn_k.weight"), kv_dim, d, requantize)?,
-                v: r.weight(&n("attn_v.weight"), kv_dim, d, requantize)?,
+                qkv: Projection::new(
+                    vec![
+                        (r.matrix(&n("attn_q.weight"), q_dim, d, requantize)?, q_dim),
+                        (r.matrix(&n("attn_k.weight"), kv_dim, d, requantize)?, kv_dim),
+                        (r.matrix(&n("attn_v.weight"), kv_dim, d, requantize)?, kv_dim),
+                    ],
+                    d,
+                )?,
                 q_bias: r.optional_vector(&n("attn_q.bias"), q_dim)?,
                 k_bias: r.optional_vector(&n("attn_k.bias"), kv_dim)?,
                 v_bias: r.optional_vector(&n("attn_v.bias"), kv_dim)?,
                 o: r.weight(&n("attn_output.weight"), d, q_dim, requantize)?,
                 ffn_norm: r.vector(&n("ffn_norm.weight"), d)?,
-                gate: r.weight(&n("ffn_gate.weight"), h.feed_forward, d, requantize)?,
-                up: r.weight(&n("ffn_up.weight"), h.feed_forward, d, requantize)?,
+                gate_up: Projection::new(
+                    vec![
+                        (r.matrix(&n("ffn_gate.weight"), h.feed_forward, d, requantize)?, h.feed_forward),
+                        (r.matrix(&n("ffn_up.weight"), h.feed_forward, d, requantize)?, h.feed_forward),
+                    ],
+                    d,
+                )?,
                 down: r.weight(&n("ffn_down.weight"), d, h.feed_forward, requantize)?,
             });
         }
@@ -302,7 +362,6 @@ impl Transformer {
         let output = if tied {
             QWeight {
                 q: embed.clone(),
-                out: vocab,
                 inp: d,
             }
         } else {
@@ -340,11 +399,6 @@ impl Transformer {
     /// Vocabulary size of the output layer.
     pub fn vocab(&self) -> usize {
         self.vocab
-    }
-
-    /// The quantization of the output matrix (for the report).
-    pub fn output_dtype(&self) -> GgmlDType {
-        self.output.dtype()
     }
 
     /// An empty cache for this network.
@@ -497,9 +551,10 @@ impl Transformer {
         let kv_row = self.kv_row();
         for (li, layer) in self.layers.iter().enumerate() {
             rms_norm(&x, &layer.attn_norm, h.rms_eps, &mut normed);
-            let mut q = layer.q.matmul(&normed, n)?;
-            let mut k = layer.k.matmul(&normed, n)?;
-            let mut v = layer.v.matmul(&normed, n)?;
+            let mut qkv = layer.qkv.apply(&normed, n)?.into_iter();
+            let (Some(mut q), Some(mut k), Some(mut v)) = (qkv.next(), qkv.next(), qkv.next()) else {
+                return Err(ModelError::Runtime("q/k/v projection lost an output".into()));
+            };
             add_bias(&mut q, layer.q_bias.as_ref());
             add_bias(&mut k, layer.k_bias.as_ref());
             add_bias(&mut v, layer.v_bias.as_ref());
@@ -515,8 +570,10 @@ impl Transformer {
                 *a += b;
             }
             rms_norm(&x, &layer.ffn_norm, h.rms_eps, &mut normed);
-            let mut gate = layer.gate.matmul(&normed, n)?;
-            let up = layer.up.matmul(&normed, n)?;
+            let mut gu = layer.gate_up.apply(&normed, n)?.into_iter();
+            let (Some(mut gate), Some(up)) = (gu.next(), gu.next()) else {
+                return Err(ModelError::Runtime("gate/up projection lost an output".into()));
+            };
             for (g, u) in gate.iter_mut().zip(&up) {
                 *g = *g / (1.0 + (-*g).exp()) * u;
             }
