@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use accord::model::{
-    default_model_path, known_model_path, Budget, ChatMessage, GgufModel, KnownModel,
-    LanguageModel, LoadOptions,
+    default_model_path, known_model_path, Budget, ChatMessage, GgufFile, GgufModel, KnownModel,
+    LanguageModel, LoadOptions, Tokenizer,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -27,6 +27,9 @@ pub struct ModelChoice {
     /// kernel for it (slower; for comparing against the requantized load).
     #[arg(long)]
     pub no_requantize: bool,
+    /// Do not use Accord's AVX2 kernels for Q4_1/Q5_0 (requantize them to Q8_0 instead).
+    #[arg(long)]
+    pub no_own_kernels: bool,
 }
 
 impl ModelChoice {
@@ -45,6 +48,7 @@ impl ModelChoice {
         let path = self.path()?;
         let mut options = LoadOptions {
             requantize: !self.no_requantize,
+            own_kernels: !self.no_own_kernels,
             ..LoadOptions::default()
         };
         if self.verify {
@@ -62,12 +66,17 @@ pub enum ModelCommand {
     /// Load the model and print the load report (architecture, quantization, what was
     /// requantized, memory, load time).
     Info(ModelChoice),
-    /// Print the token ids of TEXT (special tokens parsed, no BOS), as llama-tokenize does.
+    /// Print the token ids of TEXT (special tokens parsed, no BOS), as llama-tokenize
+    /// does. Reads only the file's metadata, not the weights.
     Tokenize {
         #[command(flatten)]
         choice: ModelChoice,
+        /// Tokenize this file's exact bytes instead of TEXT.
+        #[arg(long, conflicts_with = "text")]
+        file: Option<PathBuf>,
         /// Text to tokenize.
-        text: String,
+        #[arg(required_unless_present = "file")]
+        text: Option<String>,
     },
     /// Answer PROMPT as a one-turn chat, greedily, and print timing.
     Generate {
@@ -101,6 +110,9 @@ pub enum ModelCommand {
         /// Measured repetitions (after one warm-up).
         #[arg(long, default_value_t = 2)]
         reps: usize,
+        /// Requantize Q4_1/Q5_0 to Q8_0 instead of using Accord's AVX2 kernels.
+        #[arg(long)]
+        no_own_kernels: bool,
     },
 }
 
@@ -135,10 +147,15 @@ pub fn run_model(cmd: ModelCommand) -> Result<std::process::ExitCode> {
             let model = choice.load()?;
             println!("{}", model.report());
         }
-        ModelCommand::Tokenize { choice, text } => {
-            let model = choice.load()?;
-            let ids = model.tokenizer().encode(&text, true);
-            println!("{ids:?}");
+        ModelCommand::Tokenize { choice, file, text } => {
+            let gguf = GgufFile::open(&choice.path()?, None)?;
+            let tokenizer = Tokenizer::from_gguf(&gguf)?;
+            let text = match file {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read {}", f.display()))?,
+                None => text.unwrap_or_default(),
+            };
+            println!("{:?}", tokenizer.encode(&text, true));
         }
         ModelCommand::Generate {
             choice,
@@ -171,8 +188,13 @@ pub fn run_model(cmd: ModelCommand) -> Result<std::process::ExitCode> {
             prompt,
             decode,
             reps,
+            no_own_kernels,
         } => {
-            let m = GgufModel::load(&model, &LoadOptions::default())?;
+            let options = LoadOptions {
+                own_kernels: !no_own_kernels,
+                ..LoadOptions::default()
+            };
+            let m = GgufModel::load(&model, &options)?;
             let speed = m.measure_speed(prompt, decode, reps)?;
             println!(
                 "{}",
@@ -181,6 +203,7 @@ pub fn run_model(cmd: ModelCommand) -> Result<std::process::ExitCode> {
                     "prompt_tps": speed.prompt_tokens_per_s,
                     "decode_tps": speed.decode_tokens_per_s,
                     "requantized": m.report().requantized.iter().map(|(q, n)| format!("{q} x{n}")).collect::<Vec<_>>(),
+                    "own_kernels": m.report().native_kernels.iter().map(|(q, n)| format!("{q} x{n}")).collect::<Vec<_>>(),
                 })
             );
         }
@@ -232,7 +255,12 @@ fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> {
     Ok((out, usage.ru_maxrss as f64 / 1024.0, elapsed))
 }
 
-fn candle_sample(model: &Path, threads: usize, args: &BenchArgs) -> Result<Sample> {
+fn candle_sample(
+    model: &Path,
+    threads: usize,
+    args: &BenchArgs,
+    own_kernels: bool,
+) -> Result<Sample> {
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
     cmd.env("CANDLE_NUM_THREADS", threads.to_string())
@@ -242,6 +270,9 @@ fn candle_sample(model: &Path, threads: usize, args: &BenchArgs) -> Result<Sampl
         .args(["--prompt", &args.prompt.to_string()])
         .args(["--decode", &args.decode.to_string()])
         .args(["--reps", &args.reps.to_string()]);
+    if !own_kernels {
+        cmd.arg("--no-own-kernels");
+    }
     let (out, rss, _) = run_measured(cmd)?;
     let v: serde_json::Value =
         serde_json::from_str(out.trim()).with_context(|| format!("bench-one printed {out:?}"))?;
@@ -343,8 +374,8 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 /// Runs `accord bench model`: prints a Markdown table, candle beside llama.cpp.
 pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     println!(
-        "prompt {} tokens, decode {} tokens, {} repetitions; candle = accord's forward pass on candle-core {}",
-        args.prompt, args.decode, args.reps, "0.11.1"
+        "prompt {} tokens, decode {} tokens, {} repetitions; accord = our forward pass over candle-core 0.11.1 matmuls",
+        args.prompt, args.decode, args.reps
     );
     println!();
     println!("| model | threads | engine | load ms | peak RSS MB | prompt tok/s | decode tok/s | prompt ratio | decode ratio | note |");
@@ -363,10 +394,17 @@ pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         for &threads in &args.threads {
-            let ours = candle_sample(&path, threads, &args).unwrap_or_else(|e| Sample {
+            let failed = |e: anyhow::Error| Sample {
                 note: format!("failed: {e:#}"),
                 ..Sample::default()
-            });
+            };
+            let ours = candle_sample(&path, threads, &args, true).unwrap_or_else(failed);
+            // Where our kernels replaced requantization, also show the requantized load.
+            let requantized = if ours.note.contains("own AVX2 kernels") {
+                Some(candle_sample(&path, threads, &args, false).unwrap_or_else(failed))
+            } else {
+                None
+            };
             let theirs = if args.no_llama_cpp {
                 None
             } else {
@@ -385,13 +423,30 @@ pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
                 None => ("-".into(), "-".into()),
             };
             println!(
-                "| {name} | {threads} | candle | {} | {} | {} | {} | {pr} | {dr} | {} |",
+                "| {name} | {threads} | accord | {} | {} | {} | {} | {pr} | {dr} | {} |",
                 fmt(ours.load_ms, 0),
                 fmt(ours.peak_rss_mb, 0),
                 fmt(ours.prompt_tps, 1),
                 fmt(ours.decode_tps, 1),
                 ours.note
             );
+            if let Some(r) = requantized {
+                let (pr, dr) = match &theirs {
+                    Some(t) => (
+                        ratio(r.prompt_tps, t.prompt_tps),
+                        ratio(r.decode_tps, t.decode_tps),
+                    ),
+                    None => ("-".into(), "-".into()),
+                };
+                println!(
+                    "| {name} | {threads} | accord, requantized | {} | {} | {} | {} | {pr} | {dr} | {} |",
+                    fmt(r.load_ms, 0),
+                    fmt(r.peak_rss_mb, 0),
+                    fmt(r.prompt_tps, 1),
+                    fmt(r.decode_tps, 1),
+                    r.note
+                );
+            }
             if let Some(t) = theirs {
                 println!(
                     "| {name} | {threads} | llama.cpp | {} | {} | {} | {} | 1.00x | 1.00x | {} |",

@@ -20,6 +20,9 @@ pub struct LoadOptions {
     /// Requantize matrices whose format has no fast candle kernel (Q4_1, Q5_0, Q5_1) to
     /// Q8_0. On by default: without it those models run several times slower.
     pub requantize: bool,
+    /// Run Q4_1 and Q5_0 matrices with Accord's own AVX2 kernels (x86-64 only) instead
+    /// of requantizing them: smaller in memory and faster to decode. On by default.
+    pub own_kernels: bool,
     /// Longest sequence (prompt plus generated tokens) a call may use; capped by the
     /// model's trained context. Bounds the KV cache and rotary tables.
     pub max_context: usize,
@@ -30,6 +33,7 @@ impl Default for LoadOptions {
         LoadOptions {
             sha256: None,
             requantize: true,
+            own_kernels: true,
             max_context: 4096,
         }
     }
@@ -49,6 +53,9 @@ pub struct LoadReport {
     pub quantization: Vec<(String, usize)>,
     /// Matrices converted at load, as `("Q4_1->Q8_0", count)`; empty when none were.
     pub requantized: Vec<(String, usize)>,
+    /// Matrices kept in their own format because Accord's AVX2 kernel covers it (where
+    /// candle's does not), as `("Q5_0", count)`.
+    pub native_kernels: Vec<(String, usize)>,
     /// Bytes of weights held in memory after loading.
     pub weight_bytes: usize,
     /// Size of the file.
@@ -92,6 +99,18 @@ impl std::fmt::Display for LoadReport {
         )?;
         writeln!(f, "parameters   {:.1} M", self.parameters as f64 / 1e6)?;
         writeln!(f, "tensors      {}", quant.join(" "))?;
+        if !self.native_kernels.is_empty() {
+            let r: Vec<String> = self
+                .native_kernels
+                .iter()
+                .map(|(q, n)| format!("{q} x{n}"))
+                .collect();
+            writeln!(
+                f,
+                "own kernels  {} (AVX2; candle has no fast kernel for these)",
+                r.join(", ")
+            )?;
+        }
         if self.requantized.is_empty() {
             writeln!(f, "requantized  no (every format has a fast kernel)")?;
         } else {
@@ -162,7 +181,12 @@ impl GgufModel {
         let gguf = GgufFile::open(path, options.sha256.as_deref())?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         let template = ChatTemplate::from_source(gguf.meta_str("tokenizer.chat_template"));
-        let (net, stats) = Transformer::load(&gguf, options.requantize, options.max_context)?;
+        let (net, stats) = Transformer::load(
+            &gguf,
+            options.requantize,
+            options.own_kernels,
+            options.max_context,
+        )?;
         if net.vocab() < tokenizer.vocab_size() {
             return Err(super::gguf::invalid(
                 path,
@@ -202,6 +226,7 @@ impl GgufModel {
             parameters: gguf.parameter_count(),
             quantization,
             requantized: stats.requantized,
+            native_kernels: stats.native,
             weight_bytes: stats.bytes_in_memory,
             file_bytes: gguf.file_len(),
             sha256_verified: options.sha256.is_some(),

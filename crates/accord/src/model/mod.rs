@@ -12,6 +12,7 @@ use crate::interrupt::InterruptHandle;
 pub mod chat_template;
 pub mod gguf;
 pub mod gguf_model;
+mod kernels;
 pub mod locate;
 pub mod tokenizer;
 mod transformer;

@@ -15,6 +15,7 @@ use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
 use super::gguf::{invalid, Architecture, GgufFile, Hyperparameters};
+use super::kernels::{self, NativeFormat};
 use super::ModelError;
 
 fn runtime(e: candle_core::Error) -> ModelError {
@@ -32,11 +33,23 @@ fn needs_requantization(dtype: GgmlDType) -> bool {
 pub(crate) struct QWeight {
     q: Arc<QTensor>,
     inp: usize,
+    /// Our AVX2 kernel for the format, where candle has no fast one.
+    native: Option<NativeFormat>,
 }
 
 impl QWeight {
+    fn new(q: Arc<QTensor>, inp: usize, own_kernels: bool) -> Self {
+        let native = NativeFormat::for_dtype(q.dtype()).filter(|_| own_kernels);
+        QWeight { q, inp, native }
+    }
+
     /// `x` is `m` rows of `inp` values; returns `m` rows of `out` values.
     fn matmul(&self, x: &[f32], m: usize) -> Result<Vec<f32>, ModelError> {
+        if let Some(format) = self.native {
+            let rows = self.q.shape().dims().first().copied().unwrap_or(0);
+            let data = self.q.data().map_err(runtime)?;
+            return Ok(kernels::matmul(format, &data, rows, self.inp, x, m));
+        }
         let xt = Tensor::from_slice(x, (m, self.inp), &Device::Cpu).map_err(runtime)?;
         let y = xt.apply_op1_no_bwd(self.q.as_ref()).map_err(runtime)?;
         y.flatten_all()
@@ -54,7 +67,11 @@ enum Projection {
 }
 
 impl Projection {
-    fn new(parts: Vec<(QTensor, usize)>, inp: usize) -> Result<Self, ModelError> {
+    fn new(
+        parts: Vec<(QTensor, usize)>,
+        inp: usize,
+        own_kernels: bool,
+    ) -> Result<Self, ModelError> {
         let dtype = parts[0].0.dtype();
         if parts.iter().all(|(t, _)| t.dtype() == dtype) {
             let mut bytes = Vec::new();
@@ -62,14 +79,18 @@ impl Projection {
                 bytes.extend_from_slice(&t.data().map_err(runtime)?);
             }
             let rows: usize = parts.iter().map(|(_, n)| n).sum();
-            let q = qtensor_from_ggml(dtype, &bytes, vec![rows, inp], &Device::Cpu).map_err(runtime)?;
+            let q =
+                qtensor_from_ggml(dtype, &bytes, vec![rows, inp], &Device::Cpu).map_err(runtime)?;
             Ok(Projection::Fused {
-                weight: QWeight { q: Arc::new(q), inp },
+                weight: QWeight::new(Arc::new(q), inp, own_kernels),
                 widths: parts.iter().map(|(_, n)| *n).collect(),
             })
         } else {
             Ok(Projection::Separate(
-                parts.into_iter().map(|(t, _)| QWeight { q: Arc::new(t), inp }).collect(),
+                parts
+                    .into_iter()
+                    .map(|(t, _)| QWeight::new(Arc::new(t), inp, own_kernels))
+                    .collect(),
             ))
         }
     }
@@ -81,7 +102,8 @@ impl Projection {
             Projection::Fused { weight, widths } => {
                 let y = weight.matmul(x, m)?;
                 let total: usize = widths.iter().sum();
-                let mut outs: Vec<Vec<f32>> = widths.iter().map(|w| Vec::with_capacity(w * m)).collect();
+                let mut outs: Vec<Vec<f32>> =
+                    widths.iter().map(|w| Vec::with_capacity(w * m)).collect();
                 for row in y.chunks_exact(total) {
                     let mut off = 0;
                     for (out, w) in outs.iter_mut().zip(widths) {
@@ -111,6 +133,7 @@ struct Layer {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WeightStats {
     pub requantized: Vec<(String, usize)>,
+    pub native: Vec<(String, usize)>,
     pub bytes_in_memory: usize,
 }
 
@@ -122,6 +145,7 @@ struct TensorReader<'a> {
     file: std::fs::File,
     buf: Vec<u8>,
     stats: WeightStats,
+    own_kernels: bool,
 }
 
 impl TensorReader<'_> {
@@ -175,10 +199,12 @@ impl TensorReader<'_> {
         inp: usize,
         requantize: bool,
     ) -> Result<QWeight, ModelError> {
-        Ok(QWeight {
-            q: Arc::new(self.matrix(name, out, inp, requantize)?),
+        let own = self.own_kernels;
+        Ok(QWeight::new(
+            Arc::new(self.matrix(name, out, inp, requantize)?),
             inp,
-        })
+            own,
+        ))
     }
 
     /// [`weight`](Self::weight) as a bare tensor, for stacking into a [`Projection`].
@@ -200,7 +226,15 @@ impl TensorReader<'_> {
             ));
         }
         let from = t.dtype();
-        let t = if requantize && needs_requantization(from) {
+        let native = NativeFormat::for_dtype(from).filter(|_| self.own_kernels);
+        if needs_requantization(from) && native.is_some() {
+            let label = format!("{from:?}");
+            match self.stats.native.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, n)) => *n += 1,
+                None => self.stats.native.push((label, 1)),
+            }
+        }
+        let t = if requantize && needs_requantization(from) && native.is_none() {
             let f = t.dequantize(&Device::Cpu).map_err(runtime)?;
             let q = QTensor::quantize(&f, GgmlDType::Q8_0).map_err(runtime)?;
             let label = format!("{from:?}->Q8_0");
@@ -292,6 +326,7 @@ impl Transformer {
     pub fn load(
         gguf: &GgufFile,
         requantize: bool,
+        own_kernels: bool,
         max_positions: usize,
     ) -> Result<(Self, WeightStats), ModelError> {
         let h = gguf.hyperparameters().clone();
@@ -305,6 +340,7 @@ impl Transformer {
             file,
             buf: Vec::new(),
             stats: WeightStats::default(),
+            own_kernels,
         };
         let d = h.embedding;
         let q_dim = h.heads * h.head_dim;
@@ -338,10 +374,17 @@ impl Transformer {
                 qkv: Projection::new(
                     vec![
                         (r.matrix(&n("attn_q.weight"), q_dim, d, requantize)?, q_dim),
-                        (r.matrix(&n("attn_k.weight"), kv_dim, d, requantize)?, kv_dim),
-                        (r.matrix(&n("attn_v.weight"), kv_dim, d, requantize)?, kv_dim),
+                        (
+                            r.matrix(&n("attn_k.weight"), kv_dim, d, requantize)?,
+                            kv_dim,
+                        ),
+                        (
+                            r.matrix(&n("attn_v.weight"), kv_dim, d, requantize)?,
+                            kv_dim,
+                        ),
                     ],
                     d,
+                    own_kernels,
                 )?,
                 q_bias: r.optional_vector(&n("attn_q.bias"), q_dim)?,
                 k_bias: r.optional_vector(&n("attn_k.bias"), kv_dim)?,
@@ -350,20 +393,24 @@ impl Transformer {
                 ffn_norm: r.vector(&n("ffn_norm.weight"), d)?,
                 gate_up: Projection::new(
                     vec![
-                        (r.matrix(&n("ffn_gate.weight"), h.feed_forward, d, requantize)?, h.feed_forward),
-                        (r.matrix(&n("ffn_up.weight"), h.feed_forward, d, requantize)?, h.feed_forward),
+                        (
+                            r.matrix(&n("ffn_gate.weight"), h.feed_forward, d, requantize)?,
+                            h.feed_forward,
+                        ),
+                        (
+                            r.matrix(&n("ffn_up.weight"), h.feed_forward, d, requantize)?,
+                            h.feed_forward,
+                        ),
                     ],
                     d,
+                    own_kernels,
                 )?,
                 down: r.weight(&n("ffn_down.weight"), d, h.feed_forward, requantize)?,
             });
         }
         let out_norm = r.vector("output_norm.weight", d)?;
         let output = if tied {
-            QWeight {
-                q: embed.clone(),
-                inp: d,
-            }
+            QWeight::new(embed.clone(), d, own_kernels)
         } else {
             r.weight("output.weight", vocab, d, requantize)?
         };
@@ -552,8 +599,11 @@ impl Transformer {
         for (li, layer) in self.layers.iter().enumerate() {
             rms_norm(&x, &layer.attn_norm, h.rms_eps, &mut normed);
             let mut qkv = layer.qkv.apply(&normed, n)?.into_iter();
-            let (Some(mut q), Some(mut k), Some(mut v)) = (qkv.next(), qkv.next(), qkv.next()) else {
-                return Err(ModelError::Runtime("q/k/v projection lost an output".into()));
+            let (Some(mut q), Some(mut k), Some(mut v)) = (qkv.next(), qkv.next(), qkv.next())
+            else {
+                return Err(ModelError::Runtime(
+                    "q/k/v projection lost an output".into(),
+                ));
             };
             add_bias(&mut q, layer.q_bias.as_ref());
             add_bias(&mut k, layer.k_bias.as_ref());
@@ -572,7 +622,9 @@ impl Transformer {
             rms_norm(&x, &layer.ffn_norm, h.rms_eps, &mut normed);
             let mut gu = layer.gate_up.apply(&normed, n)?.into_iter();
             let (Some(mut gate), Some(up)) = (gu.next(), gu.next()) else {
-                return Err(ModelError::Runtime("gate/up projection lost an output".into()));
+                return Err(ModelError::Runtime(
+                    "gate/up projection lost an output".into(),
+                ));
             };
             for (g, u) in gate.iter_mut().zip(&up) {
                 *g = *g / (1.0 + (-*g).exp()) * u;
