@@ -43,20 +43,51 @@ fn budget(tokens: usize) -> Budget {
 }
 
 #[test]
-fn load_report_says_q4_1_was_requantized_to_q8_0() {
+fn load_report_says_how_the_q4_1_matrices_are_run() {
     let m = model();
     let r = m.report();
     assert_eq!(r.arch, accord::model::Architecture::Llama);
     assert_eq!(r.layers, 30);
     assert_eq!(r.vocab, 49152);
+    assert!(r.parameters > 130_000_000 && r.parameters < 140_000_000);
+    // candle has no fast Q4_1 kernel: either ours runs them (x86-64 with AVX2) or
+    // they were requantized to Q8_0; the report says which, for all 210 matrices.
+    let own = r
+        .native_kernels
+        .iter()
+        .any(|(q, n)| q == "Q4_1" && *n == 210);
+    let requantized = r
+        .requantized
+        .iter()
+        .any(|(q, n)| q == "Q4_1->Q8_0" && *n == 210);
     assert!(
-        r.requantized
-            .iter()
-            .any(|(q, n)| q == "Q4_1->Q8_0" && *n == 210),
-        "requantized: {:?}",
+        own ^ requantized,
+        "own {:?}, requantized {:?}",
+        r.native_kernels,
         r.requantized
     );
-    assert!(r.parameters > 130_000_000 && r.parameters < 140_000_000);
+}
+
+#[test]
+fn requantized_load_reports_it_and_still_ranks_correctly() {
+    let options = LoadOptions {
+        own_kernels: false,
+        ..LoadOptions::default()
+    };
+    let m = GgufModel::load(&model_path(), &options).unwrap();
+    assert_eq!(
+        m.report().requantized,
+        vec![("Q4_1->Q8_0".to_string(), 210)]
+    );
+    assert!(m.report().native_kernels.is_empty());
+    let scores = m
+        .score(
+            "The capital of France is",
+            &[" a purple bicycle.", " Paris."],
+            &budget(32),
+        )
+        .unwrap();
+    assert!(scores[1].logprob > scores[0].logprob, "{scores:?}");
 }
 
 /// One recorded case: text and the ids llama.cpp gave for it.
