@@ -276,17 +276,26 @@ fn candle_sample(
     let (out, rss, _) = run_measured(cmd)?;
     let v: serde_json::Value =
         serde_json::from_str(out.trim()).with_context(|| format!("bench-one printed {out:?}"))?;
-    let note = v["requantized"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("requantized {s}"))
-        .unwrap_or_default();
+    let list = |key: &str, label: &str| {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{label} {s}"))
+    };
+    let note = [
+        list("own_kernels", "own AVX2 kernels"),
+        list("requantized", "requantized"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("; ");
     Ok(Sample {
         load_ms: v["load_ms"].as_f64(),
         peak_rss_mb: Some(rss),
