@@ -26,6 +26,8 @@ enum Which {
     /// Log template mining against drain3, grouping accuracy, report size, root-cause
     /// paragraphs on incidents with known causes.
     Logs(crate::bench_logs::BenchLogsArgs),
+    /// Model load time, peak RSS, prompt and decode speed beside llama.cpp.
+    Model(crate::model_cmd::BenchArgs),
 }
 
 #[derive(Args)]
@@ -49,6 +51,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.which {
         Which::Sync(b) => bench_sync(&b)?,
         Which::Logs(b) => return crate::bench_logs::run(b),
+        Which::Model(b) => return crate::model_cmd::run_bench(b),
     }
     Ok(ExitCode::SUCCESS)
 }

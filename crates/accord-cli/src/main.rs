@@ -12,6 +12,7 @@ mod client_cmd;
 mod demo_cmd;
 mod logs_cmd;
 mod merge_cmd;
+mod model_cmd;
 mod serve_cmd;
 
 /// Offline-first sync engine: server, client, merge and benchmarks.
@@ -43,6 +44,9 @@ enum Command {
     /// Groups log lines into templates (`parse`) and prints the report a sync would
     /// upload (`report`).
     Logs(logs_cmd::LogsArgs),
+    /// Inspect and try the on-device model: info, tokenize, generate.
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => (demo_cmd::run(args), 1),
         Command::Bench(args) => (bench_cmd::run(args), 1),
         Command::Logs(args) => (logs_cmd::run(args), 1),
+        Command::Model(cmd) => (model_cmd::run_model(cmd), 1),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,20 @@ use std::time::{Duration, Instant};
 
 use crate::interrupt::InterruptHandle;
 
+pub mod chat_template;
+pub mod gguf;
+pub mod gguf_model;
+mod kernels;
+pub mod locate;
+pub mod tokenizer;
+mod transformer;
+
+pub use chat_template::ChatTemplate;
+pub use gguf::{Architecture, GgufFile, Hyperparameters};
+pub use gguf_model::{GgufModel, LoadOptions, LoadReport, Speed};
+pub use locate::{default_model_path, known_model_path, KnownModel, MODEL_ENV};
+pub use tokenizer::Tokenizer;
+
 /// Who speaks in a chat turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -1,0 +1,345 @@
+//! AVX2 matrix-vector kernels for the quantizations candle has no SIMD code for.
+//!
+//! candle 0.11 runs Q4_1, Q5_0 and Q5_1 dot products in scalar code (10x slower than
+//! llama.cpp). Requantizing them to Q8_0 at load fixes the speed but makes the weights
+//! 1.5-1.9x larger, and decoding reads every weight once per token, so it costs speed
+//! again on memory bandwidth. On x86-64 with AVX2 (and FMA, F16C) these kernels (ported from ggml's
+//! `ggml_vec_dot_q4_1_q8_1` and `ggml_vec_dot_q5_0_q8_0`) use the file's own blocks
+//! directly. Elsewhere (e.g. arm64 phones) the loader falls back to requantization.
+
+use candle_core::quantized::GgmlDType;
+
+/// Weights per quantization block (Q4_1, Q5_0 and the Q8 activations alike).
+const QK: usize = 32;
+
+/// A block of activations quantized to 8 bits: scale, scale times the sum of the
+/// quants (for formats with an offset, Q4_1), and the quants.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Q8Block {
+    d: f32,
+    s: f32,
+    qs: [i8; QK],
+}
+
+/// Formats these kernels handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NativeFormat {
+    Q4_1,
+    Q5_0,
+}
+
+impl NativeFormat {
+    /// The kernel for `dtype`, when this CPU can run it.
+    pub(crate) fn for_dtype(dtype: GgmlDType) -> Option<Self> {
+        let format = match dtype {
+            GgmlDType::Q4_1 => NativeFormat::Q4_1,
+            GgmlDType::Q5_0 => NativeFormat::Q5_0,
+            _ => return None,
+        };
+        cpu_has_avx2().then_some(format)
+    }
+
+    fn block_bytes(self) -> usize {
+        match self {
+            NativeFormat::Q4_1 => 20,
+            NativeFormat::Q5_0 => 22,
+        }
+    }
+}
+
+fn cpu_has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+fn quantize_row(x: &[f32], out: &mut Vec<Q8Block>) {
+    for chunk in x.chunks_exact(QK) {
+        let amax = chunk.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+        let mut qs = [0i8; QK];
+        let mut sum = 0i32;
+        for (q, v) in qs.iter_mut().zip(chunk) {
+            *q = (v * id).round() as i8;
+            sum += *q as i32;
+        }
+        out.push(Q8Block {
+            d,
+            s: d * sum as f32,
+            qs,
+        });
+    }
+}
+
+/// `dst[r * rows + i] = dot(row i of the matrix, x[r])` for `m` rows of `x`; the matrix
+/// is `rows` by `cols` in `format`, stored as `bytes`. Rows are spread over candle's
+/// worker pool, so the same thread count applies as for candle's own matmuls.
+pub(crate) fn matmul(
+    format: NativeFormat,
+    bytes: &[u8],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    m: usize,
+) -> Vec<f32> {
+    let blocks = cols / QK;
+    let row_bytes = blocks * format.block_bytes();
+    let mut xq = Vec::with_capacity(m * blocks);
+    for r in x.chunks_exact(cols).take(m) {
+        quantize_row(r, &mut xq);
+    }
+    // Work in chunks of weight rows; each chunk owns a slice of a row-major
+    // (weight row, activation row) buffer, transposed at the end when m > 1.
+    const CHUNK: usize = 16;
+    let mut out_t = vec![0f32; rows * m];
+    let slots: Vec<std::sync::Mutex<&mut [f32]>> = out_t
+        .chunks_mut(CHUNK * m)
+        .map(std::sync::Mutex::new)
+        .collect();
+    candle_core::utils::barrier_pool().execute_chunked(slots.len(), |range| {
+        for c in range {
+            let Ok(mut dst) = slots[c].lock() else {
+                continue;
+            };
+            let first = c * CHUNK;
+            for (i, d) in dst.chunks_exact_mut(m).enumerate() {
+                let row = first + i;
+                let w = &bytes[row * row_bytes..(row + 1) * row_bytes];
+                let mut r = 0;
+                while r + 4 <= m {
+                    let four = dot4(format, w, &xq[r * blocks..(r + 4) * blocks], blocks);
+                    d[r..r + 4].copy_from_slice(&four);
+                    r += 4;
+                }
+                for (r, out) in d.iter_mut().enumerate().skip(r) {
+                    *out = dot(format, w, &xq[r * blocks..(r + 1) * blocks]);
+                }
+            }
+        }
+    });
+    drop(slots);
+    if m == 1 {
+        return out_t;
+    }
+    let mut out = vec![0f32; m * rows];
+    for (i, row) in out_t.chunks_exact(m).enumerate() {
+        for (r, v) in row.iter().enumerate() {
+            out[r * rows + i] = *v;
+        }
+    }
+    out
+}
+
+fn dot(format: NativeFormat, w: &[u8], x: &[Q8Block]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: a NativeFormat exists only when AVX2 and FMA were detected
+        // (`NativeFormat::for_dtype`), and `w` holds exactly `x.len()` blocks.
+        unsafe {
+            match format {
+                NativeFormat::Q4_1 => avx2::dot_q4_1(w, x),
+                NativeFormat::Q5_0 => avx2::dot_q5_0(w, x),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (format, w, x);
+        0.0
+    }
+}
+
+fn dot4(format: NativeFormat, w: &[u8], x: &[Q8Block], blocks: usize) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: as in `dot`; `x` holds four rows of `blocks` blocks.
+        unsafe { avx2::dot4(format == NativeFormat::Q5_0, w, x, blocks) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (format, w, x, blocks);
+        [0.0; 4]
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Q8Block;
+    use std::arch::x86_64::*;
+
+    /// The f16 at byte `at`, widened with the F16C instruction (inlined: `half`'s
+    /// conversion checks CPU features on every call).
+    #[inline(always)]
+    unsafe fn f16_at(b: &[u8], at: usize) -> f32 {
+        let bits = u16::from_le_bytes([b[at], b[at + 1]]);
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+    }
+
+    /// 32 nibbles as bytes: low nibbles are elements 0..16, high nibbles 16..32.
+    #[target_feature(enable = "avx2")]
+    unsafe fn bytes_from_nibbles_32(p: *const u8) -> __m256i {
+        let tmp = _mm_loadu_si128(p as *const __m128i);
+        let bytes = _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp);
+        _mm256_and_si256(_mm256_set1_epi8(0xF), bytes)
+    }
+
+    /// Byte i is 0xFF where bit i of `x` is set.
+    #[target_feature(enable = "avx2")]
+    unsafe fn bytes_from_bits_32(x: u32) -> __m256i {
+        let shuf = _mm256_set_epi64x(
+            0x0303030303030303,
+            0x0202020202020202,
+            0x0101010101010101,
+            0x0000000000000000,
+        );
+        let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(x as i32), shuf);
+        let bit_mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+        _mm256_cmpeq_epi8(_mm256_or_si256(bytes, bit_mask), _mm256_set1_epi64x(-1))
+    }
+
+    /// Sum of unsigned x times signed y in 8 float lanes.
+    #[target_feature(enable = "avx2")]
+    unsafe fn mul_sum_us8_pairs(ax: __m256i, sy: __m256i) -> __m256 {
+        let dot = _mm256_maddubs_epi16(ax, sy);
+        _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), dot))
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn hsum(x: __m256) -> f32 {
+        let r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+        let r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+        let r = _mm_add_ss(r, _mm_movehdup_ps(r));
+        _mm_cvtss_f32(r)
+    }
+
+    /// Four activation rows against one weight row: each weight block is unpacked
+    /// once for all four (prompt evaluation). `x` holds the rows one after another.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dot4(q5: bool, w: &[u8], x: &[Q8Block], blocks: usize) -> [f32; 4] {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut offsets = [0f32; 4];
+        let bb = if q5 { 22 } else { 20 };
+        for i in 0..blocks {
+            let b = &w[i * bb..i * bb + bb];
+            let d = f16_at(b, 0);
+            let (ax, sign, m) = if q5 {
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                let mut qx = bytes_from_nibbles_32(b.as_ptr().add(6));
+                let hi =
+                    _mm256_andnot_si256(bytes_from_bits_32(qh), _mm256_set1_epi8(0xF0u8 as i8));
+                qx = _mm256_or_si256(qx, hi);
+                (_mm256_sign_epi8(qx, qx), Some(qx), 0.0)
+            } else {
+                (bytes_from_nibbles_32(b.as_ptr().add(4)), None, f16_at(b, 2))
+            };
+            for r in 0..4 {
+                let y = &x[r * blocks + i];
+                let mut qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
+                if let Some(qx) = sign {
+                    qy = _mm256_sign_epi8(qy, qx);
+                } else {
+                    offsets[r] += m * y.s;
+                }
+                let xy = mul_sum_us8_pairs(ax, qy);
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, acc[r]);
+            }
+        }
+        [
+            hsum(acc[0]) + offsets[0],
+            hsum(acc[1]) + offsets[1],
+            hsum(acc[2]) + offsets[2],
+            hsum(acc[3]) + offsets[3],
+        ]
+    }
+
+    /// Q4_1 block: f16 d, f16 m, 16 bytes of nibbles; value = d * q + m.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dot_q4_1(w: &[u8], x: &[Q8Block]) -> f32 {
+        let mut acc = _mm256_setzero_ps();
+        let mut offsets = 0f32;
+        for (i, y) in x.iter().enumerate() {
+            let b = &w[i * 20..i * 20 + 20];
+            let d = f16_at(b, 0);
+            let m = f16_at(b, 2);
+            offsets += m * y.s;
+            let qx = bytes_from_nibbles_32(b.as_ptr().add(4));
+            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
+            let xy = mul_sum_us8_pairs(qx, qy);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, acc);
+        }
+        hsum(acc) + offsets
+    }
+
+    /// Q5_0 block: f16 d, 4 bytes of fifth bits, 16 bytes of nibbles; value = d * (q - 16).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dot_q5_0(w: &[u8], x: &[Q8Block]) -> f32 {
+        let mut acc = _mm256_setzero_ps();
+        for (i, y) in x.iter().enumerate() {
+            let b = &w[i * 22..i * 22 + 22];
+            let d = f16_at(b, 0);
+            let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+            let mut qx = bytes_from_nibbles_32(b.as_ptr().add(6));
+            let hi = _mm256_andnot_si256(bytes_from_bits_32(qh), _mm256_set1_epi8(0xF0u8 as i8));
+            qx = _mm256_or_si256(qx, hi);
+            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
+            // Signed by signed: take |x| and move x's sign onto y.
+            let ax = _mm256_sign_epi8(qx, qx);
+            let sy = _mm256_sign_epi8(qy, qx);
+            let xy = mul_sum_us8_pairs(ax, sy);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, acc);
+        }
+        hsum(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::QTensor;
+    use candle_core::{Device, Tensor};
+
+    /// The kernels agree with candle's own (scalar) matmul on the same blocks.
+    #[test]
+    fn native_kernels_match_candles_reference_matmul() {
+        let (rows, cols, m) = (48, 128, 7);
+        let w: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
+            .collect();
+        let x: Vec<f32> = (0..m * cols)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
+            .collect();
+        let wt = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+        let xt = Tensor::from_vec(x.clone(), (m, cols), &Device::Cpu).unwrap();
+        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0] {
+            let Some(format) = NativeFormat::for_dtype(dtype) else {
+                // No AVX2 here: the loader requantizes instead, nothing to compare.
+                assert!(!cpu_has_avx2());
+                continue;
+            };
+            let q = QTensor::quantize(&wt, dtype).unwrap();
+            let expected = xt
+                .apply_op1_no_bwd(&q)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let got = matmul(format, &q.data().unwrap(), rows, cols, &x, m);
+            for (a, b) in got.iter().zip(&expected) {
+                assert!(
+                    (a - b).abs() < 0.05 * (1.0 + b.abs()),
+                    "{dtype:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
