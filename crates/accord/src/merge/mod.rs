@@ -14,4 +14,4 @@ mod text;
 pub use arbiter::{Arbiter, ArbiterError, ConflictHunk, Resolution};
 pub use policy::{CollectionSchema, FieldPolicy};
 pub use record::{merge_record, FieldOutcome, MergeContext, RecordMerge, Step, Strategy};
-pub use text::{merge_text, TextMerge};
+pub use text::{merge_text, HunkOutcome, TextMerge};
