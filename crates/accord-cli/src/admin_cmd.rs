@@ -10,8 +10,8 @@ use accord_server::auth;
 /// Arguments of `accord admin`.
 #[derive(Args)]
 pub struct AdminArgs {
-    /// The server database (SQLite file).
-    #[arg(long)]
+    /// The server database: a SQLite file or a postgres:// URL.
+    #[arg(long, env = "ACCORD_DB", hide_env_values = true)]
     db: PathBuf,
     #[command(subcommand)]
     action: AdminAction,

@@ -28,6 +28,8 @@ enum Which {
     Logs(crate::bench_logs::BenchLogsArgs),
     /// Model load time, peak RSS, prompt and decode speed beside llama.cpp.
     Model(crate::model_cmd::BenchArgs),
+    /// N concurrent simulated devices against SQLite and PostgreSQL storage.
+    Load(crate::bench_load::LoadBench),
 }
 
 #[derive(Args)]
@@ -52,6 +54,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Which::Sync(b) => bench_sync(&b)?,
         Which::Logs(b) => return crate::bench_logs::run(b),
         Which::Model(b) => return crate::model_cmd::run_bench(b),
+        Which::Load(b) => crate::bench_load::run(&b)?,
     }
     Ok(ExitCode::SUCCESS)
 }

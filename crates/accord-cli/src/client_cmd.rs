@@ -31,6 +31,10 @@ pub struct ClientArgs {
     /// Seconds a sync keeps retrying transient failures before it reports `retry`.
     #[arg(long, default_value_t = 30.0)]
     retry_budget: f64,
+    /// Also trust this CA certificate (PEM) for an https server (private CA or
+    /// self-signed certificate).
+    #[arg(long, env = "ACCORD_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     verb: Verb,
 }
@@ -90,6 +94,12 @@ fn open(args: &ClientArgs) -> anyhow::Result<Accord> {
     }
     config.sync.retry_budget = std::time::Duration::try_from_secs_f64(args.retry_budget)
         .context("--retry-budget must be a number of seconds")?;
+    if let Some(path) = &args.ca_cert {
+        config.sync.trusted_ca_pem = Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the CA certificate {}", path.display()))?,
+        );
+    }
     for (collection, field, policy) in parse_policies(&args.policies)? {
         let schema = config.collections.remove(&collection).unwrap_or_default();
         config = config.with_collection(&collection, schema.with(&field, policy));

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod admin_cmd;
 mod bench_cmd;
+mod bench_load;
 mod bench_logs;
 mod client_cmd;
 mod demo_cmd;

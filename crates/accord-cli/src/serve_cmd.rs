@@ -7,13 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
-use accord_server::{ServerOptions, SqliteStorage, Storage};
+use accord_server::{RateLimit, ServerOptions, Storage, TlsFiles};
 
 /// Arguments of `accord serve`.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The server database (SQLite file; created if missing).
-    #[arg(long)]
+    /// The server database: a SQLite file (created if missing) or a PostgreSQL URL,
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DB[?pool_size=N].
+    #[arg(long, env = "ACCORD_DB", hide_env_values = true)]
     db: PathBuf,
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -21,18 +22,57 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = ServerOptions::default().max_body_bytes)]
     max_body: usize,
+    /// Requests per second allowed per token (429 with Retry-After above it); 0 turns
+    /// the limit off.
+    #[arg(long, default_value_t = RateLimit::default().per_second)]
+    rate_limit: f64,
+    /// Requests a token may make in one burst before the rate limit applies.
+    #[arg(long, default_value_t = RateLimit::default().burst)]
+    rate_burst: u32,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require this bearer token on /metrics (open when not set).
+    #[arg(long, env = "ACCORD_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
-/// Opens the storage the `--db` argument names.
+/// Opens the storage the `--db` argument names: a PostgreSQL URL or a SQLite file.
 pub fn open_storage(db: &std::path::Path) -> anyhow::Result<Arc<dyn Storage>> {
-    let storage = SqliteStorage::open(db)
-        .with_context(|| format!("cannot open server database {}", db.display()))?;
-    Ok(Arc::new(storage))
+    let name = db.to_string_lossy();
+    let shown = if accord_server::storage::is_postgres_url(&name) {
+        "the PostgreSQL database".to_string()
+    } else {
+        db.display().to_string()
+    };
+    accord_server::storage::open(&name)
+        .with_context(|| format!("cannot open server database {shown}"))
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let storage = open_storage(&args.db)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            TlsFiles {
+                cert_pem: cert.clone(),
+                key_pem: key.clone(),
+            }
+            .rustls_config()?,
+        ),
+        _ => None,
+    };
+    let options = ServerOptions {
+        max_body_bytes: args.max_body,
+        rate_limit: (args.rate_limit > 0.0).then_some(RateLimit {
+            per_second: args.rate_limit,
+            burst: args.rate_burst,
+        }),
+        metrics_token: args.metrics_token.clone(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,14 +84,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         // Scripts wait for this exact line.
-        println!("listening on http://{addr}");
-        let options = ServerOptions {
-            max_body_bytes: args.max_body,
-        };
-        accord_server::serve(listener, storage, options, shutdown_signal())
-            .await
-            .context("server failed")
+        println!("listening on {scheme}://{addr}");
+        match tls {
+            Some(tls) => {
+                accord_server::serve_tls(listener, storage, options, tls, shutdown_signal()).await
+            }
+            None => accord_server::serve(listener, storage, options, shutdown_signal()).await,
+        }
+        .context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)
 }

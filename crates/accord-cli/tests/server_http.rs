@@ -2,7 +2,7 @@
 
 mod common;
 
-use accord_server::{ServerOptions, Storage};
+use accord_server::ServerOptions;
 use common::TestServer;
 use serde_json::{json, Value};
 
@@ -164,6 +164,7 @@ fn bad_or_missing_token_gets_401_and_no_grant_gets_404() {
 fn malformed_input_gets_clear_errors_and_changes_nothing() {
     let s = TestServer::start_with(ServerOptions {
         max_body_bytes: 64 * 1024,
+        ..ServerOptions::default()
     });
     let token = s.user("alice");
     let url = format!("{}/v1/spaces/notes/mutations", s.url());
@@ -215,6 +216,7 @@ fn gzip_request_bodies_are_accepted_and_bombs_are_refused() {
     use std::io::Write;
     let s = TestServer::start_with(ServerOptions {
         max_body_bytes: 64 * 1024,
+        ..ServerOptions::default()
     });
     let token = s.user("alice");
     let url = format!("{}/v1/spaces/notes/mutations", s.url());
@@ -249,7 +251,7 @@ fn health_and_metrics_answer() {
     let (st, health) = get(&format!("{}/health", s.url()), None);
     assert_eq!(st, 200);
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["storage"], "sqlite");
+    assert_eq!(health["storage"], s.storage.kind());
     let token = s.user("alice");
     post(
         &format!("{}/v1/spaces/notes/mutations", s.url()),

@@ -18,6 +18,12 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Compares two secrets in time that depends only on their lengths, never on where they
+/// first differ, so response timing cannot be used to guess a secret byte by byte.
+pub fn secrets_equal(given: &str, expected: &str) -> bool {
+    constant_time_eq::constant_time_eq(given.as_bytes(), expected.as_bytes())
+}
+
 /// The token of an `Authorization: Bearer <token>` header value.
 pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
@@ -40,6 +46,14 @@ mod tests {
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), token_hash(&b));
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(secrets_equal("acc_abc", "acc_abc"));
+        assert!(!secrets_equal("acc_abd", "acc_abc"));
+        assert!(!secrets_equal("acc_ab", "acc_abc"));
+        assert!(!secrets_equal("", "acc_abc"));
     }
 
     #[test]

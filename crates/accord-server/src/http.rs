@@ -17,23 +17,33 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::auth;
 use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimit, TokenBuckets};
 use crate::storage::{Storage, StorageError, User};
 use accord_protocol::{
     ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch, MutationResult,
     MutationResults, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
 };
 
-/// Server limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Server limits and access settings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerOptions {
     /// Largest request body accepted, after decompression (413 above it).
     pub max_body_bytes: usize,
+    /// Requests allowed per bearer token (429 with `Retry-After` above it); `None`
+    /// turns limiting off.
+    pub rate_limit: Option<RateLimit>,
+    /// When set, `/metrics` answers only requests bearing this token (compared in
+    /// constant time); when `None`, `/metrics` is open, as Prometheus scrapers expect on
+    /// a private network.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             max_body_bytes: 8 * 1024 * 1024,
+            rate_limit: Some(RateLimit::default()),
+            metrics_token: None,
         }
     }
 }
@@ -46,6 +56,20 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Limits.
     pub options: ServerOptions,
+    /// Per-token request budgets (empty when limiting is off).
+    pub buckets: Option<TokenBuckets>,
+}
+
+impl AppState {
+    /// State for serving `storage` with `options`.
+    pub fn new(storage: Arc<dyn Storage>, options: ServerOptions) -> Self {
+        AppState {
+            storage,
+            metrics: Metrics::default(),
+            buckets: options.rate_limit.map(TokenBuckets::new),
+            options,
+        }
+    }
 }
 
 /// An error answer: status from the code, JSON body.
@@ -53,6 +77,8 @@ pub struct AppState {
 pub struct ApiError {
     code: ErrorCode,
     message: String,
+    /// Seconds for `Retry-After` (429).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -60,6 +86,7 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -72,7 +99,12 @@ impl IntoResponse for ApiError {
             error: self.code,
             message: self.message,
         };
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -82,6 +114,14 @@ impl From<StorageError> for ApiError {
             StorageError::Invalid(m) => ApiError::new(ErrorCode::BadRequest, m),
             StorageError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
             StorageError::Conflict(m) => ApiError::new(ErrorCode::BadRequest, m),
+            StorageError::Busy(m) => {
+                tracing::warn!("storage busy: {m}");
+                ApiError {
+                    code: ErrorCode::Unavailable,
+                    message: "the server is busy; retry shortly".into(),
+                    retry_after: Some(1),
+                }
+            }
             StorageError::Database(m) => {
                 tracing::error!("storage failed: {m}");
                 ApiError::new(
@@ -174,7 +214,22 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.options.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::bearer)
+            .unwrap_or("");
+        if !auth::secrets_equal(given, expected) {
+            Metrics::add(&state.metrics.auth_failures, 1);
+            return ApiError::new(
+                ErrorCode::Unauthorized,
+                "/metrics needs the metrics token: send Authorization: Bearer <token>",
+            )
+            .into_response();
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -206,6 +261,18 @@ async fn authorize(
             )
         })?;
     let hash = auth::token_hash(token);
+    // Limited before the database is asked, so guessing tokens costs the server little.
+    if let Some(buckets) = &state.buckets {
+        if let Err(wait) = buckets.take(&hash, Instant::now()) {
+            Metrics::add(&state.metrics.rate_limited, 1);
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ApiError {
+                code: ErrorCode::RateLimited,
+                message: format!("too many requests with this token; retry in {secs} s"),
+                retry_after: Some(secs),
+            });
+        }
+    }
     let storage = state.storage.clone();
     let user = blocking(move || storage.user_for_token(&hash))
         .await?

@@ -20,6 +20,8 @@ pub struct Metrics {
     pub log_reports: AtomicU64,
     /// Requests refused for a missing, unknown or revoked token.
     pub auth_failures: AtomicU64,
+    /// Requests refused by the per-token rate limit (429).
+    pub rate_limited: AtomicU64,
 }
 
 impl Metrics {
@@ -58,7 +60,7 @@ impl Metrics {
                 "accord_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
             );
         }
-        let counters: [(&str, &str, &AtomicU64); 6] = [
+        let counters: [(&str, &str, &AtomicU64); 7] = [
             (
                 "accord_http_request_seconds_sum",
                 "Total time spent answering requests.",
@@ -88,6 +90,11 @@ impl Metrics {
                 "accord_auth_failures_total",
                 "Requests refused for a bad token.",
                 &self.auth_failures,
+            ),
+            (
+                "accord_rate_limited_total",
+                "Requests refused by the per-token rate limit.",
+                &self.rate_limited,
             ),
         ];
         for (name, help, value) in counters {

@@ -349,6 +349,10 @@ impl Accord {
             self.config.sync.connect_timeout,
             self.config.sync.request_timeout,
         )
+        .and_then(|t| match &self.config.sync.trusted_ca_pem {
+            Some(pem) => t.with_trusted_ca(pem),
+            None => Ok(t),
+        })
         .map_err(|e| e.to_string())
     }
 

@@ -1,16 +1,57 @@
-//! Shared test fixtures: a real server on loopback over a real SQLite file, and devices.
+//! Shared test fixtures: a real server on loopback over a real SQLite file (or, when
+//! `ACCORD_TEST_POSTGRES` holds a server URL, a fresh PostgreSQL database), and devices.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use accord::{Accord, Config};
-use accord_server::{auth, RunningServer, ServerOptions, SqliteStorage, Storage};
+use accord_server::{auth, RunningServer, ServerOptions, Storage};
+
+/// Environment variable naming a PostgreSQL server (`postgres://user@host:port/db`) to
+/// run the server suites against instead of SQLite (`scripts/pg-test-cluster.sh` sets it).
+pub const POSTGRES_ENV: &str = "ACCORD_TEST_POSTGRES";
+
+/// A new, empty server database: a SQLite file in `dir`, or a database of its own on
+/// the PostgreSQL server named by [`POSTGRES_ENV`]. Returns what `--db` would take.
+pub fn fresh_database(dir: &Path) -> String {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => fresh_postgres_database(&url),
+        _ => dir.join("server.db").to_string_lossy().into_owned(),
+    }
+}
+
+/// Creates a uniquely named database on the server of `url` and returns its URL.
+pub fn fresh_postgres_database(url: &str) -> String {
+    let name = format!("accord_test_{}_{}", std::process::id(), uuid_like());
+    let mut admin = postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={url}: cannot connect: {e}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, _db) = url.rsplit_once('/').expect("URL ends in /DATABASE");
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
 
 /// A running server with one space and users granted to it.
 pub struct TestServer {
     pub dir: tempfile::TempDir,
-    pub storage: Arc<SqliteStorage>,
+    /// What `accord serve --db` would take for this server's database.
+    pub db: String,
+    pub storage: Arc<dyn Storage>,
     pub server: RunningServer,
     pub space: String,
 }
@@ -22,11 +63,13 @@ impl TestServer {
 
     pub fn start_with(options: ServerOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db")).unwrap());
+        let db = fresh_database(dir.path());
+        let storage = accord_server::storage::open(&db).unwrap();
         storage.add_space("notes").unwrap();
         let server = RunningServer::start(storage.clone(), options, "127.0.0.1:0").unwrap();
         TestServer {
             dir,
+            db,
             storage,
             server,
             space: "notes".into(),

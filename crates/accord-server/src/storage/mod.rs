@@ -1,16 +1,35 @@
 //! Server storage: the one trait the HTTP layer uses, with a SQLite implementation (one
-//! file, nothing to install).
+//! file, nothing to install) and a PostgreSQL one (several servers over one database).
 //!
 //! Calls are blocking; the HTTP layer runs them on tokio's blocking pool. Each call that
 //! writes is one transaction: a batch of mutations applies together with the sequence
 //! numbers and idempotency records it produces, or not at all.
 
+mod postgres;
 mod sqlite;
 
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult};
 use serde::Serialize;
 
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
+
+/// Opens the storage a `--db` argument names: a `postgres://` or `postgresql://` URL
+/// opens [`PostgresStorage`], anything else is the path of a SQLite file.
+pub fn open(db: &str) -> Result<std::sync::Arc<dyn Storage>> {
+    if is_postgres_url(db) {
+        Ok(std::sync::Arc::new(PostgresStorage::open(db)?))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStorage::open(
+            std::path::Path::new(db),
+        )?))
+    }
+}
+
+/// True when `db` names a PostgreSQL database rather than a SQLite file.
+pub fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +46,9 @@ pub enum StorageError {
     /// Input that cannot be stored.
     #[error("{0}")]
     Invalid(String),
+    /// The database is too contended to finish the request now; retrying later will.
+    #[error("storage busy: {0}")]
+    Busy(String),
 }
 
 impl From<rusqlite::Error> for StorageError {
@@ -151,6 +173,10 @@ pub fn validate_mutations(mutations: &[Mutation]) -> Result<()> {
         }
         if m.hlc.len() > 128 {
             return Err(at("hlc is longer than 128 bytes".into()));
+        }
+        // PostgreSQL text cannot hold NUL, and no clock reading has control characters.
+        if m.hlc.chars().any(char::is_control) {
+            return Err(at("hlc must not contain control characters".into()));
         }
     }
     Ok(())

@@ -49,6 +49,9 @@ pub struct SyncOptions {
     pub request_timeout: Duration,
     /// Most captured log lines summarised into one report (the rest wait for the next).
     pub log_lines_per_report: i64,
+    /// Certificate authorities (PEM) trusted for `https://` besides the public web
+    /// roots: for a server with a private CA or a self-signed certificate.
+    pub trusted_ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for SyncOptions {
@@ -62,6 +65,7 @@ impl Default for SyncOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             log_lines_per_report: 20_000,
+            trusted_ca_pem: None,
         }
     }
 }

@@ -171,7 +171,7 @@ pub fn apply(
                 crate::store::keep_local_over(conn, remote, &m.value, &hlc)?;
             }
             out.changed = local.and_then(|l| l.data.as_ref()) != Some(&m.value);
-            if let Some(strategy) = &m.strategy {
+            if let Some(strategy) = &logged_strategy(&m) {
                 let score = m.fields.iter().find_map(|f| match &f.step {
                     Step::Arbiter { score, .. } => *score,
                     _ => None,
@@ -193,6 +193,19 @@ pub fn apply(
         }
     }
     Ok(out)
+}
+
+/// The strategy a merge is logged under, or `None` when nothing was decided.
+///
+/// Invariant: a merge that discarded a concurrent write of either side is logged, even
+/// when its result equals one side's record (say local won the only field both changed,
+/// by last-writer-wins): the losing side was an acknowledged write on another device,
+/// and the conflict log is the only place it can still be found and restored. Only a
+/// merge in which every field was equal or changed on one side only goes unlogged.
+fn logged_strategy(m: &RecordMerge) -> Option<crate::merge::Strategy> {
+    m.strategy
+        .clone()
+        .or_else(|| m.fields.iter().filter_map(|f| f.step.strategy()).max())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use flate2::read::GzDecoder;
@@ -25,6 +26,8 @@ const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 /// HTTP client for one space of one server.
 pub struct HttpTransport {
     agent: ureq::Agent,
+    connect_timeout: Duration,
+    request_timeout: Duration,
     space_url: String,
     authorization: String,
     sent: AtomicU64,
@@ -63,11 +66,51 @@ impl HttpTransport {
             .build();
         Ok(HttpTransport {
             agent,
+            connect_timeout,
+            request_timeout,
             space_url: format!("{base}{API_PREFIX}/spaces/{}", encode_segment(space)),
             authorization: format!("Bearer {token}"),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
         })
+    }
+
+    /// Also trusts the certificate authorities in `pem` (one or more PEM certificates)
+    /// for `https://`, besides the public web roots: for a server with a private CA or a
+    /// self-signed certificate.
+    pub fn with_trusted_ca(mut self, pem: &[u8]) -> Result<Self, TransportError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| {
+                TransportError::protocol(format!("the trusted CA file is not valid PEM: {e}"))
+            })?;
+            roots.add(cert).map_err(|e| {
+                TransportError::protocol(format!("cannot trust that CA certificate: {e}"))
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(TransportError::protocol(
+                "the trusted CA file holds no CERTIFICATE block",
+            ));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TransportError::protocol(format!("cannot set up TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        self.agent = ureq::AgentBuilder::new()
+            .timeout_connect(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .tls_config(Arc::new(tls))
+            .build();
+        Ok(self)
     }
 
     fn post<B: Serialize, R: DeserializeOwned>(
