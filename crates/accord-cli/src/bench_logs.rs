@@ -33,6 +33,13 @@ pub struct BenchLogsArgs {
     /// Timed runs per measurement; the fastest is reported.
     #[arg(long, default_value_t = 5)]
     repeat: usize,
+    /// GGUF model to measure the root-cause paragraph with (repeatable) [default: the
+    /// known models present in models/].
+    #[arg(long = "model")]
+    models: Vec<PathBuf>,
+    /// Measure the deterministic paragraph only.
+    #[arg(long)]
+    no_model: bool,
 }
 
 /// The workspace this binary was built from: the default home of the fixtures, the
@@ -116,7 +123,18 @@ pub fn run(args: BenchLogsArgs) -> anyhow::Result<ExitCode> {
         .incidents
         .clone()
         .unwrap_or_else(|| workspace_root().join("crates/accord/tests/fixtures/incidents"));
-    print_summaries(&incidents, repeat)?;
+    let models = if args.no_model {
+        Vec::new()
+    } else if args.models.is_empty() {
+        accord::model::locate::KNOWN_MODELS
+            .iter()
+            .filter_map(|m| accord::model::known_model_path(m.key))
+            .filter(|p| p.is_file())
+            .collect()
+    } else {
+        args.models.clone()
+    };
+    print_summaries(&incidents, repeat, &models)?;
     print_capture(&runs)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -303,7 +321,7 @@ fn print_report_sizes(runs: &[SystemRun]) {
     println!();
 }
 
-fn print_summaries(dir: &Path, repeat: usize) -> anyhow::Result<()> {
+fn print_summaries(dir: &Path, repeat: usize, models: &[PathBuf]) -> anyhow::Result<()> {
     let incidents = read_incidents(dir)?;
     let budget = ReportBudget::default();
     let mut outcomes: Vec<(bool, String)> = Vec::new();
@@ -344,9 +362,59 @@ fn print_summaries(dir: &Path, repeat: usize) -> anyhow::Result<()> {
         incidents.len(),
         best.as_secs_f64() * 1000.0 / incidents.len().max(1) as f64
     );
-    println!(
-        "| on-device model | not measured here: this build has no model loader yet | — | — | — |\n"
-    );
+    let mut model_claims = Vec::new();
+    for path in models {
+        let model = accord::model::GgufModel::load(path, &accord::model::LoadOptions::default())
+            .with_context(|| format!("cannot load {}", path.display()))?;
+        let (mut named, mut fell_back, mut elapsed, mut prompt, mut generated) =
+            (0, 0, Duration::ZERO, 0, 0);
+        let mut claims = Vec::new();
+        for incident in &incidents {
+            let digest = LogDigest::from_events(&incident.lines, &budget);
+            let start = Instant::now();
+            let summary = summarise(&digest, Some(&model), &budget);
+            elapsed += start.elapsed();
+            prompt += summary.prompt_tokens;
+            generated += summary.tokens;
+            let ok =
+                summary.fallback.is_none() && names_cause(&summary.text, &digest, &incident.causes);
+            named += usize::from(ok);
+            fell_back += usize::from(summary.fallback.is_some());
+            claims.push((ok, summary.fallback.clone()));
+        }
+        let n = incidents.len().max(1);
+        println!(
+            "| {} | {}/{} ({} fell back to deterministic) | {:.0} ms | {} | {} |",
+            accord::model::LanguageModel::name(&model),
+            named,
+            incidents.len(),
+            fell_back,
+            elapsed.as_secs_f64() * 1000.0 / n as f64,
+            prompt / n,
+            generated / n
+        );
+        model_claims.push((
+            accord::model::LanguageModel::name(&model).to_string(),
+            claims,
+        ));
+    }
+    if models.is_empty() {
+        println!(
+            "| on-device model | not measured: no model given or found in models/ | — | — | — |"
+        );
+    }
+    println!();
+    for (name, claims) in &model_claims {
+        let per: Vec<String> = incidents
+            .iter()
+            .zip(claims)
+            .map(|(i, (ok, fallback))| match fallback {
+                Some(why) => format!("{} fallback ({why})", i.name),
+                None => format!("{} {}", i.name, if *ok { "yes" } else { "no" }),
+            })
+            .collect();
+        println!("{name}, per incident: {}\n", per.join(", "));
+    }
     println!("| incident | what happened | deterministic: first cited template | named |");
     println!("|---|---|---|---|");
     for (incident, (named, claim)) in incidents.iter().zip(&outcomes) {
