@@ -11,7 +11,7 @@ KOTLIN_DIR    := bindings/kotlin
 KOTLIN_GEN    := $(KOTLIN_DIR)/target/generated-sources/uniffi
 MVN           ?= mvn
 ANDROID_ABIS  ?= arm64-v8a armeabi-v7a x86_64
-ANDROID_JNI   := android-sample/app/src/main/jniLibs
+ANDROID_JNI   := android-sample/accord/src/main/jniLibs
 
 TEST_TARGETS += test-kotlin
 
@@ -35,7 +35,8 @@ bench-kotlin: bindings
 	cd $(KOTLIN_DIR) && $(MVN) -q -B test -Dtest=FfiBenchmark -Daccord.bench.out=$(CURDIR)/bench/results/kotlin.md
 	cat bench/results/kotlin.md
 
-# 16 KB pages (Android 15+ devices) need the linker flag on every ABI.
+# 16 KB pages (Android 15+ devices) need the linker flag on every ABI. Bindings are
+# generated from the unstripped host library; the shipped libraries are stripped.
 android: bindings
 	@if [ -z "$$ANDROID_NDK_HOME" ] && [ -z "$$ANDROID_NDK_ROOT" ]; then \
 	  echo "*** make android: SKIPPED - no Android NDK (set ANDROID_NDK_HOME); nothing was built ***"; \
@@ -43,10 +44,10 @@ android: bindings
 	  echo "*** make android: SKIPPED - cargo-ndk is missing (cargo install cargo-ndk) ***"; \
 	else \
 	  set -e; \
-	  RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384" \
+	  RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384" CARGO_PROFILE_RELEASE_STRIP=symbols \
 	    cargo ndk $(foreach a,$(ANDROID_ABIS),-t $(a)) -o $(ANDROID_JNI) \
 	    build --release -p accord-ffi --lib --no-default-features; \
 	  echo "native libraries in $(ANDROID_JNI); Kotlin sources in $(KOTLIN_GEN)"; \
-	  if [ -x android-sample/gradlew ]; then (cd android-sample && ./gradlew :app:assembleRelease); \
-	  else echo "no android-sample/gradlew: open android-sample in Android Studio (or run gradle assembleRelease there)"; fi; \
+	  if command -v gradle >/dev/null; then (cd android-sample && gradle :accord:assembleRelease :app:assembleDebug); \
+	  else echo "*** no gradle: open android-sample in Android Studio to build the AAR (accord) and the app ***"; fi; \
 	fi
