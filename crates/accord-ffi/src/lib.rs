@@ -262,3 +262,174 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A list of ids cannot be left inconsistent by a panic.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn open(dir: &tempfile::TempDir) -> Arc<Accord> {
+        let config = AccordConfig {
+            path: dir.path().join("t.db").to_string_lossy().into_owned(),
+            server: None,
+            collections: vec![],
+            sync: None,
+        };
+        Accord::open(config).expect("open a new store")
+    }
+
+    struct Counting(Arc<AtomicUsize>);
+
+    impl ChangeObserver for Counting {
+        fn on_change(&self, event: ChangeEvent) -> Result<(), CallbackError> {
+            self.0.fetch_add(event.ids.len(), Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    struct Failing;
+
+    impl ChangeObserver for Failing {
+        fn on_change(&self, _: ChangeEvent) -> Result<(), CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "observer broke".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn batched_records_round_trip_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let accord = open(&dir);
+        let records = (0..3)
+            .map(|i| RecordData {
+                id: format!("n{i}"),
+                json: format!(r#"{{"title":"Note {i}"}}"#),
+            })
+            .collect();
+        accord.put_many("notes".into(), records).unwrap();
+        let listed = accord.list("notes".into()).unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[1].json, r#"{"title":"Note 1"}"#);
+        assert!(listed.iter().all(|r| r.pending && r.version == 0));
+        assert_eq!(accord.pending_mutations().unwrap(), 3);
+    }
+
+    #[test]
+    fn bad_input_is_invalid_input_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let accord = open(&dir);
+        let err = accord
+            .put("notes".into(), "n1".into(), "{oops".into())
+            .unwrap_err();
+        assert!(matches!(err, AccordError::InvalidInput { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("record 'n1' is not valid JSON"),
+            "{err}"
+        );
+        let err = accord
+            .put("notes".into(), "n1".into(), "3".into())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("a record is a JSON object"),
+            "{err}"
+        );
+        let query = RecordQuery {
+            collection: "notes".into(),
+            filters: vec![],
+            order_by: None,
+            descending: false,
+            limit: Some(-1),
+            offset: 0,
+        };
+        let err = accord.query(query).unwrap_err();
+        assert!(err.to_string().contains("limit must be 0 or more"), "{err}");
+    }
+
+    #[test]
+    fn observers_see_local_writes_and_a_failing_one_does_not_fail_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let accord = open(&dir);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let id = accord.observe(Some("notes".into()), Box::new(Counting(seen.clone())));
+        accord.observe(None, Box::new(Failing));
+        accord
+            .put("notes".into(), "a".into(), "{}".into())
+            .expect("a failing observer does not fail the write");
+        accord.put("other".into(), "b".into(), "{}".into()).unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        assert!(accord.unobserve(id));
+        assert!(!accord.unobserve(id));
+        assert!(!accord.unobserve(-5));
+    }
+
+    #[test]
+    fn shutdown_twice_is_safe_and_later_calls_say_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let accord = Accord::open(AccordConfig {
+            path: dir.path().join("t.db").to_string_lossy().into_owned(),
+            server: Some(ServerConfig {
+                url: "http://127.0.0.1:1".into(),
+                token: "acc_x".into(),
+                space: "notes".into(),
+            }),
+            collections: vec![],
+            sync: None,
+        })
+        .unwrap();
+        accord.shutdown().unwrap();
+        accord.shutdown().unwrap();
+        let err = accord.list("notes".into()).unwrap_err();
+        assert!(matches!(err, AccordError::Closed { .. }), "{err:?}");
+        match accord.sync().outcome {
+            SyncOutcome::Failure { reason } => assert!(reason.contains("closed"), "{reason}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn config_rejects_what_the_core_cannot_use() {
+        let base = AccordConfig {
+            path: "x.db".into(),
+            server: None,
+            collections: vec![],
+            sync: None,
+        };
+        let empty = AccordConfig {
+            path: "  ".into(),
+            ..base.clone()
+        };
+        assert!(accord::Config::try_from(empty).is_err());
+        let negative = AccordConfig {
+            sync: Some(SyncSettings {
+                retry_budget_ms: Some(-1),
+                ..SyncSettings::default()
+            }),
+            ..base.clone()
+        };
+        let err = accord::Config::try_from(negative).unwrap_err();
+        assert!(err.to_string().contains("retry_budget_ms"), "{err}");
+        let tuned = AccordConfig {
+            collections: vec![CollectionConfig {
+                name: "notes".into(),
+                fields: [("likes".to_string(), FieldPolicy::Counter)].into(),
+            }],
+            sync: Some(SyncSettings {
+                page_limit: Some(50),
+                retry_budget_ms: Some(250),
+                ..SyncSettings::default()
+            }),
+            ..base
+        };
+        let config = accord::Config::try_from(tuned).unwrap();
+        assert_eq!(config.sync.page_limit, 50);
+        assert_eq!(
+            config.sync.retry_budget,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            config.collections["notes"].policy_for("likes"),
+            accord::merge::FieldPolicy::Counter
+        );
+    }
+}
