@@ -427,7 +427,10 @@ impl Accord {
                 path.display()
             )),
             Some(m) => m.load_error().map(|e| {
-                format!("model {} could not be loaded ({e}); merges that needed it kept both sides", path.display())
+                format!(
+                    "model {} could not be loaded ({e}); merges that needed it kept both sides",
+                    path.display()
+                )
             }),
         }
     }

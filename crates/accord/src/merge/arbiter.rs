@@ -83,6 +83,8 @@ pub struct ArbiterOptions {
     /// Most characters of candidates (with their after-context) worth a model call; a
     /// larger hunk is decided structurally.
     pub max_scored_chars: usize,
+    /// Longer candidates are scored on their first lines up to this many characters.
+    pub max_candidate_chars: usize,
 }
 
 impl Default for ArbiterOptions {
@@ -90,9 +92,10 @@ impl Default for ArbiterOptions {
         ArbiterOptions {
             choice: Choice::DocumentLikelihood,
             time_budget: Duration::from_secs(10),
-            context_lines: 12,
+            context_lines: 6,
             after_lines: 3,
-            max_scored_chars: 6_000,
+            max_scored_chars: 20_000,
+            max_candidate_chars: 300,
         }
     }
 }
@@ -182,7 +185,20 @@ impl CandidateArbiter {
         // The model needs at least one token to predict the first candidate token from.
         let prompt = if before.is_empty() { "\n" } else { before };
         let after = lines_head(hunk.after, self.options.after_lines, 400);
-        let conts: Vec<String> = texts.iter().map(|t| format!("{t}{after}")).collect();
+        // Long candidates are scored on their opening lines only (where orders differ
+        // most visibly), which bounds the cost; a whole candidate is followed by the
+        // text after the hunk, so its fit with what follows counts too.
+        let conts: Vec<String> = texts
+            .iter()
+            .map(|t| {
+                let head = lines_head(t, usize::MAX, self.options.max_candidate_chars);
+                if head.len() == t.len() {
+                    format!("{t}{after}")
+                } else {
+                    head.to_string()
+                }
+            })
+            .collect();
         let refs: Vec<&str> = conts.iter().map(String::as_str).collect();
         let budget = self.budget(started);
         if let Some(stop) = budget.exhausted() {

@@ -329,14 +329,39 @@ fn has_rivals(base: &[&str], l: &SideEdits<'_>, r: &SideEdits<'_>) -> bool {
     false
 }
 
-/// Both sides' insertions at one place: identical ones once, else both with the
-/// second side's lines that the first already has left out.
+/// Both sides' insertions at one place, merged: lines both inserted in the same order
+/// appear once; between them, the first side's lines, then the second's. Runs of blank
+/// lines are not taken as common (every entry of a list ends with one), so two different
+/// entries each keep their own.
 fn both_inserted<'a>(first: &[&'a str], second: &[&'a str]) -> Vec<&'a str> {
-    if first == second {
+    if first == second || second.is_empty() {
         return first.to_vec();
     }
-    let mut out = first.to_vec();
-    out.extend(second.iter().filter(|s| !first.contains(s)));
+    if first.is_empty() {
+        return second.to_vec();
+    }
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let (mut f0, mut s0) = (0, 0);
+    for op in capture_diff_slices(Algorithm::Myers, first, second) {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            let run = &first[old_index..old_index + len];
+            if run.iter().all(|l| l.trim().is_empty()) {
+                continue;
+            }
+            out.extend(&first[f0..old_index]);
+            out.extend(&second[s0..new_index]);
+            out.extend(run);
+            f0 = old_index + len;
+            s0 = new_index + len;
+        }
+    }
+    out.extend(&first[f0..]);
+    out.extend(&second[s0..]);
     out
 }
 
@@ -558,6 +583,21 @@ mod tests {
         assert_eq!(c[0].kind, CandidateKind::UnionLocalFirst);
         assert_eq!(c[0].text, "a\nnew\nmine\ntheirs\n");
         assert!(c[0].check.is_clean());
+    }
+
+    #[test]
+    fn two_new_entries_each_keep_their_blank_line() {
+        let h = hunk(
+            "## 1.0\n",
+            "## 1.2\n\n* local\n\n## 1.0\n",
+            "## 1.1\n\n* remote\n\n## 1.0\n",
+        );
+        let c = candidates(&h);
+        assert_eq!(
+            c[0].text,
+            "## 1.2\n\n* local\n\n## 1.1\n\n* remote\n\n## 1.0\n"
+        );
+        assert!(!c[0].needs_review());
     }
 
     #[test]
