@@ -83,9 +83,6 @@ pub struct SyncSettings {
     /// Changes asked for per page (default: the protocol's).
     #[uniffi(default = None)]
     pub page_limit: Option<i32>,
-    /// Extra certificate authorities (PEM) to trust for `https://`.
-    #[uniffi(default = None)]
-    pub trusted_ca_pem: Option<String>,
 }
 
 fn millis(name: &str, v: Option<i64>, default: Duration) -> Result<Duration> {
@@ -154,7 +151,6 @@ impl TryFrom<AccordConfig> for accord::Config {
                 AccordError::invalid(format!("page_limit must be 1 or more, got {n}"))
             })?;
         }
-        o.trusted_ca_pem = s.trusted_ca_pem.map(String::into_bytes);
         Ok(config)
     }
 }

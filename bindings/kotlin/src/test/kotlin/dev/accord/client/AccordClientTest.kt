@@ -4,6 +4,8 @@ import dev.accord.AccordConfig
 import dev.accord.AccordException
 import dev.accord.ChangeEvent
 import dev.accord.ChangeOrigin
+import dev.accord.ConflictResolution
+import dev.accord.LogLine
 import dev.accord.ServerConfig
 import dev.accord.SyncOutcome
 import dev.accord.SyncSettings
@@ -250,5 +252,46 @@ class AccordClientTest {
         assertNull(laptop.notes().get("missing"))
         assertFalse(laptop.notes().delete("missing"))
         assertEquals(laptop.notes().all().first().id, laptop.notes().observeAll().first().first().id)
+    }
+
+    @Test
+    fun overlappingEditsAreLoggedAndCanBeResolvedToEitherSide() = runBlocking {
+        val phone = device("phone")
+        val laptop = device("laptop")
+        phone.notes().put(Note("list", "Shopping", "milk\n"))
+        phone.syncDone()
+        laptop.syncDone()
+        phone.notes().put(Note("list", "Shopping", "oat milk\n"))
+        laptop.notes().put(Note("list", "Shopping", "soy milk\n"))
+        phone.syncDone()
+        val report = laptop.syncDone()
+
+        val note = report.merges.single { it.id == "list" }
+        val logged = laptop.conflicts(openOnly = false).single { it.conflictId == note.conflictId }
+        assertTrue(logged.localJson!!.contains("soy milk"), logged.localJson)
+        assertTrue(logged.remoteJson!!.contains("oat milk"), logged.remoteJson)
+
+        laptop.resolveConflict(note.conflictId, ConflictResolution.UseLocal)
+        assertEquals("soy milk\n", laptop.notes().get("list")!!.body)
+        assertTrue(laptop.conflicts(openOnly = true).none { it.conflictId == note.conflictId })
+        // The restored side is a local edit: it syncs to the phone.
+        laptop.syncDone()
+        phone.syncDone()
+        assertEquals("soy milk\n", phone.notes().get("list")!!.body)
+
+        val unknown = assertThrows<AccordException> {
+            runBlocking { laptop.resolveConflict(9_999, ConflictResolution.KeepMerged) }
+        }
+        assertTrue(unknown.message!!.isNotBlank())
+    }
+
+    @Test
+    fun capturedLogLinesAreUploadedAtSync() = runBlocking {
+        val phone = device("phone")
+        phone.log("ERROR", "db", "write took 900 ms")
+        phone.logAll((1..99).map { LogLine("INFO", "net", "request $it took ${it * 3} ms") })
+        val report = phone.syncDone()
+        assertNull(report.logsError)
+        assertEquals(100L, report.logsUploaded)
     }
 }
