@@ -24,6 +24,10 @@ pub struct AccordConfig {
     /// Sync tunables; `null` for the defaults.
     #[uniffi(default = None)]
     pub sync: Option<SyncSettings>,
+    /// A GGUF model file for merging overlapping text edits, loaded on first need. A
+    /// missing or corrupt file never fails a sync (see `SyncReport.modelError`).
+    #[uniffi(default = None)]
+    pub model_path: Option<String>,
 }
 
 /// Where and as whom to sync.
@@ -119,6 +123,9 @@ impl TryFrom<AccordConfig> for accord::Config {
         let mut config = accord::Config::new(c.path);
         if let Some(s) = c.server {
             config = config.with_server(&s.url, &s.token, &s.space);
+        }
+        if let Some(model) = c.model_path {
+            config = config.with_model(model);
         }
         for coll in c.collections {
             let schema = coll

@@ -274,6 +274,7 @@ mod tests {
             server: None,
             collections: vec![],
             sync: None,
+            model_path: None,
         };
         Accord::open(config).expect("open a new store")
     }
@@ -375,6 +376,7 @@ mod tests {
             }),
             collections: vec![],
             sync: None,
+            model_path: None,
         })
         .unwrap();
         accord.shutdown().unwrap();
@@ -394,6 +396,7 @@ mod tests {
             server: None,
             collections: vec![],
             sync: None,
+            model_path: None,
         };
         let empty = AccordConfig {
             path: "  ".into(),

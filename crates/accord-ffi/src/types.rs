@@ -162,6 +162,9 @@ pub struct SyncReport {
     pub logs_uploaded: i64,
     /// Why the log report could not be uploaded (kept for the next sync).
     pub logs_error: Option<String>,
+    /// Why the configured model could not be used: the merges that needed it kept both
+    /// sides, flagged for review. Never changes the outcome.
+    pub model_error: Option<String>,
 }
 
 /// A logged merge, with both sides kept so either can be restored.
@@ -337,6 +340,7 @@ impl From<accord::SyncReport> for SyncReport {
                 .collect(),
             logs_uploaded: count(r.logs_uploaded),
             logs_error: r.logs_error,
+            model_error: r.model_error,
         }
     }
 }

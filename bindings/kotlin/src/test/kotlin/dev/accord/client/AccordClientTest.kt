@@ -257,7 +257,11 @@ class AccordClientTest {
     @Test
     fun overlappingEditsAreLoggedAndCanBeResolvedToEitherSide() = runBlocking {
         val phone = device("phone")
-        val laptop = device("laptop")
+        // A model file that is not there: merges fall back, and the report says why.
+        val missingModel = server.dir.resolve("no-such-model.gguf").toString()
+        val laptop = AccordClient.open(
+            server.device("laptop", server.user("laptop")).copy(modelPath = missingModel),
+        ).also { opened += it }
         phone.notes().put(Note("list", "Shopping", "milk\n"))
         phone.syncDone()
         laptop.syncDone()
@@ -266,6 +270,7 @@ class AccordClientTest {
         phone.syncDone()
         val report = laptop.syncDone()
 
+        assertTrue(report.modelError!!.contains("no-such-model.gguf"), report.modelError)
         val note = report.merges.single { it.id == "list" }
         val logged = laptop.conflicts(openOnly = false).single { it.conflictId == note.conflictId }
         assertTrue(logged.localJson!!.contains("soy milk"), logged.localJson)
