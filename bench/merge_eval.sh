@@ -32,7 +32,7 @@ row "accord --no-model (structural choice)" -- "$bin" merge --no-model {base} {o
 for m in SmolLM2-135M-Instruct.Q4_1 Qwen2.5-Coder-0.5B-Instruct.Q4_K_M; do
   f="$root/models/$m.gguf"
   if [[ -f $f ]]; then
-    row "accord --model $m (likelihood in context)" -- "$bin" merge --model "$f" {base} {ours} {theirs}
+    row "accord --model $m (likelihood in context)" -- "$bin" merge --model "$f" --choice likelihood {base} {ours} {theirs}
   else
     echo "## accord --model $m: not fetched (scripts/fetch-models.sh), skipped"
   fi

@@ -123,7 +123,7 @@ fn describe_field(f: &Value) -> String {
 
 /// Shows one overlapping edit the model decides, beside what the fallback does.
 fn show_model_merge() {
-    use accord::merge::{merge_text, Arbiter, ArbiterOptions, CandidateArbiter};
+    use accord::merge::{merge_text, Arbiter, ArbiterOptions, CandidateArbiter, Choice};
     use accord::model::{default_model_path, LazyModel, LoadOptions};
 
     let base = "How to set up the phone:\n1. Open the box.\n4. Turn the phone on.\n";
@@ -144,7 +144,11 @@ fn show_model_merge() {
         return;
     };
     let model = std::sync::Arc::new(LazyModel::new(path, LoadOptions::default()));
-    let arbiter = CandidateArbiter::with_model(model.clone(), ArbiterOptions::default());
+    let options = ArbiterOptions {
+        choice: Choice::DocumentLikelihood,
+        ..ArbiterOptions::default()
+    };
+    let arbiter = CandidateArbiter::with_model(model.clone(), options);
     let merged = merge_text(base, phone, laptop, Some(&arbiter as &dyn Arbiter));
     if let Some(e) = model.load_error() {
         println!("   with the model: it could not be loaded ({e}); the fallback above applies");

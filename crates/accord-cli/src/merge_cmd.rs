@@ -40,9 +40,10 @@ pub struct MergeArgs {
     /// No arbiter at all: what diff3 cannot merge keeps both sides, flagged.
     #[arg(long, conflicts_with = "model")]
     no_arbiter: bool,
-    /// How the model chooses among clean candidates (for measuring; the default is what
-    /// the benchmark kept).
-    #[arg(long, value_enum, default_value_t = ChoiceArg::Likelihood, hide = true)]
+    /// How the arbiter chooses among clean candidates: `structural` (the default: it
+    /// measured better than SmolLM2's likelihood, see bench/results/merge-dev.md) or
+    /// `likelihood` (the model's likelihood of each in the document's context).
+    #[arg(long, value_enum, default_value_t = ChoiceArg::Structural)]
     choice: ChoiceArg,
     /// Wall-time budget of the arbiter per conflicting hunk, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]

@@ -60,7 +60,16 @@ fn merge_with_the_real_model_orders_both_additions() {
     let dir = tempfile::tempdir().unwrap();
     let files = steps(dir.path());
     let model = real_model();
-    let out = merge(&["--model", model.to_str().unwrap(), "-v"], &files);
+    let out = merge(
+        &[
+            "--model",
+            model.to_str().unwrap(),
+            "--choice",
+            "likelihood",
+            "-v",
+        ],
+        &files,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(
@@ -76,7 +85,10 @@ fn corrupt_model_file_warns_and_falls_back_to_keep_both() {
     let dir = tempfile::tempdir().unwrap();
     let files = steps(dir.path());
     let bad = write(dir.path(), "broken.gguf", "GGUF but not really a model");
-    let out = merge(&["--model", bad.to_str().unwrap()], &files);
+    let out = merge(
+        &["--model", bad.to_str().unwrap(), "--choice", "likelihood"],
+        &files,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "flagged, not failed: {stderr}");
     assert!(
@@ -112,7 +124,8 @@ fn sync_with_a_corrupt_model_completes_and_reports_it() {
     let b = accord::Accord::open(
         server
             .device_config("b", &server.user("bob"))
-            .with_model(&bad),
+            .with_model(&bad)
+            .with_arbiter_choice(accord::merge::Choice::DocumentLikelihood),
     )
     .unwrap();
     let base = "Steps:\n1. Open the box.\n4. Turn it on.\n";
@@ -152,7 +165,8 @@ fn sync_with_the_real_model_records_the_arbiter_in_the_conflict_log() {
     let b = accord::Accord::open(
         server
             .device_config("b", &server.user("bob"))
-            .with_model(real_model()),
+            .with_model(real_model())
+            .with_arbiter_choice(accord::merge::Choice::DocumentLikelihood),
     )
     .unwrap();
     let base = "How to set up the phone:\n1. Open the box.\n4. Turn the phone on.\n";

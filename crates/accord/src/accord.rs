@@ -74,6 +74,13 @@ impl Config {
         self
     }
 
+    /// How the arbiter chooses among clean candidates (structural by default; see
+    /// [`crate::merge::Choice`]).
+    pub fn with_arbiter_choice(mut self, choice: crate::merge::Choice) -> Self {
+        self.arbiter.choice = choice;
+        self
+    }
+
     /// Sets the server.
     pub fn with_server(mut self, url: &str, token: &str, space: &str) -> Self {
         self.server = Some(ServerConfig {

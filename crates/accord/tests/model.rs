@@ -369,7 +369,7 @@ fn calls_from_several_threads_are_serialised() {
 
 #[test]
 fn arbiter_with_the_real_model_puts_numbered_steps_in_order() {
-    use accord::merge::{Arbiter, ArbiterOptions, CandidateArbiter, ConflictHunk};
+    use accord::merge::{Arbiter, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk};
     // Both devices added a step at the same place; the structural order (this device's
     // first) would give 1, 3, 2, 4. The model reads the document and picks 1, 2, 3, 4.
     let hunk = ConflictHunk {
@@ -379,7 +379,11 @@ fn arbiter_with_the_real_model_puts_numbered_steps_in_order() {
         remote: "2. Take the phone out of the box.\n",
         after: "4. Turn the phone on.\n",
     };
-    let arbiter = CandidateArbiter::with_model(model(), ArbiterOptions::default());
+    let options = ArbiterOptions {
+        choice: Choice::DocumentLikelihood,
+        ..ArbiterOptions::default()
+    };
+    let arbiter = CandidateArbiter::with_model(model(), options);
     let res = arbiter.resolve(&hunk).expect("the model decides");
     assert_eq!(
         res.text,

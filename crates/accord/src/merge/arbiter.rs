@@ -90,7 +90,10 @@ pub struct ArbiterOptions {
 impl Default for ArbiterOptions {
     fn default() -> Self {
         ArbiterOptions {
-            choice: Choice::DocumentLikelihood,
+            // Measured on the merge benchmark (bench/results/merge-dev.md): SmolLM2-135M's
+            // likelihood picked worse than the structural order, so structure decides
+            // unless a caller asks for the model.
+            choice: Choice::Structural,
             time_budget: Duration::from_secs(10),
             context_lines: 6,
             after_lines: 3,
@@ -128,8 +131,13 @@ impl std::fmt::Debug for CandidateArbiter {
 
 impl CandidateArbiter {
     /// An arbiter that lets `model` choose among clean candidates.
+    /// With [`Choice::Structural`] the model is never called and the arbiter is
+    /// recorded as `structural`.
     pub fn with_model(model: Arc<dyn LanguageModel>, options: ArbiterOptions) -> Self {
-        let name = model.name().to_string();
+        let name = match options.choice {
+            Choice::DocumentLikelihood => model.name().to_string(),
+            Choice::Structural => "structural".to_string(),
+        };
         CandidateArbiter {
             model: Some(model),
             options,
@@ -419,6 +427,13 @@ mod tests {
         }
     }
 
+    fn likelihood() -> ArbiterOptions {
+        ArbiterOptions {
+            choice: Choice::DocumentLikelihood,
+            ..ArbiterOptions::default()
+        }
+    }
+
     fn hunk<'a>(base: &'a str, local: &'a str, remote: &'a str) -> ConflictHunk<'a> {
         ConflictHunk {
             before: "# Changelog\n\n",
@@ -439,7 +454,7 @@ mod tests {
     fn model_chooses_the_order_of_two_additions_at_the_top() {
         let (b, l, r) = CHANGELOG;
         let fake = FakeModel::liking("(remote)\n## 1.2");
-        let arbiter = CandidateArbiter::with_model(fake.clone(), ArbiterOptions::default());
+        let arbiter = CandidateArbiter::with_model(fake.clone(), likelihood());
         let res = arbiter.resolve(&hunk(b, l, r)).unwrap();
         assert_eq!(res.text, "## 1.1 (remote)\n## 1.2 (local)\n## 1.0\n");
         assert!(!res.needs_review);
@@ -468,7 +483,7 @@ mod tests {
     #[test]
     fn a_single_clean_candidate_needs_no_model_call() {
         let fake = FakeModel::failing(ModelError::Runtime("must not be called".into()));
-        let arbiter = CandidateArbiter::with_model(fake, ArbiterOptions::default());
+        let arbiter = CandidateArbiter::with_model(fake, likelihood());
         let res = arbiter
             .resolve(&hunk(
                 "Standup on Tuesday at ten.\n",
@@ -497,7 +512,7 @@ mod tests {
     fn a_model_error_is_an_arbiter_error_so_the_pipeline_keeps_both() {
         let (b, l, r) = CHANGELOG;
         let fake = FakeModel::failing(ModelError::Runtime("weights are garbage".into()));
-        let arbiter = CandidateArbiter::with_model(fake, ArbiterOptions::default());
+        let arbiter = CandidateArbiter::with_model(fake, likelihood());
         let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
         assert!(
             matches!(err, ArbiterError::Model(ModelError::Runtime(_))),
@@ -510,7 +525,7 @@ mod tests {
         let (b, l, r) = CHANGELOG;
         let options = ArbiterOptions {
             time_budget: Duration::ZERO,
-            ..ArbiterOptions::default()
+            ..likelihood()
         };
         let arbiter = CandidateArbiter::with_model(FakeModel::liking("x"), options);
         let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
@@ -524,9 +539,8 @@ mod tests {
     fn an_interrupt_stops_the_arbiter() {
         let (b, l, r) = CHANGELOG;
         let interrupt = InterruptHandle::new();
-        let arbiter =
-            CandidateArbiter::with_model(FakeModel::liking("x"), ArbiterOptions::default())
-                .with_interrupt(interrupt.clone());
+        let arbiter = CandidateArbiter::with_model(FakeModel::liking("x"), likelihood())
+            .with_interrupt(interrupt.clone());
         interrupt.interrupt();
         let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
         assert!(
@@ -571,7 +585,7 @@ mod tests {
             let fake = FakeModel::liking(["a", "b\n", "c d"][liked]);
             for arbiter in [
                 CandidateArbiter::structural(),
-                CandidateArbiter::with_model(fake.clone(), ArbiterOptions::default()),
+                CandidateArbiter::with_model(fake.clone(), likelihood()),
             ] {
                 match arbiter.resolve(&h) {
                     Ok(res) if !res.needs_review => {
