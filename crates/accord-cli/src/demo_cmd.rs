@@ -121,6 +121,58 @@ fn describe_field(f: &Value) -> String {
     format!("{field:<6} {how}")
 }
 
+/// Shows one overlapping edit the model decides, beside what the fallback does.
+fn show_model_merge() {
+    use accord::merge::{merge_text, Arbiter, ArbiterOptions, CandidateArbiter, Choice};
+    use accord::model::{default_model_path, LazyModel, LoadOptions};
+
+    let base = "How to set up the phone:\n1. Open the box.\n4. Turn the phone on.\n";
+    let phone =
+        "How to set up the phone:\n1. Open the box.\n3. Charge the phone.\n4. Turn the phone on.\n";
+    let laptop = "How to set up the phone:\n1. Open the box.\n2. Take the phone out of the box.\n4. Turn the phone on.\n";
+    println!("\n6. An overlapping edit for the on-device model: both devices added a step at the same place.");
+    println!(
+        "   phone adds \"3. Charge the phone.\", laptop adds \"2. Take the phone out of the box.\""
+    );
+    let fallback = merge_text(base, phone, laptop, None);
+    println!("   without the model (keep both, this device first, flagged for review):");
+    for line in fallback.text.lines() {
+        println!("      | {line}");
+    }
+    let Some(path) = default_model_path().filter(|p| p.is_file()) else {
+        println!("   with the model: no model file found (run `make model`, or set ACCORD_MODEL)");
+        return;
+    };
+    let model = std::sync::Arc::new(LazyModel::new(path, LoadOptions::default()));
+    let options = ArbiterOptions {
+        choice: Choice::DocumentLikelihood,
+        ..ArbiterOptions::default()
+    };
+    let arbiter = CandidateArbiter::with_model(model.clone(), options);
+    let merged = merge_text(base, phone, laptop, Some(&arbiter as &dyn Arbiter));
+    if let Some(e) = model.load_error() {
+        println!("   with the model: it could not be loaded ({e}); the fallback above applies");
+        return;
+    }
+    println!(
+        "   with the model {} ({}):",
+        arbiter.name(),
+        if merged.needs_review {
+            "flagged for review"
+        } else {
+            "not flagged"
+        }
+    );
+    for line in merged.text.lines() {
+        println!("      | {line}");
+    }
+    for h in &merged.hunks {
+        if let accord::merge::Step::Arbiter { detail, .. } = &h.step {
+            println!("   decided: {detail}");
+        }
+    }
+}
+
 /// Runs the demo; exit 1 if the devices do not converge.
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let tmp;
@@ -283,6 +335,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("   Nothing either device wrote was lost.");
+    show_model_merge();
     phone.accord.shutdown()?;
     laptop.accord.shutdown()?;
     server.stop();

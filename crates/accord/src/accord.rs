@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::interrupt::InterruptHandle;
-use crate::merge::{Arbiter, CollectionSchema};
+use crate::merge::{Arbiter, ArbiterOptions, CandidateArbiter, CollectionSchema};
+use crate::model::{LanguageModel, LazyModel, LoadOptions};
 use crate::store::{
     self, ConflictEntry, ConflictResolution, LocalRecord, LogEvent, LogRing, LogRingStats, Meta,
     OpenReport, Query, RecordWrite, Store,
@@ -45,6 +46,12 @@ pub struct Config {
     pub sync: SyncOptions,
     /// Bounds of the captured-log ring.
     pub log_ring: LogRing,
+    /// GGUF model for the merge arbiter and the log summary, loaded on first use. A
+    /// file that is missing or cannot be loaded never fails a sync: merges fall back
+    /// (structural choice, else keep-both) and [`SyncReport::model_error`] says why.
+    pub model_path: Option<PathBuf>,
+    /// How the arbiter uses the model (time budget per conflict, context).
+    pub arbiter: ArbiterOptions,
 }
 
 impl Config {
@@ -56,7 +63,22 @@ impl Config {
             collections: BTreeMap::new(),
             sync: SyncOptions::default(),
             log_ring: LogRing::default(),
+            model_path: None,
+            arbiter: ArbiterOptions::default(),
         }
+    }
+
+    /// Uses the GGUF model at `path` for overlapping text edits and log summaries.
+    pub fn with_model(mut self, path: impl Into<PathBuf>) -> Self {
+        self.model_path = Some(path.into());
+        self
+    }
+
+    /// How the arbiter chooses among clean candidates (structural by default; see
+    /// [`crate::merge::Choice`]).
+    pub fn with_arbiter_choice(mut self, choice: crate::merge::Choice) -> Self {
+        self.arbiter.choice = choice;
+        self
     }
 
     /// Sets the server.
@@ -133,6 +155,7 @@ pub struct Accord {
     interrupt: InterruptHandle,
     sync_lock: Mutex<()>,
     arbiter: RwLock<Option<Arc<dyn Arbiter>>>,
+    model: Option<Arc<LazyModel>>,
     observers: Mutex<Vec<Observer>>,
     next_observer: AtomicU64,
     log_buffer: Mutex<Vec<LogEvent>>,
@@ -161,14 +184,17 @@ impl Accord {
     pub fn open(config: Config) -> Result<Accord> {
         let (store, open_report) = Store::open(&config.path)?;
         let device_id = store.write(|tx| Meta::device_id(tx))?;
+        let interrupt = InterruptHandle::new();
+        let (arbiter, model) = configured_arbiter(&config, &interrupt);
         Ok(Accord {
             store,
             config,
             device_id,
             open_report,
-            interrupt: InterruptHandle::new(),
+            interrupt,
             sync_lock: Mutex::new(()),
-            arbiter: RwLock::new(None),
+            arbiter: RwLock::new(arbiter),
+            model,
             observers: Mutex::new(Vec::new()),
             next_observer: AtomicU64::new(1),
             log_buffer: Mutex::new(Vec::new()),
@@ -390,14 +416,34 @@ impl Accord {
             space: &space,
             schemas: &self.config.collections,
             arbiter: arbiter.as_deref(),
-            model: None,
+            model: self.model.as_deref().map(|m| m as &dyn LanguageModel),
             transport,
             options: &self.config.sync,
             interrupt: &self.interrupt,
             on_change: &on_change,
             on_progress: &on_progress,
         };
-        sync::run(&ctx)
+        let mut report = sync::run(&ctx);
+        report.model_error = self.model_error();
+        report
+    }
+
+    /// Why the configured model cannot be used, if it cannot: the file is missing, or
+    /// loading it (on first use) failed. `None` with no model configured.
+    pub fn model_error(&self) -> Option<String> {
+        let path = self.config.model_path.as_ref()?;
+        match &self.model {
+            None => Some(format!(
+                "model file {} not found; overlapping edits are decided without it",
+                path.display()
+            )),
+            Some(m) => m.load_error().map(|e| {
+                format!(
+                    "model {} could not be loaded ({e}); merges that needed it kept both sides",
+                    path.display()
+                )
+            }),
+        }
     }
 
     /// Logged merges, newest first; only those not yet reviewed when `open_only`.
@@ -511,6 +557,26 @@ fn side_write(side: Option<Value>) -> RecordWrite {
         Some(v) => RecordWrite::Put(v),
         None => RecordWrite::Delete,
     }
+}
+
+/// The arbiter a config asks for: with the model when its file exists (loaded on first
+/// use), the structural choice when the file is missing, none without a model path
+/// (overlapping edits keep both sides).
+fn configured_arbiter(
+    config: &Config,
+    interrupt: &InterruptHandle,
+) -> (Option<Arc<dyn Arbiter>>, Option<Arc<LazyModel>>) {
+    let Some(path) = &config.model_path else {
+        return (None, None);
+    };
+    if !path.is_file() {
+        let structural = CandidateArbiter::structural().with_interrupt(interrupt.clone());
+        return (Some(Arc::new(structural)), None);
+    }
+    let model = Arc::new(LazyModel::new(path.clone(), LoadOptions::default()));
+    let arbiter = CandidateArbiter::with_model(model.clone(), config.arbiter.clone())
+        .with_interrupt(interrupt.clone());
+    (Some(Arc::new(arbiter)), Some(model))
 }
 
 fn failed_report(reason: String) -> SyncReport {

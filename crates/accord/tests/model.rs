@@ -366,3 +366,30 @@ fn calls_from_several_threads_are_serialised() {
         assert_eq!(h.join().unwrap(), expected);
     }
 }
+
+#[test]
+fn arbiter_with_the_real_model_puts_numbered_steps_in_order() {
+    use accord::merge::{Arbiter, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk};
+    // Both devices added a step at the same place; the structural order (this device's
+    // first) would give 1, 3, 2, 4. The model reads the document and picks 1, 2, 3, 4.
+    let hunk = ConflictHunk {
+        before: "How to set up the phone:\n1. Open the box.\n",
+        base: "",
+        local: "3. Charge the phone.\n",
+        remote: "2. Take the phone out of the box.\n",
+        after: "4. Turn the phone on.\n",
+    };
+    let options = ArbiterOptions {
+        choice: Choice::DocumentLikelihood,
+        ..ArbiterOptions::default()
+    };
+    let arbiter = CandidateArbiter::with_model(model(), options);
+    let res = arbiter.resolve(&hunk).expect("the model decides");
+    assert_eq!(
+        res.text,
+        "2. Take the phone out of the box.\n3. Charge the phone.\n"
+    );
+    assert!(!res.needs_review);
+    assert!(res.score.is_some_and(|s| s < 0.0), "{res:?}");
+    assert!(res.detail.contains("SmolLM2"), "{}", res.detail);
+}

@@ -7,11 +7,15 @@
 //! log and an app can show it. Nothing here touches the disk or the network.
 
 mod arbiter;
+mod candidates;
 mod policy;
 mod record;
 mod text;
 
-pub use arbiter::{Arbiter, ArbiterError, ConflictHunk, Resolution};
+pub use arbiter::{
+    Arbiter, ArbiterError, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk, Resolution,
+};
+pub use candidates::{candidates, check, Candidate, CandidateKind, Check};
 pub use policy::{CollectionSchema, FieldPolicy};
 pub use record::{merge_record, FieldOutcome, MergeContext, RecordMerge, Step, Strategy};
 pub use text::{merge_text, HunkOutcome, TextMerge};

@@ -13,6 +13,7 @@ pub mod chat_template;
 pub mod gguf;
 pub mod gguf_model;
 mod kernels;
+pub mod lazy;
 pub mod locate;
 pub mod tokenizer;
 mod transformer;
@@ -20,6 +21,7 @@ mod transformer;
 pub use chat_template::ChatTemplate;
 pub use gguf::{Architecture, GgufFile, Hyperparameters};
 pub use gguf_model::{GgufModel, LoadOptions, LoadReport, Speed};
+pub use lazy::LazyModel;
 pub use locate::{default_model_path, known_model_path, KnownModel, MODEL_ENV};
 pub use tokenizer::Tokenizer;
 

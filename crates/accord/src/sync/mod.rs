@@ -140,6 +140,9 @@ pub struct SyncReport {
     /// Why the log report could not be uploaded (its lines are kept for the next sync;
     /// it does not change the outcome, which is about records).
     pub logs_error: Option<String>,
+    /// Why the configured model could not be used (missing, truncated or corrupt file):
+    /// the merges that needed it kept both sides, flagged. Never changes the outcome.
+    pub model_error: Option<String>,
 }
 
 /// A report of a pass that did nothing yet.
@@ -160,6 +163,7 @@ pub(crate) fn empty_report() -> SyncReport {
             merges: Vec::new(),
             logs_uploaded: 0,
             logs_error: None,
+            model_error: None,
         }
     }
 }

@@ -1,0 +1,53 @@
+# Kotlin bindings (UniFFI), their JVM tests and the Android library build.
+#   make bindings      generate Kotlin from the host libaccord_ffi.so into bindings/kotlin/target
+#   make test-kotlin   build the library and the `accord` server, generate, run the JUnit tests
+#   make bench-kotlin  FFI call costs from Kotlin, into bench/results/kotlin.md
+#   make android       cross-compile for Android with cargo-ndk (skipped without an NDK)
+
+.PHONY: bindings test-kotlin bench-kotlin android
+
+FFI_LIB       := target/debug/libaccord_ffi.so
+KOTLIN_DIR    := bindings/kotlin
+KOTLIN_GEN    := $(KOTLIN_DIR)/target/generated-sources/uniffi
+MVN           ?= mvn
+ANDROID_ABIS  ?= arm64-v8a armeabi-v7a x86_64
+ANDROID_JNI   := android-sample/accord/src/main/jniLibs
+
+TEST_TARGETS += test-kotlin
+
+# Library mode reads the uniffi.toml beside crates/accord-ffi/Cargo.toml; the root copy
+# the design names must say the same thing.
+bindings:
+	@cmp -s uniffi.toml crates/accord-ffi/uniffi.toml || \
+	  { echo "uniffi.toml and crates/accord-ffi/uniffi.toml differ: keep them identical" >&2; exit 1; }
+	$(CARGO) build -p accord-ffi
+	rm -rf $(KOTLIN_GEN)
+	$(CARGO) run -q -p accord-ffi --bin uniffi-bindgen -- generate --no-format \
+	  --library $(FFI_LIB) --language kotlin --out-dir $(KOTLIN_GEN)
+
+test-kotlin: bindings
+	$(CARGO) build -p accord-cli
+	cd $(KOTLIN_DIR) && $(MVN) -q -B test
+
+bench-kotlin: bindings
+	$(CARGO) build -p accord-cli
+	mkdir -p bench/results
+	cd $(KOTLIN_DIR) && $(MVN) -q -B test -Dtest=FfiBenchmark -Daccord.bench.out=$(CURDIR)/bench/results/kotlin.md
+	cat bench/results/kotlin.md
+
+# 16 KB pages (Android 15+ devices) need the linker flag on every ABI. Bindings are
+# generated from the unstripped host library; the shipped libraries are stripped.
+android: bindings
+	@if [ -z "$$ANDROID_NDK_HOME" ] && [ -z "$$ANDROID_NDK_ROOT" ]; then \
+	  echo "*** make android: SKIPPED - no Android NDK (set ANDROID_NDK_HOME); nothing was built ***"; \
+	elif ! command -v cargo-ndk >/dev/null; then \
+	  echo "*** make android: SKIPPED - cargo-ndk is missing (cargo install cargo-ndk) ***"; \
+	else \
+	  set -e; \
+	  RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384" CARGO_PROFILE_RELEASE_STRIP=symbols \
+	    cargo ndk $(foreach a,$(ANDROID_ABIS),-t $(a)) -o $(ANDROID_JNI) \
+	    build --release -p accord-ffi --lib --no-default-features; \
+	  echo "native libraries in $(ANDROID_JNI); Kotlin sources in $(KOTLIN_GEN)"; \
+	  if command -v gradle >/dev/null; then (cd android-sample && gradle :accord:assembleRelease :app:assembleDebug); \
+	  else echo "*** no gradle: open android-sample in Android Studio to build the AAR (accord) and the app ***"; fi; \
+	fi
