@@ -76,9 +76,11 @@ pub struct Candidate {
 
 impl Candidate {
     /// True when choosing this candidate needs a person's review: it loses or invents
-    /// text, or it keeps rival versions side by side.
+    /// text, keeps rival versions side by side, or is a word merge of rival rewrites (a
+    /// line neither side wrote; on merge-dev such merges matched the person's line in 3
+    /// cases and replaced a line the person kept verbatim in 4).
     pub fn needs_review(&self) -> bool {
-        !self.check.is_clean() || self.keeps_rivals
+        !self.check.is_clean() || self.keeps_rivals || self.kind == CandidateKind::WordMerge
     }
 }
 
@@ -641,6 +643,7 @@ mod tests {
             "these range notations can be used with `gitk` and `git log`.\n"
         );
         assert!(c[0].check.is_clean(), "{:?}", c[0].check);
+        assert!(c[0].needs_review(), "a line neither side wrote");
     }
 
     #[test]
