@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::candidates::{candidates, Candidate};
+use super::candidates::{candidates, Candidate, CandidateKind};
 use crate::interrupt::InterruptHandle;
 use crate::model::{Budget, LanguageModel};
 
@@ -61,7 +61,7 @@ pub trait Arbiter: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {
     /// The first clean candidate in structural preference order (see
-    /// [`super::CandidateKind`]); no model call.
+    /// [`CandidateKind`]); no model call.
     Structural,
     /// The clean candidate the model finds most likely in the document's own context:
     /// the text before the hunk as the prompt, each candidate followed by the text after
@@ -260,7 +260,11 @@ impl Arbiter for CandidateArbiter {
         if clean.is_empty() {
             // Nothing a person would accept unseen: the best candidate that loses
             // nothing (rival versions side by side), flagged; else say why not.
-            let lossless = all.iter().find(|c| c.check.is_clean());
+            // Verbatim sides before a word merge: a person then picks, nothing is reworded.
+            let lossless = all
+                .iter()
+                .find(|c| c.check.is_clean() && c.kind != CandidateKind::WordMerge)
+                .or_else(|| all.iter().find(|c| c.check.is_clean()));
             return match lossless {
                 Some(c) => Ok(Resolution {
                     text: c.text.clone(),
@@ -484,19 +488,30 @@ mod tests {
     fn a_single_clean_candidate_needs_no_model_call() {
         let fake = FakeModel::failing(ModelError::Runtime("must not be called".into()));
         let arbiter = CandidateArbiter::with_model(fake, likelihood());
-        let res = arbiter
+        let res = arbiter.resolve(&hunk("a\n", "x\na\n", "a\ny\n")).unwrap();
+        assert_eq!(res.text, "x\na\ny\n");
+        assert!(!res.needs_review);
+        assert!(
+            res.detail.starts_with("union-local-first: the only clean"),
+            "{}",
+            res.detail
+        );
+    }
+
+    #[test]
+    fn rival_rewrites_that_merge_by_words_keep_both_verbatim_for_review() {
+        let res = CandidateArbiter::structural()
             .resolve(&hunk(
                 "Standup on Tuesday at ten.\n",
                 "Standup on Wednesday at ten.\n",
                 "Standup on Tuesday at 10:30.\n",
             ))
             .unwrap();
-        assert_eq!(res.text, "Standup on Wednesday at 10:30.\n");
-        assert!(
-            res.detail.starts_with("word-merge: the only clean"),
-            "{}",
-            res.detail
+        assert_eq!(
+            res.text,
+            "Standup on Wednesday at ten.\nStandup on Tuesday at 10:30.\n"
         );
+        assert!(res.needs_review);
     }
 
     #[test]

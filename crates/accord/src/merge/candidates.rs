@@ -76,9 +76,11 @@ pub struct Candidate {
 
 impl Candidate {
     /// True when choosing this candidate needs a person's review: it loses or invents
-    /// text, or it keeps rival versions side by side.
+    /// text, keeps rival versions side by side, or is a word merge of rival rewrites (a
+    /// line neither side wrote; on merge-dev such merges matched the person's line in 3
+    /// cases and replaced a line the person kept verbatim in 4).
     pub fn needs_review(&self) -> bool {
-        !self.check.is_clean() || self.keeps_rivals
+        !self.check.is_clean() || self.keeps_rivals || self.kind == CandidateKind::WordMerge
     }
 }
 
@@ -125,8 +127,14 @@ pub fn candidates(hunk: &ConflictHunk<'_>) -> Vec<Candidate> {
         if let Some(words) = word_merged_union(&base, &l, &r) {
             built.push((CandidateKind::WordMerge, words));
         }
-        built.push((CandidateKind::UnionLocalFirst, union_local));
-        built.push((CandidateKind::UnionRemoteFirst, union(&base, &l, &r, false)));
+        let union_remote = union(&base, &l, &r, false);
+        if opens_section_after(&l, &r) {
+            built.push((CandidateKind::UnionRemoteFirst, union_remote));
+            built.push((CandidateKind::UnionLocalFirst, union_local));
+        } else {
+            built.push((CandidateKind::UnionLocalFirst, union_local));
+            built.push((CandidateKind::UnionRemoteFirst, union_remote));
+        }
     }
     let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     built.push((
@@ -305,6 +313,23 @@ fn side_edits<'a>(base: &[&'a str], side: &[&'a str]) -> SideEdits<'a> {
         }
     }
     edits
+}
+
+/// True when, where both sides added lines at the same place, this device's addition
+/// opens a new section (starts with a heading) and the other device's does not: the
+/// other's entry then belongs to the section above, before the new heading (an entry
+/// added to a changelog's open section while the other side cut a release).
+fn opens_section_after(l: &SideEdits<'_>, r: &SideEdits<'_>) -> bool {
+    let heading = |ins: &[&str]| {
+        ins.iter()
+            .find(|x| !x.trim().is_empty())
+            .is_some_and(|x| x.starts_with('#'))
+    };
+    l.inserted
+        .iter()
+        .zip(&r.inserted)
+        .find(|(li, ri)| !li.is_empty() && !ri.is_empty() && li != ri)
+        .is_some_and(|(li, ri)| heading(li) && !heading(ri))
 }
 
 /// True when somewhere both sides replaced the same base lines by different lines: a run
@@ -577,6 +602,25 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_stays_in_the_open_section_above_a_new_release_heading() {
+        let h = hunk(
+            "## 1.0\n",
+            "## 1.1\n\n* released\n\n## 1.0\n",
+            "* new entry\n\n## 1.0\n",
+        );
+        let c = candidates(&h);
+        assert_eq!(c[0].kind, CandidateKind::UnionRemoteFirst);
+        assert_eq!(c[0].text, "* new entry\n\n## 1.1\n\n* released\n\n## 1.0\n");
+        // The other way round, this device's entry comes first as usual.
+        let h = hunk(
+            "## 1.0\n",
+            "* new entry\n\n## 1.0\n",
+            "## 1.1\n\n* released\n\n## 1.0\n",
+        );
+        assert_eq!(candidates(&h)[0].kind, CandidateKind::UnionLocalFirst);
+    }
+
+    #[test]
     fn identical_additions_appear_once() {
         let h = hunk("a\n", "a\nnew\nmine\n", "a\nnew\ntheirs\n");
         let c = candidates(&h);
@@ -641,6 +685,7 @@ mod tests {
             "these range notations can be used with `gitk` and `git log`.\n"
         );
         assert!(c[0].check.is_clean(), "{:?}", c[0].check);
+        assert!(c[0].needs_review(), "a line neither side wrote");
     }
 
     #[test]
