@@ -459,7 +459,6 @@ fn closed_instance_refuses_calls_and_closing_twice_is_safe() {
 }
 
 fn log_reports(server: &TestServer) -> Vec<accord_server::storage::StoredLogReport> {
-    use accord_server::Storage;
     server.storage.log_reports(&server.space, 100).unwrap()
 }
 
