@@ -13,7 +13,7 @@ SHARED  ?= ../shared
 TEST_TARGETS := test-rust
 -include mk/*.mk
 
-demo: build
+demo: build model
 	$(ACCORD) demo
 
 build:
