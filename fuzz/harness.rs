@@ -158,3 +158,117 @@ pub fn merge(data: &[u8]) {
     // A record as it arrives from a server, decoded for the merge.
     let _ = serde_json::from_slice::<RemoteRecord>(data);
 }
+
+/// The GGUF loader: bytes as a model file (the reader takes a path, so they are written
+/// to a temporary file), its header, metadata and tensor table checked, and the
+/// tokenizer built from its metadata; when that loads, a short text is tokenized. Any
+/// input must give an error or a model, never a panic or an allocation beyond what the
+/// file's size bounds.
+pub fn gguf(data: &[u8]) {
+    use std::io::Write;
+    let Ok(mut file) = tempfile::NamedTempFile::new() else {
+        return;
+    };
+    if file.write_all(data).and_then(|_| file.flush()).is_err() {
+        return;
+    }
+    let Ok(gguf) = accord::model::GgufFile::open(file.path(), None) else {
+        return;
+    };
+    let _ = gguf.parameter_count();
+    let _ = gguf.tensor_type_counts();
+    let Ok(tokenizer) = accord::model::Tokenizer::from_gguf(&gguf) else {
+        return;
+    };
+    let vocab = tokenizer.vocab_size();
+    for text in [
+        "Hello world, it's 42!\n",
+        "<|im_start|>user\nfn main() {}<|im_end|>",
+    ] {
+        for special in [false, true] {
+            let ids = tokenizer.encode(text, special);
+            assert!(
+                ids.iter().all(|&id| (id as usize) < vocab),
+                "an id outside the vocabulary of {vocab}: {ids:?}"
+            );
+            let _ = tokenizer.decode(&ids);
+        }
+    }
+    for id in [tokenizer.bos, tokenizer.eos, tokenizer.eot]
+        .into_iter()
+        .flatten()
+    {
+        assert!((id as usize) < vocab);
+    }
+}
+
+/// The log miner: bytes as lines of log text, grouped into templates as `accord logs
+/// parse` does (one group per line, every line counted once in its template), and turned
+/// into the report `accord logs report` prints and a sync uploads.
+pub fn log_miner(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+
+    // `accord logs parse`.
+    let mut miner = accord::logs::TemplateMiner::new();
+    let shapes: Vec<_> = lines.iter().map(|l| miner.add(l)).collect();
+    let mined = miner.templates();
+    let templates = mined.templates();
+    assert_eq!(mined.lines(), lines.len() as u64);
+    assert!(!templates.is_empty() || lines.is_empty());
+    let mut per_group = vec![0u64; templates.len()];
+    for shape in &shapes {
+        let group = mined.group_of(*shape);
+        assert!(
+            group < templates.len(),
+            "group {group} of {}",
+            templates.len()
+        );
+        per_group[group] += 1;
+    }
+    for (t, n) in templates.iter().zip(&per_group) {
+        assert_eq!(
+            t.count, *n,
+            "template {:?} counts {} lines of {n}",
+            t.text, t.count
+        );
+        assert!(t.first_ms <= t.last_ms);
+    }
+    assert_eq!(
+        templates.iter().map(|t| t.count).sum::<u64>(),
+        lines.len() as u64
+    );
+    assert_eq!(
+        accord::logs::group_messages(&lines),
+        shapes
+            .iter()
+            .map(|s| mined.group_of(*s))
+            .collect::<Vec<_>>()
+    );
+
+    // `accord logs report`: timed, levelled, tagged lines (logcat, ISO, JSON or plain).
+    let events: Vec<accord::logs::LogLine> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| accord::logs::parse_log_line(l, i as i64))
+        .collect();
+    let budget = accord::logs::ReportBudget::default();
+    let digest = accord::logs::LogDigest::from_events(&events, &budget);
+    assert_eq!(digest.lines, events.len() as u64);
+    assert!(digest.critical_lines <= digest.lines);
+    assert!(digest.window_start_ms <= digest.window_end_ms);
+    let summary = accord::logs::summarise(&digest, None, &budget);
+    for id in &summary.cited {
+        assert!(
+            digest.entry(id).is_some(),
+            "the summary cites {id}, not in the report"
+        );
+    }
+    let report = digest.into_report("fuzz", &summary);
+    assert_eq!(report.lines, events.len() as u64);
+    let json = serde_json::to_vec(&report).unwrap_or_default();
+    assert!(serde_json::from_slice::<LogReport>(&json).is_ok());
+    let _ = accord::logs::format_time(report.window_start_ms);
+    let _ = accord::logs::format_time(report.window_end_ms);
+}

@@ -14,7 +14,7 @@ TEST_TARGETS += test-postgres
 
 N ?= 1000
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := server_protocol client_protocol merge
+FUZZ_TARGETS := server_protocol client_protocol merge gguf log_miner
 LOAD_DEVICES ?= 10,100,1000
 LOAD_SECONDS ?= 10
 
@@ -44,7 +44,7 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 		mkdir -p corpus/$$t && cp -n regressions/$$t/* corpus/$$t/ ; \
-		RUSTC_BOOTSTRAP=1 cargo $(FUZZ_TOOLCHAIN) fuzz run $$t corpus/$$t -- \
+		RUSTC_BOOTSTRAP=1 cargo $(FUZZ_TOOLCHAIN) fuzz run --debug-assertions $$t corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1 ; \
 	done
 

@@ -45,3 +45,13 @@ fn client_protocol_regressions_stay_fixed() {
 fn merge_regressions_stay_fixed() {
     replay("merge", harness::merge);
 }
+
+#[test]
+fn gguf_regressions_stay_fixed() {
+    replay("gguf", harness::gguf);
+}
+
+#[test]
+fn log_miner_regressions_stay_fixed() {
+    replay("log_miner", harness::log_miner);
+}

@@ -211,12 +211,15 @@ impl LogDigest {
         kept.truncate(budget.max_critical);
         kept.sort_by_key(|&i| (all[i].first_ms, i));
 
-        let precursor_reach_ms = PRECURSOR_REACH_MS.max((window_end_ms - window_start_ms) / 10);
+        // Times come from the lines (a JSON line may say any i64), so differences of
+        // two of them saturate rather than overflow.
+        let precursor_reach_ms =
+            PRECURSOR_REACH_MS.max(window_end_ms.saturating_sub(window_start_ms) / 10);
         let mut precursors: Vec<usize> = match onset {
             Some(o) => (0..all.len())
                 .filter(|&i| {
                     // New warnings shortly before the onset: what went wrong first.
-                    let lead = all[o].first_ms - all[i].first_ms;
+                    let lead = all[o].first_ms.saturating_sub(all[i].first_ms);
                     !all[i].is_critical()
                         && all[i].max_level() == LogLevel::Warn
                         && (0..=precursor_reach_ms).contains(&lead)
@@ -748,11 +751,12 @@ fn error_rate_rise(events: &[LogLine], start_ms: i64, end_ms: i64) -> i64 {
         return start_ms;
     }
     times.sort_unstable();
-    let span = (end_ms - start_ms) as f64;
+    // Both differences are non-negative but may not fit in an i64.
+    let span = end_ms.abs_diff(start_ms) as f64;
     let n = times.len() as f64;
     let mut best = (f64::INFINITY, start_ms);
     for (k, &t) in times.iter().enumerate() {
-        let lag = k as f64 / n - (t - start_ms) as f64 / span;
+        let lag = k as f64 / n - t.abs_diff(start_ms) as f64 / span;
         if lag < best.0 {
             best = (lag, t);
         }

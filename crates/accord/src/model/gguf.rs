@@ -153,6 +153,16 @@ impl GgufFile {
         let mut file = reader.into_inner();
         std::io::Seek::rewind(&mut file).map_err(|e| io_error(path, e))?;
         let mut reader = BufReader::new(file);
+        match header_alignment(&mut reader) {
+            Some(a) if a == 0 || !a.is_power_of_two() => {
+                return Err(invalid(
+                    path,
+                    format!("corrupt GGUF header: general.alignment is {a}, not a power of two"),
+                ))
+            }
+            _ => {}
+        }
+        std::io::Seek::rewind(&mut reader).map_err(|e| io_error(path, e))?;
         let content = Content::read(&mut reader)
             .map_err(|e| invalid(path, format!("corrupt GGUF header: {e}")))?;
         let hyper = hyperparameters(path, &content)?;
@@ -248,7 +258,14 @@ impl GgufFile {
             .tensor_infos
             .get(name)
             .ok_or_else(|| invalid(&self.path, format!("tensor {name} is missing")))?;
-        let elems = info.shape.elem_count();
+        // Not `shape.elem_count()`: the dimensions are the file's, and their product
+        // may overflow.
+        let elems = info
+            .shape
+            .dims()
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| invalid(&self.path, format!("tensor {name}: shape overflows")))?;
         let block = info.ggml_dtype.block_size();
         if block == 0 || elems % block != 0 {
             return Err(invalid(
@@ -258,7 +275,9 @@ impl GgufFile {
                 ),
             ));
         }
-        let bytes = elems / block * info.ggml_dtype.type_size();
+        let bytes = (elems / block)
+            .checked_mul(info.ggml_dtype.type_size())
+            .ok_or_else(|| invalid(&self.path, format!("tensor {name}: size overflows")))?;
         let start = self
             .content
             .tensor_data_offset
@@ -286,6 +305,107 @@ impl GgufFile {
         }
         Ok(())
     }
+}
+
+/// The `general.alignment` candle's [`Content::read`] will use, read by walking the
+/// metadata without keeping it: candle rounds the tensor data offset up to it without
+/// checking it, so a file saying 0 would make it divide by zero. `None` when the key is
+/// absent or of a type candle ignores (it then uses 32), and when the header cannot be
+/// walked (candle then reports what is wrong). Reads nothing beyond the file; allocates
+/// nothing that depends on it.
+fn header_alignment<R: Read>(reader: &mut R) -> Option<u64> {
+    fn bytes<const N: usize, R: Read>(r: &mut R) -> Option<[u8; N]> {
+        let mut b = [0u8; N];
+        r.read_exact(&mut b).ok()?;
+        Some(b)
+    }
+    fn skip<R: Read>(r: &mut R, n: u64) -> Option<()> {
+        let skipped = std::io::copy(&mut r.take(n), &mut std::io::sink()).ok()?;
+        (skipped == n).then_some(())
+    }
+    // Lengths are u32 in GGUF v1, u64 from v2 on.
+    fn length<R: Read>(r: &mut R, wide: bool) -> Option<u64> {
+        if wide {
+            Some(u64::from_le_bytes(bytes(r)?))
+        } else {
+            Some(u32::from_le_bytes(bytes(r)?).into())
+        }
+    }
+    // Skips one value of GGUF type `ty`.
+    fn value<R: Read>(r: &mut R, ty: u32, wide: bool, depth: usize) -> Option<()> {
+        match ty {
+            0 | 1 | 7 => skip(r, 1),
+            2 | 3 => skip(r, 2),
+            4..=6 => skip(r, 4),
+            10..=12 => skip(r, 8),
+            8 => {
+                let n = length(r, wide)?;
+                skip(r, n)
+            }
+            9 if depth < 64 => {
+                let inner = u32::from_le_bytes(bytes(r)?);
+                let n = length(r, wide)?;
+                let fixed = match inner {
+                    0 | 1 | 7 => Some(1u64),
+                    2 | 3 => Some(2),
+                    4..=6 => Some(4),
+                    10..=12 => Some(8),
+                    _ => None,
+                };
+                match fixed {
+                    Some(size) => skip(r, n.checked_mul(size)?),
+                    // Strings and arrays: each takes at least 8 bytes, so a length
+                    // the file cannot hold ends at its end.
+                    None => (0..n).try_for_each(|_| value(r, inner, wide, depth + 1)),
+                }
+            }
+            _ => None,
+        }
+    }
+    let _magic: [u8; 4] = bytes(reader)?;
+    let wide = match u32::from_le_bytes(bytes(reader)?) {
+        1 => false,
+        2 | 3 => true,
+        _ => return None,
+    };
+    let _tensors = length(reader, wide)?;
+    let entries = length(reader, wide)?;
+    let mut alignment = None;
+    for _ in 0..entries {
+        let n = length(reader, wide)?;
+        // candle drops trailing NULs from keys; the key is short, so longer ones are
+        // skipped rather than read.
+        let is_alignment = if n <= 64 {
+            let mut key = vec![0u8; n as usize];
+            reader.read_exact(&mut key).ok()?;
+            while key.last() == Some(&0) {
+                key.pop();
+            }
+            key == b"general.alignment"
+        } else {
+            skip(reader, n)?;
+            false
+        };
+        let ty = u32::from_le_bytes(bytes(reader)?);
+        if !is_alignment {
+            value(reader, ty, wide, 0)?;
+            continue;
+        }
+        // The last entry wins, as in candle's map; these are the types it reads.
+        alignment = match ty {
+            0 => Some(u64::from(u8::from_le_bytes(bytes(reader)?))),
+            2 => Some(u64::from(u16::from_le_bytes(bytes(reader)?))),
+            4 => Some(u64::from(u32::from_le_bytes(bytes(reader)?))),
+            1 => u64::try_from(i8::from_le_bytes(bytes(reader)?)).ok(),
+            3 => u64::try_from(i16::from_le_bytes(bytes(reader)?)).ok(),
+            5 => u64::try_from(i32::from_le_bytes(bytes(reader)?)).ok(),
+            _ => {
+                value(reader, ty, wide, 0)?;
+                None
+            }
+        };
+    }
+    alignment
 }
 
 fn value_u64(v: &Value) -> Option<u64> {
