@@ -192,11 +192,13 @@ fn zip_lines(base: &[&str], local: &[&str], remote: &[&str]) -> Option<String> {
 /// whole: that is left to the arbiter or the keep-both fallback.
 fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
     let (b, l, r) = (words(base), words(local), words(remote));
-    if !is_small_edit(&b, &l) && !is_small_edit(&b, &r) {
+    let local_ops = capture_diff_slices(Algorithm::Myers, &b, &l);
+    let remote_ops = capture_diff_slices(Algorithm::Myers, &b, &r);
+    if !is_small_edit(&local_ops) && !is_small_edit(&remote_ops) {
         return None;
     }
     let mut out = String::with_capacity(local.len().max(remote.len()));
-    for chunk in diff3(&b, &l, &r, Algorithm::Myers) {
+    for chunk in diff3_of(&b, &l, &r, &local_ops, &remote_ops) {
         match chunk {
             Chunk::Stable(range) => push_all(&mut out, &b[range]),
             Chunk::Local(range) => push_all(&mut out, &l[range]),
@@ -210,12 +212,10 @@ fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
 /// Most words (tokens, spaces included) a small edit may touch.
 const SMALL_EDIT_TOKENS: usize = 2;
 
-/// True when `side` differs from `base` in one place, by at most
+/// True when the diff `ops` from base to a side changes one place, by at most
 /// [`SMALL_EDIT_TOKENS`] tokens: a typo fix, a word changed, added or removed.
-fn is_small_edit(base: &[&str], side: &[&str]) -> bool {
-    let mut edits = capture_diff_slices(Algorithm::Myers, base, side)
-        .into_iter()
-        .filter(|op| !matches!(op, DiffOp::Equal { .. }));
+fn is_small_edit(ops: &[DiffOp]) -> bool {
+    let mut edits = ops.iter().filter(|op| !matches!(op, DiffOp::Equal { .. }));
     match (edits.next(), edits.next()) {
         (Some(op), None) => {
             let (_, old, new) = op.as_tag_tuple();
@@ -307,15 +307,15 @@ enum Chunk {
     },
 }
 
-/// For each base item, the index of the item it matches in `other`, if any.
-fn matches<T: Eq + Hash>(base: &[T], other: &[T], alg: Algorithm) -> Vec<Option<usize>> {
-    let mut m = vec![None; base.len()];
-    for op in capture_diff_slices(alg, base, other) {
+/// For each base item, the index of the item it matches on the side `ops` leads to, if any.
+fn matches(base_len: usize, ops: &[DiffOp]) -> Vec<Option<usize>> {
+    let mut m = vec![None; base_len];
+    for op in ops {
         if let DiffOp::Equal {
             old_index,
             new_index,
             len,
-        } = op
+        } = *op
         {
             for k in 0..len {
                 m[old_index + k] = Some(new_index + k);
@@ -329,8 +329,21 @@ fn matches<T: Eq + Hash>(base: &[T], other: &[T], alg: Algorithm) -> Vec<Option<
 /// stable; between them, a region is taken from the side that changed it, once when
 /// both changed it alike, and is a conflict when both changed it differently.
 fn diff3<T: Eq + Hash>(base: &[T], local: &[T], remote: &[T], alg: Algorithm) -> Vec<Chunk> {
-    let ml = matches(base, local, alg);
-    let mr = matches(base, remote, alg);
+    let local_ops = capture_diff_slices(alg, base, local);
+    let remote_ops = capture_diff_slices(alg, base, remote);
+    diff3_of(base, local, remote, &local_ops, &remote_ops)
+}
+
+/// [`diff3`] over diffs already computed from base to each side.
+fn diff3_of<T: Eq>(
+    base: &[T],
+    local: &[T],
+    remote: &[T],
+    local_ops: &[DiffOp],
+    remote_ops: &[DiffOp],
+) -> Vec<Chunk> {
+    let ml = matches(base.len(), local_ops);
+    let mr = matches(base.len(), remote_ops);
     let (mut o, mut a, mut b) = (0, 0, 0);
     let mut out = Vec::new();
     loop {
