@@ -99,9 +99,6 @@ fn describe_field(f: &Value) -> String {
         "set" => "set: additions and removals of both sides applied".to_string(),
         "json" => "object: merged key by key".to_string(),
         "line_diff3" => "text: different lines edited — merged line by line (diff3)".to_string(),
-        "word_diff3" => {
-            "text: same lines, different words — merged word by word (diff3)".to_string()
-        }
         "arbiter" => format!(
             "text: overlapping edit decided by the model {}",
             f["model"].as_str().unwrap_or("")

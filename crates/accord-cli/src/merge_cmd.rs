@@ -1,6 +1,6 @@
 //! `accord merge BASE OURS THEIRS [-o OUT]`.
 //!
-//! The text pipeline of a sync (line diff3, word diff3, the arbiter, keep-both) on three
+//! The text pipeline of a sync (line diff3, the arbiter, keep-both) on three
 //! files, usable as a git merge driver. The arbiter's model is `--model`, else
 //! `ACCORD_MODEL`, else the default model in `models/` when present; it is loaded only
 //! if a hunk needs it. A model that is missing or cannot be loaded is reported on

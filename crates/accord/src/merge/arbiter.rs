@@ -1,4 +1,4 @@
-//! The arbiter: the merge step for text hunks that line and word diff3 cannot merge.
+//! The arbiter: the merge step for text hunks that line diff3 cannot merge.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use similar::{capture_diff_slices, Algorithm, DiffOp};
 
 use super::arbiter::ConflictHunk;
+use super::text::{merge_words, words};
 
 /// Hunks longer than this (in lines, per side) get only the whole-side candidates: the
 /// structural rules diff the hunk, and a conflict that large is for a person anyway.
@@ -201,6 +202,7 @@ pub fn check(hunk: &ConflictHunk<'_>, text: &str) -> Check {
             continue;
         }
         let mut novel = words(line)
+            .into_iter()
             .filter(|w| !w.trim().is_empty() && !base_words.contains(w))
             .peekable();
         let covered = novel.peek().is_some() && novel.all(|w| derived_words.contains(w));
@@ -212,7 +214,7 @@ pub fn check(hunk: &ConflictHunk<'_>, text: &str) -> Check {
     let input_words: HashSet<&str> = input.iter().flat_map(|l| words(l)).collect();
     let foreign = derived
         .iter()
-        .filter(|l| !words(l).all(|w| input_words.contains(w)))
+        .filter(|l| !words(l).iter().all(|w| input_words.contains(w)))
         .map(|l| l.to_string())
         .collect();
 
@@ -435,68 +437,6 @@ fn word_merged_union(base: &[&str], l: &SideEdits<'_>, r: &SideEdits<'_>) -> Opt
     merged_any.then_some(out)
 }
 
-/// Splits text into words, runs of spaces, and single other characters (punctuation,
-/// newlines), so a word merge can apply edits as small as one quote mark.
-pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        let first = rest.chars().next()?;
-        let class = |c: char| {
-            if c.is_alphanumeric() || c == '_' {
-                0
-            } else if c.is_whitespace() && c != '\n' {
-                1
-            } else {
-                2
-            }
-        };
-        let k = class(first);
-        let len = if k == 2 {
-            first.len_utf8()
-        } else {
-            rest.char_indices()
-                .find(|&(_, c)| class(c) != k)
-                .map_or(rest.len(), |(i, _)| i)
-        };
-        let (word, tail) = rest.split_at(len);
-        rest = tail;
-        Some(word)
-    })
-}
-
-/// Three-way merge of `local` and `remote` word by word, or `None` when an edit of one
-/// side touches what the other side changed.
-pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
-    let b: Vec<&str> = words(base).collect();
-    let lw: Vec<&str> = words(local).collect();
-    let rw: Vec<&str> = words(remote).collect();
-    let l = side_edits(&b, &lw);
-    let r = side_edits(&b, &rw);
-    // An insertion next to a word only the other side deleted, or different insertions
-    // at one place, overlap.
-    let overlaps = |ins: &SideEdits<'_>, del: &SideEdits<'_>, p: usize| {
-        !ins.inserted[p].is_empty()
-            && ((p > 0 && del.deleted[p - 1] && !ins.deleted[p - 1])
-                || (p < b.len() && del.deleted[p] && !ins.deleted[p]))
-    };
-    let mut out = String::new();
-    for p in 0..=b.len() {
-        let (li, ri) = (&l.inserted[p], &r.inserted[p]);
-        if !li.is_empty() && !ri.is_empty() && li != ri {
-            return None;
-        }
-        if overlaps(&l, &r, p) || overlaps(&r, &l, p) {
-            return None;
-        }
-        let ins = if li.is_empty() { ri } else { li };
-        out.extend(ins.iter().copied());
-        if p < b.len() && !l.deleted[p] && !r.deleted[p] {
-            out.push_str(b[p]);
-        }
-    }
-    Some(out)
-}
-
 /// A key that orders list entries the way people sort them: case-insensitive, ignoring
 /// indentation, bullet markers and a leading link bracket.
 fn sort_key(line: &str) -> String {
@@ -686,18 +626,6 @@ mod tests {
         );
         assert!(c[0].check.is_clean(), "{:?}", c[0].check);
         assert!(c[0].needs_review(), "a line neither side wrote");
-    }
-
-    #[test]
-    fn overlapping_word_edits_give_no_word_merge() {
-        assert_eq!(
-            merge_words("on Tuesday", "on Wednesday", "on Thursday"),
-            None
-        );
-        assert_eq!(
-            merge_words("a b c", "a X c", "a b c d").as_deref(),
-            Some("a X c d")
-        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The merge pipeline: how a record edited on two devices becomes one.
 //!
 //! [`merge_record`] merges a record field by field under its collection's
-//! [`CollectionSchema`]; `text` fields go through [`merge_text`] (line diff3, word diff3
-//! inside overlapping hunks, the [`Arbiter`], then the keep-both fallback). Every decision
+//! [`CollectionSchema`]; `text` fields go through [`merge_text`] (line diff3, the
+//! [`Arbiter`] for hunks that still overlap, then the keep-both fallback). Every decision
 //! is returned as data ([`FieldOutcome`]) so the sync layer can write it to the conflict
 //! log and an app can show it. Nothing here touches the disk or the network.
 

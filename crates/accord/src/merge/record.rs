@@ -55,8 +55,6 @@ pub enum Step {
     Json,
     /// Both changed the text in different lines; line diff3 merged it.
     LineDiff3,
-    /// Both changed the same lines in different words; word diff3 merged it.
-    WordDiff3,
     /// The arbiter decided the overlapping hunks.
     Arbiter {
         /// Model name.
@@ -78,7 +76,7 @@ impl Step {
         match self {
             Step::Equal | Step::TookLocal | Step::TookRemote => None,
             Step::Lww { .. } | Step::Counter | Step::Set | Step::Json => Some(Strategy::Field),
-            Step::LineDiff3 | Step::WordDiff3 => Some(Strategy::Diff3),
+            Step::LineDiff3 => Some(Strategy::Diff3),
             Step::Arbiter { model, .. } => Some(Strategy::Arbiter(model.clone())),
             Step::KeepBoth => Some(Strategy::Fallback),
         }

@@ -1,10 +1,16 @@
-//! Three-way text merge: line diff3, word diff3 inside overlapping hunks, the arbiter,
-//! then the keep-both fallback.
+//! Three-way text merge: line diff3, the arbiter for the hunks that still overlap, then
+//! the keep-both fallback.
 //!
 //! The invariant every step keeps: nothing either side wrote is dropped unless the merge
-//! says a person should look (`needs_review`). Line and word diff3 only ever take a
-//! region from the side that changed it; the fallback keeps both sides of a hunk, local
-//! first, so its output contains every line of both.
+//! says a person should look (`needs_review`). Line diff3 only ever takes a region from
+//! the side that changed it; the fallback keeps both sides of a hunk, local first, so its
+//! output contains every line of both.
+//!
+//! Word diff3 is not a step of its own. Carrying one side's word edits onto a line the
+//! other side also changed writes a line neither author wrote: on merge-dev it matched
+//! the person's merge in 5 conflicts, and in 2 more replaced a line the person kept
+//! verbatim. So a word merge ([`merge_words`]) is only a candidate the arbiter may offer,
+//! always flagged for review.
 
 use std::hash::Hash;
 use std::ops::Range;
@@ -19,12 +25,11 @@ use super::record::Step;
 pub struct TextMerge {
     /// The merged text.
     pub text: String,
-    /// The strongest step any hunk needed (keep-both over arbiter over word diff3 over
-    /// line diff3).
+    /// The strongest step any hunk needed (keep-both over arbiter over line diff3).
     pub step: Step,
     /// True when both sides were kept somewhere (or the arbiter's choice needs a person).
     pub needs_review: bool,
-    /// The hunks line and word diff3 could not merge, with what decided each.
+    /// The hunks line diff3 could not merge, with what decided each.
     pub hunks: Vec<HunkOutcome>,
 }
 
@@ -40,9 +45,9 @@ pub struct HunkOutcome {
 /// Merges `local` and `remote`, both edited from `base`.
 ///
 /// Regions only one side changed take that side; regions both changed the same way are
-/// taken once; regions both changed differently are merged word by word, and what still
-/// overlaps goes to `arbiter` (when given) and otherwise keeps both sides, local first,
-/// flagged for review.
+/// taken once; where both changed different adjacent lines each line comes from its
+/// side; what still overlaps goes to `arbiter` (when given) and otherwise keeps both
+/// sides, local first, flagged for review.
 pub fn merge_text(
     base: &str,
     local: &str,
@@ -88,11 +93,6 @@ pub fn merge_text(
                 );
                 if let Some(merged) = zip_lines(&b[br.clone()], &l[lr.clone()], &r[rr.clone()]) {
                     out.push_str(&merged);
-                    continue;
-                }
-                if let Some(merged) = merge_words(&bh, &lh, &rh) {
-                    out.push_str(&merged);
-                    step = stronger(step, Step::WordDiff3);
                     continue;
                 }
                 // Context after the hunk: the rest of the local text.
@@ -182,23 +182,14 @@ fn zip_lines(base: &[&str], local: &[&str], remote: &[&str]) -> Option<String> {
     Some(out)
 }
 
-/// Word diff3 over one hunk both sides changed; `None` while words still overlap, or
-/// when both sides rewrote the hunk.
-///
-/// Word merging is only sound when one side's edit is a small fix (a word corrected,
-/// added or removed) that can be carried onto the other side's version. When both
-/// sides made larger edits to the same lines, interleaving their words makes a line
-/// neither author wrote, and people resolving such hunks usually keep one side's line
-/// whole: that is left to the arbiter or the keep-both fallback.
-fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
+/// Word diff3 of `local` and `remote` against `base`: each side's word edits applied at
+/// their place, `None` when an edit of one side touches what the other side changed.
+/// Joining the result gives whole text back; line breaks are whitespace, so a merge may
+/// span several lines.
+pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
     let (b, l, r) = (words(base), words(local), words(remote));
-    let local_ops = capture_diff_slices(Algorithm::Myers, &b, &l);
-    let remote_ops = capture_diff_slices(Algorithm::Myers, &b, &r);
-    if !is_small_edit(&local_ops) && !is_small_edit(&remote_ops) {
-        return None;
-    }
     let mut out = String::with_capacity(local.len().max(remote.len()));
-    for chunk in diff3_of(&b, &l, &r, &local_ops, &remote_ops) {
+    for chunk in diff3(&b, &l, &r, Algorithm::Myers) {
         match chunk {
             Chunk::Stable(range) => push_all(&mut out, &b[range]),
             Chunk::Local(range) => push_all(&mut out, &l[range]),
@@ -209,28 +200,11 @@ fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
     Some(out)
 }
 
-/// Most words (tokens, spaces included) a small edit may touch.
-const SMALL_EDIT_TOKENS: usize = 2;
-
-/// True when the diff `ops` from base to a side changes one place, by at most
-/// [`SMALL_EDIT_TOKENS`] tokens: a typo fix, a word changed, added or removed.
-fn is_small_edit(ops: &[DiffOp]) -> bool {
-    let mut edits = ops.iter().filter(|op| !matches!(op, DiffOp::Equal { .. }));
-    match (edits.next(), edits.next()) {
-        (Some(op), None) => {
-            let (_, old, new) = op.as_tag_tuple();
-            old.len().max(new.len()) <= SMALL_EDIT_TOKENS
-        }
-        _ => false,
-    }
-}
-
 fn stronger(a: Step, b: Step) -> Step {
     fn rank(s: &Step) -> u8 {
         match s {
             Step::KeepBoth => 3,
             Step::Arbiter { .. } => 2,
-            Step::WordDiff3 => 1,
             _ => 0,
         }
     }
@@ -254,7 +228,7 @@ fn lines(text: &str) -> Vec<&str> {
 
 /// Words, runs of whitespace and single punctuation marks, so joining them gives the
 /// text back exactly and a change of one word does not touch its neighbours.
-fn words(text: &str) -> Vec<&str> {
+pub(crate) fn words(text: &str) -> Vec<&str> {
     #[derive(PartialEq, Clone, Copy)]
     enum Class {
         Word,
@@ -409,15 +383,39 @@ mod tests {
     }
 
     #[test]
-    fn edits_of_different_words_in_one_line_merge_by_words() {
+    fn edits_of_different_words_in_one_line_keep_both_lines_verbatim() {
         let m = merge(
             "The quick brown fox jumps.\n",
             "The quick red fox jumps.\n",
             "The quick brown fox leaps.\n",
         );
-        assert_eq!(m.text, "The quick red fox leaps.\n");
-        assert_eq!(m.step, Step::WordDiff3);
-        assert!(!m.needs_review);
+        assert_eq!(
+            m.text,
+            "The quick red fox jumps.\nThe quick brown fox leaps.\n"
+        );
+        assert_eq!(m.step, Step::KeepBoth);
+        assert!(m.needs_review);
+    }
+
+    #[test]
+    fn word_diff3_applies_edits_of_different_words() {
+        assert_eq!(
+            merge_words(
+                "The quick brown fox jumps.",
+                "The quick red fox jumps.",
+                "The quick brown fox leaps."
+            )
+            .as_deref(),
+            Some("The quick red fox leaps.")
+        );
+        assert_eq!(
+            merge_words("on Tuesday", "on Wednesday", "on Thursday"),
+            None
+        );
+        assert_eq!(
+            merge_words("it's a cat\nend", "it's a dog\nend", "it is a cat\nend\n").as_deref(),
+            Some("it is a dog\nend\n")
+        );
     }
 
     #[test]
