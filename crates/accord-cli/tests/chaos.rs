@@ -446,6 +446,16 @@ fn check(db: &str, devices: &[Device], ledger: &Ledger, stats: &Stats) -> Result
     if !lost_lines.is_empty() {
         return Err(format!("acknowledged lines lost: {lost_lines:?}"));
     }
+    // A merge may keep, move or drop lines, never write one no device wrote (two edits
+    // of one line merged word by word would make "[d1-o6]" and "[d3-o14]" into "[d3-o6]").
+    let invented: Vec<String> = states[0]
+        .values()
+        .flat_map(lines)
+        .filter(|l| !ledger.body_tokens.contains(l))
+        .collect();
+    if !invented.is_empty() {
+        return Err(format!("lines no device wrote: {invented:?}"));
+    }
     let lost_titles: Vec<&String> = ledger
         .title_tokens
         .iter()
