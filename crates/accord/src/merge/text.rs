@@ -398,6 +398,18 @@ mod tests {
     }
 
     #[test]
+    fn two_small_edits_of_one_line_do_not_make_a_line_neither_side_wrote() {
+        // Found by the chaos run: word diff3 used to give "[d3-o22]" here.
+        let m = merge("[d1-o6]\n", "[d1-o22]\n", "[d3-o6]\n");
+        assert_eq!(m.text, "[d1-o22]\n[d3-o6]\n");
+        assert!(m.needs_review);
+        let arbiter = crate::merge::CandidateArbiter::structural();
+        let m = merge_text("[d1-o6]\n", "[d1-o22]\n", "[d3-o6]\n", Some(&arbiter));
+        assert!(m.text.contains("[d1-o22]\n") && m.text.contains("[d3-o6]\n"));
+        assert!(m.needs_review);
+    }
+
+    #[test]
     fn word_diff3_applies_edits_of_different_words() {
         assert_eq!(
             merge_words(
