@@ -39,6 +39,11 @@ pub struct ServerConfig {
     pub token: String,
     /// The space to sync.
     pub space: String,
+    /// PEM certificate(s) of a private CA to trust for an `https` server, on top of the
+    /// system's roots (a self-hosted server with its own CA). A PEM that cannot be read
+    /// makes each sync fail with the reason.
+    #[uniffi(default = None)]
+    pub trusted_ca_pem: Option<String>,
 }
 
 /// A collection's declared merge policies.
@@ -123,6 +128,7 @@ impl TryFrom<AccordConfig> for accord::Config {
         let mut config = accord::Config::new(c.path);
         if let Some(s) = c.server {
             config = config.with_server(&s.url, &s.token, &s.space);
+            config.sync.trusted_ca_pem = s.trusted_ca_pem.map(String::into_bytes);
         }
         if let Some(model) = c.model_path {
             config = config.with_model(model);
@@ -159,5 +165,45 @@ impl TryFrom<AccordConfig> for accord::Config {
             })?;
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_server(trusted_ca_pem: Option<String>) -> AccordConfig {
+        AccordConfig {
+            path: "notes.db".into(),
+            server: Some(ServerConfig {
+                url: "https://sync.example:8443".into(),
+                token: "acc_t".into(),
+                space: "team".into(),
+                trusted_ca_pem,
+            }),
+            collections: vec![],
+            sync: None,
+            model_path: None,
+        }
+    }
+
+    #[test]
+    fn a_private_ca_reaches_the_core_config() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let config = accord::Config::try_from(with_server(Some(pem.into()))).unwrap();
+        assert_eq!(config.sync.trusted_ca_pem.as_deref(), Some(pem.as_bytes()));
+        let config = accord::Config::try_from(with_server(None)).unwrap();
+        assert_eq!(config.sync.trusted_ca_pem, None);
+    }
+
+    #[test]
+    fn negative_durations_are_refused_with_the_field_name() {
+        let mut c = with_server(None);
+        c.sync = Some(SyncSettings {
+            retry_budget_ms: Some(-1),
+            ..SyncSettings::default()
+        });
+        let err = accord::Config::try_from(c).unwrap_err();
+        assert!(err.to_string().contains("retry_budget_ms"), "{err}");
     }
 }

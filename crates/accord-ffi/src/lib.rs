@@ -373,6 +373,7 @@ mod tests {
                 url: "http://127.0.0.1:1".into(),
                 token: "acc_x".into(),
                 space: "notes".into(),
+                trusted_ca_pem: None,
             }),
             collections: vec![],
             sync: None,
