@@ -18,16 +18,15 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use accord::{Accord, Config, SyncOutcome};
 use accord_server::auth;
-use common::accord_bin;
+use common::{accord_bin, ServeProcess};
 use serde_json::{json, Value};
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -41,51 +40,20 @@ fn env_num(name: &str, default: u64) -> u64 {
 }
 
 /// The server process, restarted on the same port after each kill.
+/// The server under test, restarted on the same port after each SIGKILL.
 struct ServerProcess {
     db: String,
-    child: Child,
+    serve: ServeProcess,
     port: u16,
 }
 
 impl ServerProcess {
-    fn spawn(db: &str, port: u16) -> Result<(Child, u16), String> {
-        let mut child = Command::new(accord_bin())
-            .args([
-                "serve",
-                "--db",
-                db,
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args(["--rate-limit", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start accord serve: {e}"))?;
-        let mut line = String::new();
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("accord serve did not start: '{}'", line.trim()));
-        };
-        let port = addr
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("bad address {addr}"))?;
-        Ok((child, port))
-    }
-
     fn start(db: &str) -> ServerProcess {
-        let (child, port) = Self::spawn(db, 0).unwrap();
+        let serve = ServeProcess::start(db, &["--rate-limit", "0"]);
         ServerProcess {
             db: db.to_string(),
-            child,
-            port,
+            port: serve.port(),
+            serve,
         }
     }
 
@@ -95,29 +63,22 @@ impl ServerProcess {
 
     /// SIGKILL, then start again on the same port (retrying while the port is busy).
     fn kill_and_restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
+        let listen = format!("127.0.0.1:{}", self.port);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            match Self::spawn(&self.db, self.port) {
-                Ok((child, _)) => {
-                    self.child = child;
+            match ServeProcess::spawn(&self.db, &listen, &["--rate-limit", "0"]) {
+                Ok(serve) => {
+                    self.serve = serve;
                     return;
                 }
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
+                Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => panic!("server did not come back: {e}"),
             }
         }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

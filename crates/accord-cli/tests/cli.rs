@@ -3,43 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::accord_bin;
+use common::{accord_bin, ServeProcess};
 use serde_json::{json, Value};
 
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(db: &Path) -> Serve {
-    let mut child = Command::new(accord_bin())
-        .args(["serve", "--db"])
-        .arg(db)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect(&line)
-        .to_string();
-    Serve { child, url }
+fn serve(db: &Path) -> ServeProcess {
+    ServeProcess::start(&db.to_string_lossy(), &[])
 }
 
 fn admin(db: &Path, args: &[&str]) -> String {
@@ -100,7 +71,7 @@ impl Device<'_> {
     }
 }
 
-fn setup(dir: &Path) -> (Serve, String, String) {
+fn setup(dir: &Path) -> (ServeProcess, String, String) {
     let db = dir.join("server.db");
     admin(&db, &["add-space", "notes"]);
     let token_a = admin(&db, &["add-user", "alice"])

@@ -6,47 +6,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 use accord_server::auth;
-use common::accord_bin;
+use common::ServeProcess;
 use serde_json::{json, Value};
 
-struct Serve(Child, String);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(db: &str) -> Serve {
-    let mut child = Command::new(accord_bin())
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect(&line)
-        .to_string();
-    Serve(child, url)
+fn serve(db: &str) -> ServeProcess {
+    ServeProcess::start(db, &["--rate-limit", "0"])
 }
 
 /// A fresh database with space `notes` and a user; returns (db url, token).
@@ -92,7 +59,7 @@ fn concurrent_writes_of_one_record_through_two_servers_apply_exactly_once() {
     let (db, token) = setup();
     let servers = [serve(&db), serve(&db)];
     let first = push(
-        &servers[0].1,
+        &servers[0].url,
         &token,
         json!([{"mutation_id": "m-0", "collection": "notes", "id": "n", "base_version": 0, "data": {"body": "v1"}}]),
     );
@@ -102,7 +69,7 @@ fn concurrent_writes_of_one_record_through_two_servers_apply_exactly_once() {
         let barrier = Arc::new(Barrier::new(writers));
         let answers: Vec<Value> = (0..writers)
             .map(|w| {
-                let url = servers[w % 2].1.clone();
+                let url = servers[w % 2].url.clone();
                 let (token, barrier) = (token.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
@@ -129,7 +96,7 @@ fn concurrent_writes_of_one_record_through_two_servers_apply_exactly_once() {
         }
     }
     // Both servers serve the same feed: one record at version 7, seq 7.
-    let (a, b) = (feed(&servers[0].1, &token), feed(&servers[1].1, &token));
+    let (a, b) = (feed(&servers[0].url, &token), feed(&servers[1].url, &token));
     assert_eq!(a, b);
     assert_eq!(a.len(), 1);
     assert_eq!(
@@ -148,8 +115,8 @@ fn two_servers_number_the_feed_without_gaps_and_apply_a_retried_id_once() {
     let barrier = Arc::new(Barrier::new(writers));
     let handles: Vec<_> = (0..writers)
         .map(|w| {
-            let url = servers[w % 2].1.clone();
-            let other = servers[(w + 1) % 2].1.clone();
+            let url = servers[w % 2].url.clone();
+            let other = servers[(w + 1) % 2].url.clone();
             let (token, barrier) = (token.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
@@ -168,7 +135,7 @@ fn two_servers_number_the_feed_without_gaps_and_apply_a_retried_id_once() {
     for h in handles {
         h.join().unwrap();
     }
-    let changes = feed(&servers[0].1, &token);
+    let changes = feed(&servers[0].url, &token);
     let seqs: BTreeSet<i64> = changes.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
     let total = (writers * per_writer) as i64;
     assert_eq!(
@@ -180,5 +147,5 @@ fn two_servers_number_the_feed_without_gaps_and_apply_a_retried_id_once() {
         changes.iter().all(|c| c["version"] == 1),
         "nothing applied twice"
     );
-    assert_eq!(changes, feed(&servers[1].1, &token));
+    assert_eq!(changes, feed(&servers[1].url, &token));
 }

@@ -151,3 +151,69 @@ fn static_reader(s: &TestServer) -> String {
 pub fn accord_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_accord"))
 }
+
+/// An `accord serve` process on loopback; killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, as the server printed it.
+    pub url: String,
+}
+
+impl ServeProcess {
+    /// Starts `accord serve --db DB --listen LISTEN` plus `extra` arguments and waits
+    /// for its "listening on" line. An error (not a panic) when it does not start, so a
+    /// caller can retry, e.g. while the port of a killed server is still busy.
+    pub fn spawn(db: &str, listen: &str, extra: &[&str]) -> Result<ServeProcess, String> {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(accord_bin())
+            .args(["serve", "--db", db, "--listen", listen])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start accord serve: {e}"))?;
+        let mut line = String::new();
+        let read = match child.stdout.take() {
+            Some(out) => BufReader::new(out)
+                .read_line(&mut line)
+                .map_err(|e| e.to_string()),
+            None => Err("no stdout".to_string()),
+        };
+        match (read, line.trim().strip_prefix("listening on ")) {
+            (Ok(_), Some(url)) => Ok(ServeProcess {
+                url: url.to_string(),
+                child,
+            }),
+            (read, _) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "accord serve did not start: {read:?} '{}'",
+                    line.trim()
+                ))
+            }
+        }
+    }
+
+    /// [`ServeProcess::spawn`] on a free port, panicking when the server cannot start.
+    pub fn start(db: &str, extra: &[&str]) -> ServeProcess {
+        Self::spawn(db, "127.0.0.1:0", extra).unwrap()
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
