@@ -18,7 +18,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use crate::auth;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimit, TokenBuckets};
-use crate::storage::{Storage, StorageError, User};
+use crate::storage::{Storage, StorageError, TokenAccess, User};
 use accord_protocol::{
     ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch, MutationResult,
     MutationResults, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
@@ -261,6 +261,7 @@ async fn authorize(
             )
         })?;
     let hash = auth::token_hash(token);
+    let space_name = space.clone();
     // Limited before the database is asked, so guessing tokens costs the server little.
     if let Some(buckets) = &state.buckets {
         if let Err(wait) = buckets.take(&hash, Instant::now()) {
@@ -274,23 +275,20 @@ async fn authorize(
         }
     }
     let storage = state.storage.clone();
-    let user = blocking(move || storage.user_for_token(&hash))
-        .await?
-        .ok_or_else(|| {
+    match blocking(move || storage.access(&hash, &space_name)).await? {
+        TokenAccess::Granted(user, space_id) => Ok((user, space_id)),
+        TokenAccess::NoGrant(_) => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("space '{space}' does not exist or this token has no grant for it"),
+        )),
+        TokenAccess::UnknownToken => {
             Metrics::add(&state.metrics.auth_failures, 1);
-            ApiError::new(ErrorCode::Unauthorized, "unknown or revoked token")
-        })?;
-    let storage = state.storage.clone();
-    let (u, s) = (user.clone(), space.clone());
-    let space_id = blocking(move || storage.space_for(&u, &s))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("space '{space}' does not exist or this token has no grant for it"),
-            )
-        })?;
-    Ok((user, space_id))
+            Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "unknown or revoked token",
+            ))
+        }
+    }
 }
 
 fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {

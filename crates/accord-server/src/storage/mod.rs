@@ -69,6 +69,19 @@ pub struct User {
     pub name: String,
 }
 
+/// What a bearer token may do with a space: the answer to both questions a request asks
+/// first, so storage can answer them in one round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenAccess {
+    /// No live token has this hash.
+    UnknownToken,
+    /// The token is live, but its user has no grant for the space (or the space does
+    /// not exist: the same answer, so a token cannot probe which spaces exist).
+    NoGrant(User),
+    /// The user may read and write the space with this id.
+    Granted(User, i64),
+}
+
 /// A log report as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredLogReport {
@@ -108,6 +121,18 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The id of `space` if it exists and `user` has a grant for it.
     fn space_for(&self, user: &User, space: &str) -> Result<Option<i64>>;
+
+    /// [`Storage::user_for_token`] and [`Storage::space_for`] in one call (on PostgreSQL,
+    /// one read-only transaction and one query instead of two of each).
+    fn access(&self, token_hash: &str, space: &str) -> Result<TokenAccess> {
+        let Some(user) = self.user_for_token(token_hash)? else {
+            return Ok(TokenAccess::UnknownToken);
+        };
+        Ok(match self.space_for(&user, space)? {
+            Some(id) => TokenAccess::Granted(user, id),
+            None => TokenAccess::NoGrant(user),
+        })
+    }
 
     /// Records of the space changed after `since`, in seq order, at most `limit`.
     fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage>;
