@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldPolicy {
-    /// Three-way text merge (line, then word diff3), then the arbiter, then keep-both.
+    /// Three-way text merge (line diff3), then the arbiter, then keep-both.
     Text,
     /// Last writer wins, ordered by hybrid logical clock.
     Lww,
