@@ -17,20 +17,24 @@ TEST_TARGETS += test-kotlin
 
 # Library mode reads the uniffi.toml beside crates/accord-ffi/Cargo.toml; the root copy
 # the design names must say the same thing.
+#
+# The library, the bindgen and the `accord` server the tests start come from one
+# `cargo build --workspace --all-targets`: it resolves features like `cargo test
+# --workspace` (dev-dependencies included), so after `make test-rust` it only links.
+# `cargo build -p accord-ffi` / `cargo run -p ...` resolve features for that package
+# alone and rebuilt about 110 dependencies (some 10 minutes of CI on 2 cores).
 bindings:
 	@cmp -s uniffi.toml crates/accord-ffi/uniffi.toml || \
 	  { echo "uniffi.toml and crates/accord-ffi/uniffi.toml differ: keep them identical" >&2; exit 1; }
-	$(CARGO) build -p accord-ffi
+	$(CARGO) build --workspace --all-targets
 	rm -rf $(KOTLIN_GEN)
-	$(CARGO) run -q -p accord-ffi --bin uniffi-bindgen -- generate --no-format \
+	target/debug/uniffi-bindgen generate --no-format \
 	  --library $(FFI_LIB) --language kotlin --out-dir $(KOTLIN_GEN)
 
 test-kotlin: bindings
-	$(CARGO) build -p accord-cli
 	cd $(KOTLIN_DIR) && $(MVN) -q -B test
 
 bench-kotlin: bindings
-	$(CARGO) build -p accord-cli
 	mkdir -p bench/results
 	cd $(KOTLIN_DIR) && $(MVN) -q -B test -Dtest=FfiBenchmark -Daccord.bench.out=$(CURDIR)/bench/results/kotlin.md
 	cat bench/results/kotlin.md
