@@ -303,21 +303,8 @@ fn matches(base_len: usize, ops: &[DiffOp]) -> Vec<Option<usize>> {
 /// stable; between them, a region is taken from the side that changed it, once when
 /// both changed it alike, and is a conflict when both changed it differently.
 fn diff3<T: Eq + Hash>(base: &[T], local: &[T], remote: &[T], alg: Algorithm) -> Vec<Chunk> {
-    let local_ops = capture_diff_slices(alg, base, local);
-    let remote_ops = capture_diff_slices(alg, base, remote);
-    diff3_of(base, local, remote, &local_ops, &remote_ops)
-}
-
-/// [`diff3`] over diffs already computed from base to each side.
-fn diff3_of<T: Eq>(
-    base: &[T],
-    local: &[T],
-    remote: &[T],
-    local_ops: &[DiffOp],
-    remote_ops: &[DiffOp],
-) -> Vec<Chunk> {
-    let ml = matches(base.len(), local_ops);
-    let mr = matches(base.len(), remote_ops);
+    let ml = matches(base.len(), &capture_diff_slices(alg, base, local));
+    let mr = matches(base.len(), &capture_diff_slices(alg, base, remote));
     let (mut o, mut a, mut b) = (0, 0, 0);
     let mut out = Vec::new();
     loop {
