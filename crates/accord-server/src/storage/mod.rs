@@ -8,7 +8,7 @@
 mod postgres;
 mod sqlite;
 
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 use serde::Serialize;
 
 pub use postgres::PostgresStorage;
@@ -167,6 +167,19 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Spaces with their counts and members.
     fn spaces(&self) -> Result<Vec<SpaceInfo>>;
+}
+
+/// The page of changes after `since` from `changes`, which were read with a limit of
+/// `limit + 1`: the extra row only says whether there is more.
+pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u32) -> ChangesPage {
+    let more = changes.len() > limit as usize;
+    changes.truncate(limit as usize);
+    let next = changes.last().map_or(since, |r| r.seq);
+    ChangesPage {
+        changes,
+        next,
+        more,
+    }
 }
 
 /// Checks a batch before it touches storage, so a bad mutation rejects the request with

@@ -728,18 +728,11 @@ impl Storage for PostgresStorage {
                 ),
                 &[&space_id, &since, &(i64::from(limit) + 1)],
             )?;
-            let mut changes = rows
+            let changes = rows
                 .iter()
                 .map(record_from_row)
                 .collect::<TxResult<Vec<_>>>()?;
-            let more = changes.len() > limit as usize;
-            changes.truncate(limit as usize);
-            let next = changes.last().map_or(since, |r| r.seq);
-            Ok(ChangesPage {
-                changes,
-                next,
-                more,
-            })
+            Ok(super::changes_page(changes, since, limit))
         })
     }
 

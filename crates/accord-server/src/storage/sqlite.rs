@@ -260,15 +260,8 @@ impl Storage for SqliteStorage {
                 params![space_id, since, i64::from(limit) + 1],
                 record_from_row,
             )?;
-            let mut changes = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-            let more = changes.len() > limit as usize;
-            changes.truncate(limit as usize);
-            let next = changes.last().map_or(since, |r| r.seq);
-            Ok(ChangesPage {
-                changes,
-                next,
-                more,
-            })
+            let changes = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(super::changes_page(changes, since, limit))
         })
     }
 
