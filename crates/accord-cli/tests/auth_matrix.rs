@@ -34,15 +34,7 @@ fn request(
     if let Some(a) = authorization {
         req = req.set("Authorization", a);
     }
-    let result = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
+    let resp = common::send(req, body);
     let status = resp.status();
     let retry_after = resp.header("Retry-After").map(str::to_string);
     (status, retry_after, resp.into_string().unwrap())

@@ -8,15 +8,7 @@ use serde_json::{json, Value};
 
 /// Status and JSON body of a request, whatever the status.
 fn call(req: ureq::Request, body: Option<&str>) -> (u16, Value) {
-    let result = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
+    let resp = common::send(req, body);
     let status = resp.status();
     let text = resp.into_string().unwrap();
     (

@@ -217,3 +217,17 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Sends `req`, with `body` as JSON when given, and returns the response whatever its
+/// status: the HTTP suites assert on 4xx and 5xx answers.
+pub fn send(req: ureq::Request, body: Option<&str>) -> ureq::Response {
+    let result = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    }
+}
