@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use accord::logs::eval::{
     grouping_accuracy, names_cause, read_incidents, read_loghub, LabelledLog, LOGHUB_SYSTEMS,
 };
-use accord::logs::{
-    build_report, citations, summarise, LogDigest, LogLine, ReportBudget, TemplateMiner,
-};
+use accord::logs::{build_report, summarise, LogDigest, LogLine, ReportBudget, TemplateMiner};
 use anyhow::{bail, Context};
 use clap::Args;
 
@@ -399,7 +397,7 @@ fn print_summaries(
                 summary.fallback.is_none() && names_cause(&summary.text, &digest, &incident.causes);
             named += usize::from(ok);
             fell_back += usize::from(summary.fallback.is_some());
-            claims.push((ok, summary.fallback.clone(), summary.text.clone()));
+            claims.push((ok, summary));
         }
         let n = incidents.len().max(1);
         println!(
@@ -427,14 +425,10 @@ fn print_summaries(
         let per: Vec<String> = incidents
             .iter()
             .zip(claims)
-            .map(|(i, (ok, fallback, text))| match fallback {
+            .map(|(i, (ok, summary))| match &summary.fallback {
                 Some(why) => format!("{} fallback ({why})", i.name),
                 None => {
-                    let digest = LogDigest::from_events(&i.lines, &budget);
-                    let first = citations(text, &digest)
-                        .into_iter()
-                        .next()
-                        .unwrap_or_default();
+                    let first = summary.cited.first().map_or("", String::as_str);
                     format!("{} {} [{first}]", i.name, if *ok { "yes" } else { "no" })
                 }
             })
@@ -443,9 +437,9 @@ fn print_summaries(
             "{name}, per incident (first cited template): {}\n",
             per.join(", ")
         );
-        for (i, (_, fallback, text)) in incidents.iter().zip(claims) {
-            if fallback.is_none() {
-                println!("- {} / {}: {}", name, i.name, truncate(text, 240));
+        for (i, (_, summary)) in incidents.iter().zip(claims) {
+            if summary.fallback.is_none() {
+                println!("- {} / {}: {}", name, i.name, truncate(&summary.text, 240));
             }
         }
         println!();
