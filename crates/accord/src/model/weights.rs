@@ -609,6 +609,9 @@ impl<T: GgmlType> RowDots for CandleRows<'_, T> {
         for (i, d) in dst.chunks_exact_mut(m).enumerate() {
             let row = first + i;
             let w = &self.w[row * per_w..(row + 1) * per_w];
+            if let Some(next) = self.w.get((row + 1) * per_w..(row + 2) * per_w) {
+                kernels::prefetch(block_bytes(next));
+            }
             for (r, out) in d.iter_mut().enumerate() {
                 *out = T::vec_dot(self.cols, w, &self.x[r * per_x..(r + 1) * per_x]);
             }
