@@ -431,7 +431,24 @@ impl Matrix {
             BlockQ8_0::from_float(&row, &mut q);
             bytes.extend_from_slice(block_bytes(&q));
         }
+        self.release_pages();
         Matrix::owned(GgmlDType::Q8_0, &bytes, self.rows, self.cols, false)
+    }
+
+    /// Tells the kernel this process no longer needs the mapped pages of this matrix
+    /// (after requantizing it), so they leave its resident set instead of staying
+    /// beside the owned copy. Best effort: a failure only costs memory.
+    fn release_pages(&self) {
+        #[cfg(unix)]
+        if let Backing::Mapped { map, start, len } = &self.backing {
+            // SAFETY: the map is read-only and backed by the file, so MADV_DONTNEED only
+            // drops clean pages: a later access re-reads the same bytes from the file
+            // (pages shared with a neighbouring tensor included). No reference into
+            // them is held across this call.
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, *start, *len)
+            };
+        }
     }
 
     /// `x` is `m` rows of `cols` values; returns `m` rows of `rows` values.
