@@ -231,6 +231,10 @@ mod avx2 {
 
     /// Four activation rows against one weight row: each weight block is unpacked
     /// once for all four (prompt evaluation). `x` holds the rows one after another.
+    /// Even and odd blocks go to separate accumulators, summed at the end, exactly as in
+    /// the one-row kernels: a prompt evaluated in one batch then gives bit-identical
+    /// results to the same tokens one at a time (any rounding difference would be
+    /// amplified by the next layer's requantization of its input).
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn dot4(
         format: NativeFormat,
@@ -238,7 +242,7 @@ mod avx2 {
         x: &[Q8Block],
         blocks: usize,
     ) -> [f32; 4] {
-        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
         let mut offsets = [0f32; 4];
         let bb = format.block_bytes();
         for i in 0..blocks {
@@ -271,15 +275,12 @@ mod avx2 {
                     offsets[r] += m * y.s;
                 }
                 let xy = mul_sum_us8_pairs(ax, qy);
-                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, acc[r]);
+                let a = &mut acc[i % 2][r];
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, *a);
             }
         }
-        [
-            hsum(acc[0]) + offsets[0],
-            hsum(acc[1]) + offsets[1],
-            hsum(acc[2]) + offsets[2],
-            hsum(acc[3]) + offsets[3],
-        ]
+        let sum = |r: usize| hsum(_mm256_add_ps(acc[0][r], acc[1][r])) + offsets[r];
+        [sum(0), sum(1), sum(2), sum(3)]
     }
 
     /// Q8_0 block: f16 d, 32 signed bytes; value = d * q. Two blocks per step into
@@ -310,25 +311,32 @@ mod avx2 {
         hsum(_mm256_add_ps(acc[0], acc[1]))
     }
 
-    /// Q4_1 block: f16 d, f16 m, 16 bytes of nibbles; value = d * q + m.
+    /// Q4_1 block: f16 d, f16 m, 16 bytes of nibbles; value = d * q + m. Two blocks
+    /// per step into two accumulators, as in `dot_q8_0`.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn dot_q4_1(w: &[u8], x: &[Q8Block]) -> f32 {
-        let mut acc = _mm256_setzero_ps();
-        let mut offsets = 0f32;
-        for (i, y) in x.iter().enumerate() {
-            let b = &w[i * 20..i * 20 + 20];
-            if i % 2 == 0 {
-                prefetch_ahead(b);
-            }
+        #[inline(always)]
+        unsafe fn block(b: &[u8], y: &Q8Block, acc: __m256, offsets: &mut f32) -> __m256 {
             let d = f16_at(b, 0);
             let m = f16_at(b, 2);
-            offsets += m * y.s;
+            *offsets += m * y.s;
             let qx = bytes_from_nibbles_32(b.as_ptr().add(4));
             let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
             let xy = mul_sum_us8_pairs(qx, qy);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, acc);
+            _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), xy, acc)
         }
-        hsum(acc) + offsets
+        let mut acc = [_mm256_setzero_ps(); 2];
+        let mut offsets = 0f32;
+        for (b, y) in w.chunks_exact(40).zip(x.chunks_exact(2)) {
+            prefetch_ahead(b);
+            acc[0] = block(&b[..20], &y[0], acc[0], &mut offsets);
+            acc[1] = block(&b[20..], &y[1], acc[1], &mut offsets);
+        }
+        if x.len() % 2 == 1 {
+            let i = x.len() - 1;
+            acc[0] = block(&w[i * 20..i * 20 + 20], &x[i], acc[0], &mut offsets);
+        }
+        hsum(_mm256_add_ps(acc[0], acc[1])) + offsets
     }
 
     /// Q5_0 block: f16 d, 4 bytes of fifth bits, 16 bytes of nibbles; value = d * (q - 16).
@@ -450,6 +458,39 @@ mod tests {
                         (a - b).abs() < 0.05 * (1.0 + b.abs()),
                         "{dtype:?}: {a} vs {b}"
                     );
+                }
+            }
+        }
+    }
+
+    /// One activation row and four at a time give bit-identical dot products (same
+    /// summation order), so batch and one-token evaluation agree exactly.
+    #[test]
+    fn one_row_and_four_row_kernels_agree_exactly() {
+        let (rows, cols, m) = (8, 576, 4);
+        let w: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
+            .collect();
+        let x: Vec<f32> = (0..m * cols)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
+            .collect();
+        let wt = Tensor::from_vec(w, (rows, cols), &Device::Cpu).unwrap();
+        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0] {
+            let Some(format) = NativeFormat::for_dtype(dtype) else {
+                continue;
+            };
+            let q = QTensor::quantize(&wt, dtype).unwrap();
+            let bytes = q.data().unwrap();
+            let xq = quantize_rows(&x, cols, m);
+            let mut four = vec![0f32; rows * m];
+            dot_rows(format, &bytes, &xq, cols / QK, m, &mut four);
+            for r in 0..m {
+                let mut one = vec![0f32; rows];
+                let xr = &xq[r * (cols / QK)..(r + 1) * (cols / QK)];
+                dot_rows(format, &bytes, xr, cols / QK, 1, &mut one);
+                for i in 0..rows {
+                    let (a, b) = (one[i], four[i * m + r]);
+                    assert_eq!(a.to_bits(), b.to_bits(), "{dtype:?} {i},{r}: {a} vs {b}");
                 }
             }
         }
