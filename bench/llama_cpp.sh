@@ -9,7 +9,9 @@
 #
 # The sdist is pinned (LLAMA_CPP_PYTHON_VERSION) so results are comparable between runs.
 # The build lives in target/llama.cpp (git-ignored) and is CPU-only with the native
-# instruction set, the same conditions candle is measured under.
+# instruction set, the same conditions candle is measured under, except AMX: on a CPU
+# that reports AMX tiles but a kernel or hypervisor that does not grant them (this
+# machine), ggml's AMX matmul for prompt batches dies of SIGILL at its first `tilezero`.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,7 +19,7 @@ version="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 work="${LLAMA_CPP_DIR:-$root/target/llama.cpp}"
 cache="${ACCORD_WHEEL_CACHE:-$HOME/.cache/accord/wheels}/../sdist"
 src="$work/src-$version"
-build="$work/build-$version"
+build="$work/build-$version-noamx"
 bin="$build/bin"
 
 die() { echo "llama_cpp.sh: $*" >&2; exit 1; }
@@ -40,7 +42,10 @@ build() {
         mv "$tmp/llama_cpp_python-$version/vendor/llama.cpp" "$src"
         rm -rf "$tmp"
     fi
+    # -mno-amx-*: see the header; explicit -mno flags win over -march=native's set.
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+        -DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" \
+        -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" \
         -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF >&2
     cmake --build "$build" -j "${JOBS:-2}" --target llama-bench llama-tokenize >&2

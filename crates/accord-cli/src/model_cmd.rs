@@ -27,7 +27,8 @@ pub struct ModelChoice {
     /// kernel for it (slower; for comparing against the requantized load).
     #[arg(long)]
     pub no_requantize: bool,
-    /// Do not use Accord's AVX2 kernels for Q4_1/Q5_0 (requantize them to Q8_0 instead).
+    /// Do not use Accord's AVX2 kernels (Q4_1/Q5_0/Q8_0): Q4_1/Q5_0 are requantized to
+    /// Q8_0 and every matrix runs on candle's kernels, as on CPUs without AVX2.
     #[arg(long)]
     pub no_own_kernels: bool,
 }
@@ -110,7 +111,7 @@ pub enum ModelCommand {
         /// Measured repetitions (after one warm-up).
         #[arg(long, default_value_t = 2)]
         reps: usize,
-        /// Requantize Q4_1/Q5_0 to Q8_0 instead of using Accord's AVX2 kernels.
+        /// Requantize Q4_1/Q5_0 to Q8_0 and use candle's kernels instead of Accord's.
         #[arg(long)]
         no_own_kernels: bool,
     },
@@ -383,7 +384,7 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 /// Runs `accord bench model`: prints a Markdown table, candle beside llama.cpp.
 pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     println!(
-        "prompt {} tokens, decode {} tokens, {} repetitions; accord = our forward pass over candle-core 0.11.1 matmuls",
+        "prompt {} tokens, decode {} tokens, {} repetitions; accord = our forward pass on the memory-mapped weights (own AVX2 kernels and candle-core 0.11.1's)",
         args.prompt, args.decode, args.reps
     );
     println!();

@@ -68,8 +68,9 @@ pub struct Hyperparameters {
     pub context_length: usize,
 }
 
-/// A GGUF file whose header and tensor table were read and checked. Tensor data is read
-/// later, tensor by tensor, from the same file.
+/// A GGUF file whose header and tensor table were read and checked (every tensor's byte
+/// range lies inside the file). The loader then memory-maps the file and uses the
+/// tensors in place (`weights::MappedFile`).
 pub struct GgufFile {
     pub(crate) path: PathBuf,
     pub(crate) content: Content,

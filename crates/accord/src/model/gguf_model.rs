@@ -20,8 +20,9 @@ pub struct LoadOptions {
     /// Requantize matrices whose format has no fast candle kernel (Q4_1, Q5_0, Q5_1) to
     /// Q8_0. On by default: without it those models run several times slower.
     pub requantize: bool,
-    /// Run Q4_1 and Q5_0 matrices with Accord's own AVX2 kernels (x86-64 only) instead
-    /// of requantizing them: smaller in memory and faster to decode. On by default.
+    /// Run Q4_1, Q5_0 and Q8_0 matrices with Accord's own AVX2 kernels (x86-64 only):
+    /// Q4_1/Q5_0 stay in place in the mapped file instead of being requantized, which
+    /// is smaller in memory and faster to decode. On by default.
     pub own_kernels: bool,
     /// Longest sequence (prompt plus generated tokens) a call may use; capped by the
     /// model's trained context. Bounds the KV cache and rotary tables.
@@ -53,11 +54,17 @@ pub struct LoadReport {
     pub quantization: Vec<(String, usize)>,
     /// Matrices converted at load, as `("Q4_1->Q8_0", count)`; empty when none were.
     pub requantized: Vec<(String, usize)>,
-    /// Matrices kept in their own format because Accord's AVX2 kernel covers it (where
-    /// candle's does not), as `("Q5_0", count)`.
+    /// Matrices run by Accord's AVX2 kernels (Q4_1 and Q5_0, which candle has only
+    /// scalar code for, and Q8_0), as `("Q5_0", count)`.
     pub native_kernels: Vec<(String, usize)>,
-    /// Bytes of weights held in memory after loading.
+    /// Bytes of weights owned by the process after loading (requantized or copied
+    /// matrices, f32 norms); the rest is read in place from the mapped file.
     pub weight_bytes: usize,
+    /// Bytes of weights read in place from the memory-mapped file (not copied).
+    pub mapped_bytes: usize,
+    /// Tensors copied out of the map because their offset in the file was not aligned
+    /// for their block type (0 for files written with GGUF's usual alignment).
+    pub copied_tensors: usize,
     /// Size of the file.
     pub file_bytes: u64,
     /// Whether the file was checked against a sha256.
@@ -107,7 +114,7 @@ impl std::fmt::Display for LoadReport {
                 .collect();
             writeln!(
                 f,
-                "own kernels  {} (AVX2; candle has no fast kernel for these)",
+                "own kernels  {} (AVX2, on the file's blocks in place)",
                 r.join(", ")
             )?;
         }
@@ -127,8 +134,11 @@ impl std::fmt::Display for LoadReport {
         }
         writeln!(
             f,
-            "weights      {:.1} MB in memory, file {:.1} MB",
+            "weights      {:.1} MB mapped in place, {:.1} MB owned, {} tensors copied \
+             (misaligned); file {:.1} MB",
+            self.mapped_bytes as f64 / 1e6,
             self.weight_bytes as f64 / 1e6,
+            self.copied_tensors,
             self.file_bytes as f64 / 1e6
         )?;
         writeln!(
@@ -228,6 +238,8 @@ impl GgufModel {
             requantized: stats.requantized,
             native_kernels: stats.native,
             weight_bytes: stats.bytes_in_memory,
+            mapped_bytes: stats.bytes_mapped,
+            copied_tensors: stats.copied,
             file_bytes: gguf.file_len(),
             sha256_verified: options.sha256.is_some(),
             load_ms: ms_since(started),

@@ -17,6 +17,7 @@ pub mod lazy;
 pub mod locate;
 pub mod tokenizer;
 mod transformer;
+mod weights;
 
 pub use chat_template::ChatTemplate;
 pub use gguf::{Architecture, GgufFile, Hyperparameters};

@@ -1,119 +1,40 @@
-//! The forward pass of a llama-family or Qwen2 decoder over candle's quantized matmul.
+//! The forward pass of a llama-family or Qwen2 decoder over quantized weights in place.
 //!
 //! Why our own rather than candle-transformers' `quantized_llama` / `quantized_qwen2`:
 //! those keep a dequantized f32 copy of the token embedding (544 MB for Qwen2.5-0.5B),
 //! own a KV cache we cannot truncate (scoring reuses a prompt's cache for several
-//! continuations), and pull in candle-nn and candle-transformers at compile time. Here
-//! the weights stay quantized (embedding rows are dequantized on lookup), matmuls go
-//! through candle's SIMD kernels, and the small element-wise steps (norms, rotary
-//! embedding, attention, SwiGLU) run on plain slices without tensor allocations.
+//! continuations), read every weight into owned memory, and pull in candle-nn and
+//! candle-transformers at compile time. Here the weights stay quantized in the
+//! memory-mapped file ([`super::weights`]; embedding rows are dequantized on lookup),
+//! matmuls run our AVX2 kernels or candle's block kernels on those slices, and the
+//! small element-wise steps (norms, rotary embedding, attention, SwiGLU) run on plain
+//! slices without tensor allocations.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
-use candle_core::{Device, Tensor};
+use candle_core::quantized::GgmlDType;
 
 use super::gguf::{invalid, Architecture, GgufFile, Hyperparameters};
-use super::kernels::{self, NativeFormat};
+use super::weights::{matmul, MappedFile, Matrix, Origin};
 use super::ModelError;
 
-fn runtime(e: candle_core::Error) -> ModelError {
-    ModelError::Runtime(e.to_string())
-}
-
 /// Quantizations candle has no SIMD dot product for: matmuls over them run scalar code,
-/// 3-10x slower than llama.cpp, so they are requantized at load.
+/// 3-10x slower than llama.cpp, so they are requantized at load where our kernels do
+/// not cover them.
 fn needs_requantization(dtype: GgmlDType) -> bool {
     matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
 }
 
-/// A weight matrix `[out, in]` in a quantized format.
-#[derive(Clone)]
-pub(crate) struct QWeight {
-    q: Arc<QTensor>,
-    inp: usize,
-    /// Our AVX2 kernel for the format, where candle has no fast one.
-    native: Option<NativeFormat>,
-}
-
-impl QWeight {
-    fn new(q: Arc<QTensor>, inp: usize, own_kernels: bool) -> Self {
-        let native = NativeFormat::for_dtype(q.dtype()).filter(|_| own_kernels);
-        QWeight { q, inp, native }
-    }
-
-    /// `x` is `m` rows of `inp` values; returns `m` rows of `out` values.
-    fn matmul(&self, x: &[f32], m: usize) -> Result<Vec<f32>, ModelError> {
-        if let Some(format) = self.native {
-            let rows = self.q.shape().dims().first().copied().unwrap_or(0);
-            let data = self.q.data().map_err(runtime)?;
-            return Ok(kernels::matmul(format, &data, rows, self.inp, x, m));
-        }
-        let xt = Tensor::from_slice(x, (m, self.inp), &Device::Cpu).map_err(runtime)?;
-        let y = xt.apply_op1_no_bwd(self.q.as_ref()).map_err(runtime)?;
-        y.flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(runtime)
-    }
-}
-
-/// Several matrices applied to the same input (q, k, v; or gate, up). When they share a
-/// format their rows are stacked into one matrix at load: one quantization of the input
-/// and one parallel region per token instead of three.
-enum Projection {
-    Fused { weight: QWeight, widths: Vec<usize> },
-    Separate(Vec<QWeight>),
-}
+/// Several matrices applied to the same input (q, k, v; or gate, up): run together by
+/// [`matmul`], one quantization of the input and one parallel region per token.
+struct Projection(Vec<Matrix>);
 
 impl Projection {
-    fn new(
-        parts: Vec<(QTensor, usize)>,
-        inp: usize,
-        own_kernels: bool,
-    ) -> Result<Self, ModelError> {
-        let dtype = parts[0].0.dtype();
-        if parts.iter().all(|(t, _)| t.dtype() == dtype) {
-            let mut bytes = Vec::new();
-            for (t, _) in &parts {
-                bytes.extend_from_slice(&t.data().map_err(runtime)?);
-            }
-            let rows: usize = parts.iter().map(|(_, n)| n).sum();
-            let q =
-                qtensor_from_ggml(dtype, &bytes, vec![rows, inp], &Device::Cpu).map_err(runtime)?;
-            Ok(Projection::Fused {
-                weight: QWeight::new(Arc::new(q), inp, own_kernels),
-                widths: parts.iter().map(|(_, n)| *n).collect(),
-            })
-        } else {
-            Ok(Projection::Separate(
-                parts
-                    .into_iter()
-                    .map(|(t, _)| QWeight::new(Arc::new(t), inp, own_kernels))
-                    .collect(),
-            ))
-        }
-    }
-
     /// One output (m rows) per matrix.
     fn apply(&self, x: &[f32], m: usize) -> Result<Vec<Vec<f32>>, ModelError> {
-        match self {
-            Projection::Separate(ws) => ws.iter().map(|w| w.matmul(x, m)).collect(),
-            Projection::Fused { weight, widths } => {
-                let y = weight.matmul(x, m)?;
-                let total: usize = widths.iter().sum();
-                let mut outs: Vec<Vec<f32>> =
-                    widths.iter().map(|w| Vec::with_capacity(w * m)).collect();
-                for row in y.chunks_exact(total) {
-                    let mut off = 0;
-                    for (out, w) in outs.iter_mut().zip(widths) {
-                        out.extend_from_slice(&row[off..off + w]);
-                        off += w;
-                    }
-                }
-                Ok(outs)
-            }
-        }
+        let parts: Vec<&Matrix> = self.0.iter().collect();
+        matmul(&parts, x, m)
     }
 }
 
@@ -123,63 +44,62 @@ struct Layer {
     q_bias: Option<Vec<f32>>,
     k_bias: Option<Vec<f32>>,
     v_bias: Option<Vec<f32>>,
-    o: QWeight,
+    o: Matrix,
     ffn_norm: Vec<f32>,
     gate_up: Projection,
-    down: QWeight,
+    down: Matrix,
 }
 
 /// What loading did to the weights, for the load report.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WeightStats {
+    /// Matrices converted at load, as `("Q4_1->Q8_0", count)`.
     pub requantized: Vec<(String, usize)>,
+    /// Matrices our AVX2 kernels run, as `("Q5_0", count)`.
     pub native: Vec<(String, usize)>,
+    /// Bytes of weights owned by the process: converted or copied matrices, f32 norms.
     pub bytes_in_memory: usize,
+    /// Bytes of weights read in place from the mapped file.
+    pub bytes_mapped: usize,
+    /// Tensors copied out of the map because their offset was not aligned for their
+    /// blocks.
+    pub copied: usize,
 }
 
-/// Reads tensors out of the file one at a time, so peak memory is the weights plus
-/// the largest single tensor (candle's CPU storage owns its blocks, so the file cannot
-/// be used in place; reading through the page cache keeps the mapped file out of RSS).
+fn count(list: &mut Vec<(String, usize)>, label: String) {
+    match list.iter_mut().find(|(l, _)| *l == label) {
+        Some((_, n)) => *n += 1,
+        None => list.push((label, 1)),
+    }
+}
+
+/// Makes the network's matrices and vectors out of the mapped file.
 struct TensorReader<'a> {
     gguf: &'a GgufFile,
-    file: std::fs::File,
-    buf: Vec<u8>,
+    file: MappedFile,
     stats: WeightStats,
     own_kernels: bool,
 }
 
 impl TensorReader<'_> {
-    fn raw(&mut self, name: &str) -> Result<(GgmlDType, Vec<usize>), ModelError> {
-        use std::io::{Read, Seek, SeekFrom};
-        let (dtype, dims, start, bytes) = self.gguf.tensor_range(name)?;
-        self.buf.resize(bytes, 0);
-        let path = self.gguf.path();
-        self.file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| self.file.read_exact(&mut self.buf))
-            .map_err(|e| invalid(path, format!("cannot read tensor {name}: {e}")))?;
-        Ok((dtype, dims))
-    }
-
-    fn qtensor(&mut self, name: &str) -> Result<QTensor, ModelError> {
-        let (dtype, dims) = self.raw(name)?;
-        qtensor_from_ggml(dtype, &self.buf, dims, &Device::Cpu)
-            .map_err(|e| invalid(self.gguf.path(), format!("tensor {name}: {e}")))
+    fn view(&mut self, name: &str, rows: usize, cols: usize) -> Result<Matrix, ModelError> {
+        let (m, origin) =
+            Matrix::from_file(self.gguf, &self.file, name, rows, cols, self.own_kernels)?;
+        match origin {
+            Origin::Mapped => self.stats.bytes_mapped += m.byte_len(),
+            Origin::Copied => {
+                self.stats.copied += 1;
+                self.stats.bytes_in_memory += m.byte_len();
+            }
+            Origin::Converted => self.stats.bytes_in_memory += m.byte_len(),
+        }
+        Ok(m)
     }
 
     fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
-        let t = self.qtensor(name)?;
-        let v = t
-            .dequantize(&Device::Cpu)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(runtime)?;
-        if v.len() != len {
-            return Err(invalid(
-                self.gguf.path(),
-                format!("tensor {name} has {} values, expected {len}", v.len()),
-            ));
-        }
+        // Norms and biases are read once into f32: they are small and used every token.
+        let (m, _) = Matrix::from_file(self.gguf, &self.file, name, 1, len, false)?;
+        let v = m.to_f32()?;
         self.stats.bytes_in_memory += v.len() * 4;
         Ok(v)
     }
@@ -191,73 +111,47 @@ impl TensorReader<'_> {
         self.vector(name, len).map(Some)
     }
 
-    /// A matrix of `out` rows by `inp` columns, requantized when its format is slow.
+    /// A matrix of `out` rows by `inp` columns, requantized to Q8_0 when `requantize`
+    /// is set and its format has neither a fast candle kernel nor one of ours.
     fn weight(
         &mut self,
         name: &str,
         out: usize,
         inp: usize,
         requantize: bool,
-    ) -> Result<QWeight, ModelError> {
-        let own = self.own_kernels;
-        Ok(QWeight::new(
-            Arc::new(self.matrix(name, out, inp, requantize)?),
-            inp,
-            own,
-        ))
-    }
-
-    /// [`weight`](Self::weight) as a bare tensor, for stacking into a [`Projection`].
-    fn matrix(
-        &mut self,
-        name: &str,
-        out: usize,
-        inp: usize,
-        requantize: bool,
-    ) -> Result<QTensor, ModelError> {
-        let t = self.qtensor(name)?;
-        if t.shape().dims() != [out, inp] {
-            return Err(invalid(
-                self.gguf.path(),
-                format!(
-                    "tensor {name} has shape {:?}, expected [{out}, {inp}]",
-                    t.shape().dims()
-                ),
-            ));
+    ) -> Result<Matrix, ModelError> {
+        let (m, origin) =
+            Matrix::from_file(self.gguf, &self.file, name, out, inp, self.own_kernels)?;
+        let from = m.dtype();
+        if requantize && needs_requantization(from) && !m.uses_own_kernel() {
+            let q = m.requantize_q8_0()?;
+            count(&mut self.stats.requantized, format!("{from:?}->Q8_0"));
+            self.stats.bytes_in_memory += q.byte_len();
+            return Ok(q);
         }
-        let from = t.dtype();
-        let native = NativeFormat::for_dtype(from).filter(|_| self.own_kernels);
-        if needs_requantization(from) && native.is_some() {
-            let label = format!("{from:?}");
-            match self.stats.native.iter_mut().find(|(l, _)| *l == label) {
-                Some((_, n)) => *n += 1,
-                None => self.stats.native.push((label, 1)),
-            }
+        if m.uses_own_kernel() {
+            count(&mut self.stats.native, format!("{from:?}"));
         }
-        let t = if requantize && needs_requantization(from) && native.is_none() {
-            let f = t.dequantize(&Device::Cpu).map_err(runtime)?;
-            let q = QTensor::quantize(&f, GgmlDType::Q8_0).map_err(runtime)?;
-            let label = format!("{from:?}->Q8_0");
-            match self.stats.requantized.iter_mut().find(|(l, _)| *l == label) {
-                Some((_, n)) => *n += 1,
-                None => self.stats.requantized.push((label, 1)),
+        match origin {
+            Origin::Mapped => self.stats.bytes_mapped += m.byte_len(),
+            Origin::Copied => {
+                self.stats.copied += 1;
+                self.stats.bytes_in_memory += m.byte_len();
             }
-            q
-        } else {
-            t
-        };
-        self.stats.bytes_in_memory += t.storage_size_in_bytes();
-        Ok(t)
+            Origin::Converted => self.stats.bytes_in_memory += m.byte_len(),
+        }
+        Ok(m)
     }
 }
 
 /// The network: weights and the precomputed rotary tables.
 pub(crate) struct Transformer {
     pub hyper: Hyperparameters,
-    embed: Arc<QTensor>,
+    /// Token embedding, kept in its file format; rows are dequantized on lookup.
+    embed: Matrix,
     layers: Vec<Layer>,
     out_norm: Vec<f32>,
-    output: QWeight,
+    output: Matrix,
     vocab: usize,
     /// Positions the rotary tables (and so the KV cache) cover.
     pub max_positions: usize,
@@ -331,14 +225,9 @@ impl Transformer {
     ) -> Result<(Self, WeightStats), ModelError> {
         let h = gguf.hyperparameters().clone();
         let path = gguf.path();
-        let file = std::fs::File::open(path).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
         let mut r = TensorReader {
             gguf,
-            file,
-            buf: Vec::new(),
+            file: MappedFile::open(gguf)?,
             stats: WeightStats::default(),
             own_kernels,
         };
@@ -360,57 +249,35 @@ impl Transformer {
         // The embedding is only read row by row unless it doubles as the output matrix,
         // so it keeps its compact format then.
         let embed = if tied {
-            r.weight("token_embd.weight", vocab, d, requantize)?.q
+            r.weight("token_embd.weight", vocab, d, requantize)?
         } else {
-            let t = Arc::new(r.qtensor("token_embd.weight")?);
-            r.stats.bytes_in_memory += t.storage_size_in_bytes();
-            t
+            r.view("token_embd.weight", vocab, d)?
         };
         let mut layers = Vec::with_capacity(h.layers);
         for i in 0..h.layers {
             let n = |s: &str| format!("blk.{i}.{s}");
             layers.push(Layer {
                 attn_norm: r.vector(&n("attn_norm.weight"), d)?,
-                qkv: Projection::new(
-                    vec![
-                        (r.matrix(&n("attn_q.weight"), q_dim, d, requantize)?, q_dim),
-                        (
-                            r.matrix(&n("attn_k.weight"), kv_dim, d, requantize)?,
-                            kv_dim,
-                        ),
-                        (
-                            r.matrix(&n("attn_v.weight"), kv_dim, d, requantize)?,
-                            kv_dim,
-                        ),
-                    ],
-                    d,
-                    own_kernels,
-                )?,
+                qkv: Projection(vec![
+                    r.weight(&n("attn_q.weight"), q_dim, d, requantize)?,
+                    r.weight(&n("attn_k.weight"), kv_dim, d, requantize)?,
+                    r.weight(&n("attn_v.weight"), kv_dim, d, requantize)?,
+                ]),
                 q_bias: r.optional_vector(&n("attn_q.bias"), q_dim)?,
                 k_bias: r.optional_vector(&n("attn_k.bias"), kv_dim)?,
                 v_bias: r.optional_vector(&n("attn_v.bias"), kv_dim)?,
                 o: r.weight(&n("attn_output.weight"), d, q_dim, requantize)?,
                 ffn_norm: r.vector(&n("ffn_norm.weight"), d)?,
-                gate_up: Projection::new(
-                    vec![
-                        (
-                            r.matrix(&n("ffn_gate.weight"), h.feed_forward, d, requantize)?,
-                            h.feed_forward,
-                        ),
-                        (
-                            r.matrix(&n("ffn_up.weight"), h.feed_forward, d, requantize)?,
-                            h.feed_forward,
-                        ),
-                    ],
-                    d,
-                    own_kernels,
-                )?,
+                gate_up: Projection(vec![
+                    r.weight(&n("ffn_gate.weight"), h.feed_forward, d, requantize)?,
+                    r.weight(&n("ffn_up.weight"), h.feed_forward, d, requantize)?,
+                ]),
                 down: r.weight(&n("ffn_down.weight"), d, h.feed_forward, requantize)?,
             });
         }
         let out_norm = r.vector("output_norm.weight", d)?;
         let output = if tied {
-            QWeight::new(embed.clone(), d, own_kernels)
+            embed.clone()
         } else {
             r.weight("output.weight", vocab, d, requantize)?
         };
@@ -587,13 +454,10 @@ impl Transformer {
             )));
         }
         let d = h.embedding;
-        let ids = Tensor::from_slice(tokens, n, &Device::Cpu).map_err(runtime)?;
-        let mut x = self
-            .embed
-            .embedding(&ids)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(runtime)?;
+        let mut x = vec![0f32; n * d];
+        for (t, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
+            self.embed.dequantize_row(*t as usize, row)?;
+        }
         let mut normed = vec![0f32; n * d];
         let kv_row = self.kv_row();
         for (li, layer) in self.layers.iter().enumerate() {
