@@ -495,6 +495,21 @@ impl Matrix {
                 row_bytes: (self.cols / kernels::QK) * format.block_bytes(),
             }));
         }
+        // candle's scalar Q4_1 / Q5_0 / Q5_1 dot products assume an even number of blocks
+        // per row (a debug assertion, a panic in debug builds): refuse such a matrix
+        // rather than reach it. Requantizing at load (the default) avoids this path.
+        let blocks = self.cols / self.dtype.block_size().max(1);
+        if matches!(
+            self.dtype,
+            GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
+        ) && blocks % 2 == 1
+        {
+            return Err(ModelError::Runtime(format!(
+                "{:?} rows of {} values are an odd number of blocks, which candle's kernel \
+                 cannot take; load with requantization",
+                self.dtype, self.cols
+            )));
+        }
         with_block_type!(self.dtype, T => {
             let w = cast::<T>(w).ok_or_else(|| misaligned(self.dtype))?;
             let x = <<T as GgmlType>::VecDotType as DotInput>::get(input)
@@ -788,6 +803,45 @@ mod tests {
                 .to_vec1::<f32>()
                 .unwrap();
             assert_eq!(row, deq[5 * cols..6 * cols], "{dtype:?} row lookup");
+        }
+    }
+
+    /// candle's scalar Q4_1 / Q5_0 / Q5_1 kernels assume an even number of blocks per row
+    /// (they assert it in debug builds): such a matrix is an error on that path, not a
+    /// panic, and still right on ours.
+    #[test]
+    fn odd_block_rows_are_refused_on_candles_scalar_kernels() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let (rows, cols) = (4, 96);
+        let wt =
+            Tensor::from_vec(random(rows * cols, &mut rng), (rows, cols), &Device::Cpu).unwrap();
+        let x = random(cols, &mut rng);
+        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1] {
+            let q = QTensor::quantize(&wt, dtype).unwrap();
+            let bytes = q.data().unwrap();
+            let mat = Matrix::owned(dtype, &bytes, rows, cols, false).unwrap();
+            match mat.matmul(&x, 1) {
+                Err(ModelError::Runtime(m)) => assert!(m.contains("odd number"), "{m}"),
+                other => panic!("{dtype:?}: expected an error, got {other:?}"),
+            }
+            let own = Matrix::owned(dtype, &bytes, rows, cols, true).unwrap();
+            if own.uses_own_kernel() {
+                // candle's QTensor matmul asserts too, so the reference is the
+                // dequantized matrix times x in f32.
+                let deq = q
+                    .dequantize(&Device::Cpu)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                let expected: Vec<f32> = deq
+                    .chunks_exact(cols)
+                    .map(|row| row.iter().zip(&x).map(|(a, b)| a * b).sum())
+                    .collect();
+                let got = own.matmul(&x, 1).unwrap();
+                assert_close(&got, &expected, &format!("{dtype:?} own"));
+            }
         }
     }
 
