@@ -50,8 +50,9 @@ struct SeenHunk {
     start: usize,
     /// Length of the structural resolution there.
     len: usize,
-    /// Each candidate's kind, text, and whether it is clean (choosable unreviewed).
-    candidates: Vec<(&'static str, String, bool)>,
+    /// Each candidate's kind, text, whether it is clean (choosable unreviewed) and
+    /// whether it loses nothing (clean, or rival versions kept side by side).
+    candidates: Vec<(&'static str, String, bool, bool)>,
 }
 
 /// The structural arbiter, recording what it saw. Where the structural arbiter gives
@@ -70,7 +71,14 @@ impl Arbiter for Recorder {
     fn resolve(&self, hunk: &ConflictHunk<'_>) -> Result<Resolution, ArbiterError> {
         let cands: Vec<_> = candidates(hunk)
             .into_iter()
-            .map(|c| (c.kind.label(), c.text.clone(), !c.needs_review()))
+            .map(|c| {
+                (
+                    c.kind.label(),
+                    c.text.clone(),
+                    !c.needs_review(),
+                    c.check.is_clean(),
+                )
+            })
             .collect();
         let res = match self.inner.resolve(hunk) {
             Ok(r) => r,
@@ -99,7 +107,7 @@ fn reachable(
     merged: &str,
     hunks: &[SeenHunk],
     expected: &str,
-    allowed: impl Fn(&(&'static str, String, bool)) -> bool,
+    allowed: impl Fn(&(&'static str, String, bool, bool)) -> bool,
 ) -> Option<Vec<Vec<&'static str>>> {
     // Forward: the offsets of `expected` reachable after each hunk.
     let mut layers: Vec<BTreeSet<usize>> = Vec::new();
@@ -184,6 +192,8 @@ pub fn run(args: MergeOracleArgs) -> anyhow::Result<ExitCode> {
         structural_sel: usize,
         clean: usize,
         clean_sel: usize,
+        lossless: usize,
+        lossless_sel: usize,
         any: usize,
         any_sel: usize,
         with_hunks: usize,
@@ -219,6 +229,7 @@ pub fn run(args: MergeOracleArgs) -> anyhow::Result<ExitCode> {
         let sel = selectable(&case);
         let exact = merged.text == expected;
         let clean = reachable(&merged.text, &hunks, expected, |c| c.2);
+        let lossless = reachable(&merged.text, &hunks, expected, |c| c.3);
         let any = reachable(&merged.text, &hunks, expected, |_| true);
         t.cases += 1;
         t.selectable += usize::from(sel);
@@ -226,15 +237,18 @@ pub fn run(args: MergeOracleArgs) -> anyhow::Result<ExitCode> {
         t.structural_sel += usize::from(exact && sel);
         t.clean += usize::from(clean.is_some());
         t.clean_sel += usize::from(clean.is_some() && sel);
+        t.lossless += usize::from(lossless.is_some());
+        t.lossless_sel += usize::from(lossless.is_some() && sel);
         t.any += usize::from(any.is_some());
         t.any_sel += usize::from(any.is_some() && sel);
         t.with_hunks += usize::from(!hunks.is_empty());
         if args.verbose {
             let id = field("id");
-            let verdict = match (&clean, &any) {
-                (Some(_), _) => "reachable (clean)",
-                (None, Some(_)) => "reachable (flagged)",
-                (None, None) => "not reachable",
+            let verdict = match (&clean, &lossless, &any) {
+                (Some(_), _, _) => "reachable (clean)",
+                (None, Some(_), _) => "reachable (lossless, flagged)",
+                (None, None, Some(_)) => "reachable (losing a side's line, flagged)",
+                (None, None, None) => "not reachable",
             };
             println!(
                 "{id} {}: {} hunks, structural {}, {verdict}",
@@ -247,7 +261,14 @@ pub fn run(args: MergeOracleArgs) -> anyhow::Result<ExitCode> {
                 let kinds: Vec<String> = h
                     .candidates
                     .iter()
-                    .map(|c| format!("{}{}", c.0, if c.2 { "" } else { "(review)" }))
+                    .map(|c| {
+                        let mark = match (c.2, c.3) {
+                            (true, _) => "",
+                            (false, true) => "(review)",
+                            (false, false) => "(review, loses)",
+                        };
+                        format!("{}{mark}", c.0)
+                    })
                     .collect();
                 let used = uses.get(i).map(|u| u.join("|")).unwrap_or_default();
                 println!(
@@ -276,6 +297,11 @@ pub fn run(args: MergeOracleArgs) -> anyhow::Result<ExitCode> {
             "perfect choice, clean candidates only",
             t.clean,
             t.clean_sel,
+        ),
+        (
+            "perfect choice, lossless candidates (clean, or rival edits kept flagged)",
+            t.lossless,
+            t.lossless_sel,
         ),
         ("perfect choice, any candidate", t.any, t.any_sel),
     ] {
