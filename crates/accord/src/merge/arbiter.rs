@@ -119,9 +119,10 @@ pub struct ArbiterOptions {
 impl Default for ArbiterOptions {
     fn default() -> Self {
         ArbiterOptions {
-            // Measured on the merge benchmark (bench/results/merge-dev.md): SmolLM2-135M's
-            // likelihood picked worse than the structural order, so structure decides
-            // unless a caller asks for the model.
+            // Measured on the merge benchmark (bench/results/merge-dev.md): with SmolLM2-135M
+            // likelihood and the choice prompt picked worse than the structural order and
+            // no generated merge passed the check, so structure decides unless a caller
+            // asks for the model.
             choice: Choice::Structural,
             time_budget: Duration::from_secs(10),
             context_lines: 6,
