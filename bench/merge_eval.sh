@@ -6,7 +6,10 @@
 #
 # Rows: git --ours / --union (reference), accord with no arbiter (diff3 + keep-both),
 # accord --no-model (the arbiter's structural choice), and accord with each model in
-# models/ (SmolLM2-135M, Qwen2.5-Coder-0.5B when fetched). Every accord row runs one
+# models/ (SmolLM2-135M, Qwen2.5-Coder-0.5B when fetched) and each way it can choose
+# (likelihood in context, a labelled choice prompt, a generated merge that is checked).
+# CHOICES limits the model rows (e.g. CHOICES="prompt generate"). The ceiling of any
+# choice among the candidates: target/release/accord bench merge-oracle CASES --only conflict. Every accord row runs one
 # process per case, so seconds include process start and, when a hunk needs it, model
 # load. MERGE_EVAL_ARGS passes options to merge_eval.py (e.g. "--only conflict").
 set -euo pipefail
@@ -18,6 +21,7 @@ eval_py="$shared/bench/merge_eval.py"
 [[ -f $cases ]] || { echo "no cases at $cases; set ACCORD_SHARED_DIR" >&2; exit 2; }
 [[ -x $bin ]] || { echo "no accord binary at $bin; run: cargo build --release -p accord-cli" >&2; exit 2; }
 read -r -a extra <<<"${MERGE_EVAL_ARGS:-}"
+read -r -a choices <<<"${CHOICES:-likelihood prompt generate}"
 
 row() { # NAME ARGS...
   local name=$1; shift
@@ -32,7 +36,9 @@ row "accord --no-model (structural choice)" -- "$bin" merge --no-model {base} {o
 for m in SmolLM2-135M-Instruct.Q4_1 Qwen2.5-Coder-0.5B-Instruct.Q4_K_M; do
   f="$root/models/$m.gguf"
   if [[ -f $f ]]; then
-    row "accord --model $m (likelihood in context)" -- "$bin" merge --model "$f" --choice likelihood {base} {ours} {theirs}
+    for c in "${choices[@]}"; do
+      row "accord --model $m --choice $c" -- "$bin" merge --model "$f" --choice "$c" {base} {ours} {theirs}
+    done
   else
     echo "## accord --model $m: not fetched (scripts/fetch-models.sh), skipped"
   fi

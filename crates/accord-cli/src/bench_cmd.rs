@@ -30,6 +30,9 @@ enum Which {
     Model(crate::model_cmd::BenchArgs),
     /// N concurrent simulated devices against SQLite and PostgreSQL storage.
     Load(crate::bench_load::LoadBench),
+    /// The ceiling of any choice among the arbiter's candidates on a merge benchmark:
+    /// how many committed merges some choice of candidates rebuilds exactly.
+    MergeOracle(crate::bench_merge_oracle::MergeOracleArgs),
 }
 
 #[derive(Args)]
@@ -55,6 +58,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Which::Logs(b) => return crate::bench_logs::run(b),
         Which::Model(b) => return crate::model_cmd::run_bench(b),
         Which::Load(b) => crate::bench_load::run(&b)?,
+        Which::MergeOracle(b) => return crate::bench_merge_oracle::run(b),
     }
     Ok(ExitCode::SUCCESS)
 }

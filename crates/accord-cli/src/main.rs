@@ -9,6 +9,7 @@ mod admin_cmd;
 mod bench_cmd;
 mod bench_load;
 mod bench_logs;
+mod bench_merge_oracle;
 mod client_cmd;
 mod demo_cmd;
 mod logs_cmd;

@@ -41,8 +41,10 @@ pub struct MergeArgs {
     #[arg(long, conflicts_with = "model")]
     no_arbiter: bool,
     /// How the arbiter chooses among clean candidates: `structural` (the default: it
-    /// measured better than SmolLM2's likelihood, see bench/results/merge-dev.md) or
-    /// `likelihood` (the model's likelihood of each in the document's context).
+    /// measured better than every model method, see bench/results/merge-dev.md),
+    /// `likelihood` (the model's likelihood of each in the document's context), `prompt`
+    /// (the model picks a labelled candidate) or `generate` (the model writes the merge,
+    /// kept only when it passes the candidates' check).
     #[arg(long, value_enum, default_value_t = ChoiceArg::Structural)]
     choice: ChoiceArg,
     /// Wall-time budget of the arbiter per conflicting hunk, in seconds.
@@ -96,6 +98,10 @@ impl Arbiter for CandidateDump<'_> {
 enum ChoiceArg {
     /// Likelihood of each candidate in the document's own context.
     Likelihood,
+    /// The model answers a choice prompt with a candidate's label.
+    Prompt,
+    /// The model writes the merged hunk; kept when it passes the candidates' check.
+    Generate,
     /// Structural preference only (the model is not called).
     Structural,
 }
@@ -124,6 +130,8 @@ fn arbiter(args: &MergeArgs) -> (Option<CandidateArbiter>, Option<Arc<LazyModel>
     let options = ArbiterOptions {
         choice: match args.choice {
             ChoiceArg::Likelihood => Choice::DocumentLikelihood,
+            ChoiceArg::Prompt => Choice::Prompt,
+            ChoiceArg::Generate => Choice::Generate,
             ChoiceArg::Structural => Choice::Structural,
         },
         time_budget: std::time::Duration::from_secs_f64(args.budget.clamp(0.0, 3600.0)),
