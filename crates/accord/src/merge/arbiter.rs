@@ -251,6 +251,14 @@ impl CandidateArbiter {
             return Err(stop.into());
         }
         let scores = model.score(prompt, &refs, &budget)?;
+        if scores.len() != refs.len() {
+            return Err(crate::model::ModelError::Runtime(format!(
+                "the model scored {} of {} candidates",
+                scores.len(),
+                refs.len()
+            ))
+            .into());
+        }
         Ok(scores.iter().map(|s| s.mean()).collect())
     }
 }
