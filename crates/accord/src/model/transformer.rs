@@ -82,9 +82,8 @@ struct TensorReader<'a> {
 }
 
 impl TensorReader<'_> {
-    fn view(&mut self, name: &str, rows: usize, cols: usize) -> Result<Matrix, ModelError> {
-        let (m, origin) =
-            Matrix::from_file(self.gguf, &self.file, name, rows, cols, self.own_kernels)?;
+    /// Counts `m` in the load report as mapped in place or held in memory.
+    fn account(&mut self, m: &Matrix, origin: Origin) {
         match origin {
             Origin::Mapped => self.stats.bytes_mapped += m.byte_len(),
             Origin::Copied => {
@@ -93,6 +92,12 @@ impl TensorReader<'_> {
             }
             Origin::Converted => self.stats.bytes_in_memory += m.byte_len(),
         }
+    }
+
+    fn view(&mut self, name: &str, rows: usize, cols: usize) -> Result<Matrix, ModelError> {
+        let (m, origin) =
+            Matrix::from_file(self.gguf, &self.file, name, rows, cols, self.own_kernels)?;
+        self.account(&m, origin);
         Ok(m)
     }
 
@@ -132,14 +137,7 @@ impl TensorReader<'_> {
         if m.uses_own_kernel() {
             count(&mut self.stats.native, format!("{from:?}"));
         }
-        match origin {
-            Origin::Mapped => self.stats.bytes_mapped += m.byte_len(),
-            Origin::Copied => {
-                self.stats.copied += 1;
-                self.stats.bytes_in_memory += m.byte_len();
-            }
-            Origin::Converted => self.stats.bytes_in_memory += m.byte_len(),
-        }
+        self.account(&m, origin);
         Ok(m)
     }
 }
