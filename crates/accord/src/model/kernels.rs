@@ -372,10 +372,21 @@ mod avx2 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use candle_core::quantized::QTensor;
     use candle_core::{Device, Tensor};
+
+    /// `q`'s values in f32, row after row: the reference where candle's own matmul
+    /// cannot serve.
+    pub(crate) fn dequantized(q: &QTensor) -> Vec<f32> {
+        q.dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    }
 
     /// The kernels agree with candle's own matmul on the same blocks, for one activation
     /// row and for several (the four-row path plus a remainder).
@@ -437,13 +448,7 @@ mod tests {
                 continue;
             };
             let q = QTensor::quantize(&wt, dtype).unwrap();
-            let deq = q
-                .dequantize(&Device::Cpu)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
+            let deq = dequantized(&q);
             let xq = quantize_rows(&x, cols, m);
             let mut got_t = vec![0f32; rows * m];
             dot_rows(format, &q.data().unwrap(), &xq, cols / QK, m, &mut got_t);

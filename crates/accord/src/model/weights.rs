@@ -780,13 +780,7 @@ mod tests {
             let mat = Matrix::owned(dtype, &bytes, rows, cols, false).unwrap();
             let mut row = vec![0f32; cols];
             mat.dequantize_row(5, &mut row).unwrap();
-            let deq = q
-                .dequantize(&Device::Cpu)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
+            let deq = crate::model::kernels::tests::dequantized(&q);
             assert_eq!(row, deq[5 * cols..6 * cols], "{dtype:?} row lookup");
         }
     }
