@@ -192,6 +192,12 @@ pub struct Conflict {
     pub score: Option<f64>,
     /// True when a person should look.
     pub needs_review: bool,
+    /// For a flagged merge: the record a person most likely wants, as JSON
+    /// (`ConflictResolution.Suggested` writes it); `null` when the merge needs no review.
+    pub suggested_json: Option<String>,
+    /// Why the suggestion is what it is, in words (e.g. "both edits applied at their
+    /// places"); `null` without a suggestion.
+    pub suggestion: Option<String>,
     /// True once resolved.
     pub reviewed: bool,
     /// When it was logged, milliseconds since the Unix epoch.
@@ -207,6 +213,9 @@ pub enum ConflictResolution {
     UseLocal,
     /// Restore the server's version.
     UseRemote,
+    /// Apply the merge's suggestion (`Conflict.suggestedJson`), keeping edits made since
+    /// where they do not overlap it.
+    Suggested,
     /// Write these fields (a JSON object) instead.
     Custom { json: String },
 }
@@ -234,6 +243,13 @@ fn count(n: u64) -> i64 {
 
 fn json_text(v: Option<&Value>) -> Option<String> {
     v.map(Value::to_string)
+}
+
+/// Per-field merge decisions as the JSON the conflict log stores.
+fn fields_json(fields: &[accord::merge::FieldOutcome]) -> String {
+    // Serialising these plain enums and strings cannot fail; an empty list is the
+    // harmless answer if it ever did.
+    serde_json::to_string(fields).unwrap_or_else(|_| "[]".to_string())
 }
 
 impl From<accord::Record> for AccordRecord {
@@ -333,9 +349,9 @@ impl From<accord::SyncReport> for SyncReport {
                     collection: m.collection,
                     id: m.id,
                     conflict_id: m.conflict_id,
-                    strategy: m.strategy,
+                    strategy: m.strategy.to_string(),
                     needs_review: m.needs_review,
-                    fields_json: m.fields.to_string(),
+                    fields_json: fields_json(&m.fields),
                 })
                 .collect(),
             logs_uploaded: count(r.logs_uploaded),
@@ -355,10 +371,15 @@ impl From<accord::ConflictEntry> for Conflict {
             local_json: json_text(c.local.as_ref()),
             remote_json: json_text(c.remote.as_ref()),
             result_json: json_text(c.result.as_ref()),
-            strategy: c.strategy,
-            fields_json: c.fields.to_string(),
+            strategy: c.strategy.to_string(),
+            fields_json: fields_json(&c.fields),
             score: c.score,
             needs_review: c.needs_review,
+            suggested_json: json_text(c.suggested.as_ref()),
+            suggestion: c
+                .fields
+                .iter()
+                .find_map(|f| f.suggestion.as_ref().map(|r| r.to_string())),
             reviewed: c.reviewed,
             created_ms: c.created_ms,
         }
@@ -373,6 +394,7 @@ impl TryFrom<ConflictResolution> for accord::ConflictResolution {
             ConflictResolution::KeepMerged => accord::ConflictResolution::KeepMerged,
             ConflictResolution::UseLocal => accord::ConflictResolution::UseLocal,
             ConflictResolution::UseRemote => accord::ConflictResolution::UseRemote,
+            ConflictResolution::Suggested => accord::ConflictResolution::Suggested,
             ConflictResolution::Custom { json } => {
                 accord::ConflictResolution::Custom(parse_json("the custom resolution", &json)?)
             }

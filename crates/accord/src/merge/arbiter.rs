@@ -3,24 +3,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::candidates::{candidates, check, lines, Candidate, CandidateKind};
+use super::candidates::{candidates, check, Candidate, CandidateKind};
+use super::decision::Suggestion;
+use super::hunk::{lines, ConflictHunk};
 use crate::interrupt::InterruptHandle;
 use crate::model::{Budget, ChatMessage, LanguageModel, ModelError, StopReason};
-
-/// One hunk both sides changed in overlapping ways, with its surroundings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConflictHunk<'a> {
-    /// The merged text before the hunk (context).
-    pub before: &'a str,
-    /// The hunk in the common ancestor.
-    pub base: &'a str,
-    /// The hunk on this device.
-    pub local: &'a str,
-    /// The hunk on the other device.
-    pub remote: &'a str,
-    /// The text after the hunk (context).
-    pub after: &'a str,
-}
 
 /// What the arbiter chose for a hunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +42,14 @@ pub trait Arbiter: Send + Sync {
 
     /// Resolves one hunk, or says why it cannot.
     fn resolve(&self, hunk: &ConflictHunk<'_>) -> Result<Resolution, ArbiterError>;
+
+    /// The suggestion for a hunk whose resolution is flagged for review, given the
+    /// structural one (see `merge::suggest`). The default keeps the structural
+    /// suggestion; an arbiter with a model may choose another.
+    fn suggest(&self, hunk: &ConflictHunk<'_>, structural: Suggestion) -> Suggestion {
+        let _ = hunk;
+        structural
+    }
 }
 
 /// How [`CandidateArbiter`] chooses when more than one candidate is clean.

@@ -329,6 +329,12 @@ mod tests {
                 [],
             )
             .unwrap();
+            conn.execute(
+                "INSERT INTO conflicts (collection, id, local, remote, result, strategy, fields, needs_review, created_ms)
+                 VALUES ('notes', 'n1', '{\"t\":1}', '{\"t\":2}', '{\"t\":2}', 'field', '[]', 0, 1)",
+                [],
+            )
+            .unwrap();
         }
         let (store, report) = Store::open(&path).unwrap();
         assert_eq!(report.migrated_from, 1);
@@ -343,6 +349,10 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT count(*) FROM log_events", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(logs, 0);
+        let logged = store.read(|c| ConflictEntry::list(c, false)).unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].strategy, crate::merge::Strategy::Field);
+        assert_eq!(logged[0].suggested, None);
         let version: i64 = store
             .read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
             .unwrap();

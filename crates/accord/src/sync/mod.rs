@@ -18,13 +18,13 @@ use serde_json::Value;
 
 use crate::interrupt::InterruptHandle;
 use crate::logs::{build_report, ReportBudget};
-use crate::merge::{Arbiter, CollectionSchema};
+use crate::merge::{Arbiter, CollectionSchema, FieldOutcome, Strategy};
 use crate::model::LanguageModel;
 use crate::store::{self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Store};
 use crate::transport::Transport;
 use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RemoteRecord};
 
-pub use reconcile::{decide, Decision, DELETE_VS_EDIT};
+pub use reconcile::{decide, Decision, LoggedMerge};
 pub use retry::{Backoff, Stop};
 
 use reconcile::apply;
@@ -100,12 +100,13 @@ pub struct MergeNote {
     pub id: String,
     /// Conflict log id.
     pub conflict_id: i64,
-    /// `field`, `diff3`, `arbiter:<model>`, `fallback` or `delete-vs-edit`.
-    pub strategy: String,
+    /// The strongest step it needed (`field`, `diff3`, `word-diff3`, `arbiter:<model>`,
+    /// `fallback` or `delete-vs-edit` when written out).
+    pub strategy: Strategy,
     /// True when a person should review it.
     pub needs_review: bool,
     /// Per-field decisions.
-    pub fields: Value,
+    pub fields: Vec<FieldOutcome>,
 }
 
 /// What a sync pass did.
@@ -410,14 +411,14 @@ fn apply_remote(
                         .or_default()
                         .push(remote.id.clone());
                 }
-                if let Some((conflict_id, strategy, needs_review)) = applied.logged {
+                if let Some(logged) = applied.logged {
                     notes.push(MergeNote {
                         collection: remote.collection.clone(),
                         id: remote.id.clone(),
-                        conflict_id,
-                        strategy,
-                        needs_review,
-                        fields: applied.fields,
+                        conflict_id: logged.conflict_id,
+                        strategy: logged.strategy,
+                        needs_review: logged.needs_review,
+                        fields: logged.fields,
                     });
                 }
             }

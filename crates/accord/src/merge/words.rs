@@ -1,0 +1,428 @@
+//! Word-level three-way merge: the one word diff3 of the merge module.
+//!
+//! 1. Each side is diffed against the base at the level of [`tokens`]; its changes are
+//!    *edits*: a run of base tokens (possibly empty: an insertion) replaced by a run of
+//!    that side's tokens.
+//! 2. The edits of both sides, in base order, are grouped into *clusters*: an edit joins
+//!    the cluster before it when the two overlap, touch, or when the unchanged base text
+//!    between them holds no word and no line break ([`separates`]). So two edits of
+//!    neighbouring words, or of the same words, fall into one cluster; edits with a word
+//!    or a line break unchanged between them do not.
+//! 3. A cluster with edits of one side only takes that side's text; a cluster whose two
+//!    sides wrote the same text takes it once. Either way every run of words either side
+//!    wrote stands in the result, and a line made this way is the composition of both
+//!    sides' edits.
+//! 4. A cluster with different edits of both sides is a conflict. It keeps the base and
+//!    both sides' versions of its span, whether the edits only sit side by side (they can
+//!    be composed: each applied at its place) or touch the same base words (they cannot),
+//!    and how much each side changed; the suggestion for a flagged merge is built from
+//!    that ([`WordMerge::suggested`]).
+
+use std::ops::Range;
+
+use similar::{capture_diff_slices, Algorithm, DiffOp};
+
+use super::decision::Side;
+use super::tokens::{is_word, separates, tokens};
+
+/// Sides longer than this many tokens are not merged word by word (the diff is
+/// quadratic in the worst case); the hunk is left to the next step.
+const MAX_TOKENS: usize = 50_000;
+
+/// One run of the word merge's output.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Piece {
+    /// Decided text: unchanged base, one side's edit, or both sides' identical edit.
+    Text(String),
+    /// Both sides edited this span differently.
+    Conflict(WordConflict),
+}
+
+/// A span both sides edited differently, with what a suggestion needs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WordConflict {
+    /// The span in the base.
+    pub base: String,
+    /// This device's version of the span.
+    pub local: String,
+    /// The other device's version of the span.
+    pub remote: String,
+    /// Both sides' edits applied each at its place, this device's first where both
+    /// inserted at one point; `None` when the edits touch the same base words (one would
+    /// overwrite the other).
+    pub composed: Option<String>,
+    /// Words this device wrote or removed in the span (the size of its edit).
+    pub local_weight: usize,
+    /// Words the other device wrote or removed in the span.
+    pub remote_weight: usize,
+}
+
+impl WordConflict {
+    /// The side that changed the span more (this device on a tie).
+    pub fn larger_edit(&self) -> Side {
+        if self.remote_weight > self.local_weight {
+            Side::Remote
+        } else {
+            Side::Local
+        }
+    }
+}
+
+/// The result of a word-level three-way merge.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WordMerge {
+    /// The output in order: decided text and conflicting spans.
+    pub pieces: Vec<Piece>,
+}
+
+impl WordMerge {
+    /// The merged text when no span conflicts.
+    pub fn merged(&self) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Conflict(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// The conflicting spans.
+    #[cfg(test)]
+    pub fn conflicts(&self) -> impl Iterator<Item = &WordConflict> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Conflict(c) => Some(c),
+            Piece::Text(_) => None,
+        })
+    }
+
+    /// The text with each conflicting span resolved by `choose`.
+    pub fn resolved(&self, mut choose: impl FnMut(&WordConflict) -> String) -> String {
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Conflict(c) => out.push_str(&choose(c)),
+            }
+        }
+        out
+    }
+}
+
+/// One side's change of the base: base tokens `base` replaced by side tokens `side`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Edit {
+    base: Range<usize>,
+    side: Range<usize>,
+}
+
+/// The edits that turn `base` into `side`, in base order; a deletion next to an
+/// insertion is one replacement.
+fn edits(base: &[&str], side: &[&str]) -> Vec<Edit> {
+    let mut out: Vec<Edit> = Vec::new();
+    for op in capture_diff_slices(Algorithm::Myers, base, side) {
+        let (b, s) = match op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => (old_index..old_index + old_len, new_index..new_index),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => (old_index..old_index, new_index..new_index + new_len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (
+                old_index..old_index + old_len,
+                new_index..new_index + new_len,
+            ),
+        };
+        match out.last_mut() {
+            Some(last) if last.base.end == b.start && last.side.end == s.start => {
+                last.base.end = b.end;
+                last.side.end = s.end;
+            }
+            _ => out.push(Edit { base: b, side: s }),
+        }
+    }
+    out
+}
+
+/// Merges `local` and `remote`, both edited from `base`, word by word (see the module
+/// doc). `None` when a side is too long to diff word by word.
+pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordMerge> {
+    let (b, l, r) = (tokens(base), tokens(local), tokens(remote));
+    if b.len().max(l.len()).max(r.len()) > MAX_TOKENS {
+        return None;
+    }
+    let (le, re) = (edits(&b, &l), edits(&b, &r));
+
+    // All edits in base order, tagged by side. At one base position an insertion of
+    // this device sorts first.
+    let mut all: Vec<(Side, &Edit)> = le
+        .iter()
+        .map(|e| (Side::Local, e))
+        .chain(re.iter().map(|e| (Side::Remote, e)))
+        .collect();
+    all.sort_by_key(|(side, e)| (e.base.start, e.base.end, *side == Side::Remote));
+
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut at = 0; // base tokens up to here are emitted
+    let (mut l_shift, mut r_shift) = (0isize, 0isize); // side index - base index before `at`
+    let mut i = 0;
+    while i < all.len() {
+        // Grow a cluster from edit i.
+        let start = all[i].1.base.start;
+        let mut end = all[i].1.base.end;
+        let mut j = i + 1;
+        while j < all.len() {
+            let next = &all[j].1.base;
+            let joined = next.start < end || !b[end..next.start].iter().any(|t| separates(t));
+            if !joined {
+                break;
+            }
+            end = end.max(next.end);
+            j += 1;
+        }
+        let cluster = &all[i..j];
+        text.extend(b[at..start].iter().copied());
+
+        let span = |side: Side, shift: isize| -> (Range<usize>, isize) {
+            let grow: isize = cluster
+                .iter()
+                .filter(|(s, _)| *s == side)
+                .map(|(_, e)| e.side.len() as isize - e.base.len() as isize)
+                .sum();
+            let from = (start as isize + shift) as usize;
+            let to = (end as isize + shift + grow) as usize;
+            (from..to, shift + grow)
+        };
+        let (lr, l_next) = span(Side::Local, l_shift);
+        let (rr, r_next) = span(Side::Remote, r_shift);
+        let has = |side: Side| cluster.iter().any(|(s, _)| *s == side);
+        let (local_span, remote_span) = (l[lr].concat(), r[rr].concat());
+        if !has(Side::Remote) {
+            text.push_str(&local_span);
+        } else if !has(Side::Local) || local_span == remote_span {
+            text.push_str(&remote_span);
+        } else {
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            let weight = |side: Side, toks: &[&str]| {
+                cluster
+                    .iter()
+                    .filter(|(s, _)| *s == side)
+                    .map(|(_, e)| {
+                        let wrote = toks[e.side.clone()].iter().filter(|t| is_word(t));
+                        let removed = b[e.base.clone()].iter().filter(|t| is_word(t));
+                        wrote.count() + removed.count()
+                    })
+                    .sum()
+            };
+            pieces.push(Piece::Conflict(WordConflict {
+                base: b[start..end].concat(),
+                composed: compose(&b, &l, &r, cluster, start, end),
+                local_weight: weight(Side::Local, &l),
+                remote_weight: weight(Side::Remote, &r),
+                local: local_span,
+                remote: remote_span,
+            }));
+        }
+        at = end;
+        l_shift = l_next;
+        r_shift = r_next;
+        i = j;
+    }
+    text.extend(b[at..].iter().copied());
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Some(WordMerge { pieces })
+}
+
+/// Both sides' edits of a cluster applied each at its place (where both inserted at one
+/// point, this device's insertion first); `None` when edits of the two sides touch the
+/// same base tokens, so that one would overwrite the other.
+fn compose(
+    b: &[&str],
+    l: &[&str],
+    r: &[&str],
+    cluster: &[(Side, &Edit)],
+    start: usize,
+    end: usize,
+) -> Option<String> {
+    for (k, (s1, e1)) in cluster.iter().enumerate() {
+        for (s2, e2) in &cluster[k + 1..] {
+            if s1 != s2 && e1.base.start < e2.base.end && e2.base.start < e1.base.end {
+                return None;
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut at = start;
+    for (side, e) in cluster {
+        if e.base.start > at {
+            out.extend(b[at..e.base.start].iter().copied());
+        }
+        let toks = match side {
+            Side::Local => l,
+            Side::Remote => r,
+        };
+        out.push_str(&toks[e.side.clone()].concat());
+        at = at.max(e.base.end);
+    }
+    out.extend(b[at..end].iter().copied());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(base: &str, local: &str, remote: &str) -> Option<String> {
+        merge_words(base, local, remote).and_then(|m| m.merged())
+    }
+
+    #[test]
+    fn edits_of_two_words_with_a_word_between_compose() {
+        assert_eq!(
+            merged(
+                "Meet Bob at 10am",
+                "Meet Robert at 10am",
+                "Meet Bob at 11am"
+            )
+            .as_deref(),
+            Some("Meet Robert at 11am")
+        );
+    }
+
+    #[test]
+    fn edits_of_neighbouring_words_conflict() {
+        // Only a space between: the same phrase rewritten twice.
+        let m = merge_words(
+            "The quick brown fox",
+            "The quick red fox",
+            "The slow brown fox",
+        )
+        .unwrap();
+        assert_eq!(m.merged(), None);
+        let c = m.conflicts().next().unwrap();
+        assert_eq!(
+            (c.local.as_str(), c.remote.as_str()),
+            ("quick red", "slow brown")
+        );
+        // They touch different words, so they can be composed for a suggestion.
+        assert_eq!(c.composed.as_deref(), Some("slow red"));
+        // Only punctuation between: still neighbours.
+        assert_eq!(merged("Bob, Alice", "Robert, Alice", "Bob, Carol"), None);
+        assert_eq!(merged("[d1-o6]", "[d1-o22]", "[d3-o6]"), None);
+    }
+
+    #[test]
+    fn edits_of_the_same_word_conflict_and_cannot_be_composed() {
+        let m = merge_words("on Tuesday", "on Wednesday", "on Thursday").unwrap();
+        assert_eq!(m.merged(), None);
+        assert_eq!(m.conflicts().next().unwrap().composed, None);
+    }
+
+    #[test]
+    fn an_insertion_next_to_an_edit_conflicts_but_composes() {
+        let m = merge_words(
+            "Meet Bob at 10am",
+            "Meet Bob at 11am",
+            "Meet Bob at 10am in room 4",
+        )
+        .unwrap();
+        assert_eq!(m.merged(), None);
+        let c = m.conflicts().next().unwrap();
+        assert_eq!(c.composed.as_deref(), Some("11am in room 4"));
+    }
+
+    #[test]
+    fn a_line_break_separates_edits() {
+        assert_eq!(
+            merged(
+                "one two\nthree four\n",
+                "one 2\nthree four\n",
+                "one two\n3 four\n"
+            )
+            .as_deref(),
+            Some("one 2\n3 four\n")
+        );
+    }
+
+    #[test]
+    fn the_same_edit_on_both_sides_is_taken_once() {
+        assert_eq!(
+            merged("a cat sat", "a dog sat", "a dog sat down").as_deref(),
+            Some("a dog sat down")
+        );
+    }
+
+    #[test]
+    fn non_latin_scripts_merge_by_their_words() {
+        // Two ideographs apart, with an unchanged ideograph (a word) between.
+        assert_eq!(
+            merged("会議は月曜日です", "会談は月曜日です", "会議は火曜日です").as_deref(),
+            Some("会談は火曜日です")
+        );
+        // Cyrillic words with a word between.
+        assert_eq!(
+            merged(
+                "Встреча в понедельник утром",
+                "Встреча во вторник утром",
+                "Встреча в понедельник вечером"
+            ),
+            None,
+            "neighbouring words"
+        );
+        assert_eq!(
+            merged(
+                "Встреча с Иваном в понедельник",
+                "Встреча с Петром в понедельник",
+                "Встреча с Иваном в среду"
+            )
+            .as_deref(),
+            Some("Встреча с Петром в среду")
+        );
+    }
+
+    #[test]
+    fn emoji_are_words() {
+        assert_eq!(
+            merged(
+                "I ❤️ cats and dogs",
+                "We ❤️ cats and dogs",
+                "I ❤️ cats and 🐦"
+            )
+            .as_deref(),
+            Some("We ❤️ cats and 🐦")
+        );
+        // An emoji between two edits separates them like a word.
+        assert_eq!(
+            merged("a 👍 b", "x 👍 b", "a 👍 y").as_deref(),
+            Some("x 👍 y")
+        );
+    }
+
+    #[test]
+    fn weights_count_the_words_each_side_changed() {
+        let m = merge_words(
+            "The meeting is on Monday",
+            "The meeting is on Tuesday",
+            "The gathering happens on a Friday",
+        )
+        .unwrap();
+        let c = m.conflicts().next().unwrap();
+        assert_eq!(c.larger_edit(), Side::Remote);
+    }
+}
