@@ -14,7 +14,7 @@ use serde_json::json;
 fn real_model() -> PathBuf {
     let path = std::env::var_os("ACCORD_TEST_MODEL")
         .map(PathBuf::from)
-        .or_else(|| accord::model::known_model_path("smollm2"))
+        .or_else(|| accord_model::known_model_path("smollm2"))
         .expect("cannot locate the workspace's models/ folder");
     assert!(
         path.is_file(),
@@ -192,7 +192,11 @@ fn sync_with_the_real_model_records_the_arbiter_in_the_conflict_log() {
         json!("How to set up the phone:\n1. Open the box.\n2. Take the phone out of the box.\n3. Charge the phone.\n4. Turn the phone on.\n")
     );
     let c = &b.conflicts(false).unwrap()[0];
-    assert!(c.strategy.starts_with("arbiter:SmolLM2"), "{}", c.strategy);
+    assert!(
+        matches!(&c.strategy, accord::merge::Strategy::Arbiter(m) if m.starts_with("SmolLM2")),
+        "{}",
+        c.strategy
+    );
     assert!(c.score.is_some());
     assert!(!c.needs_review);
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::merge::{CollectionSchema, FieldPolicy};
+use accord::merge::{Side, Strategy, SuggestionReason};
 use accord::sync::{Backoff, SyncOptions};
 use accord::transport::{HttpTransport, Traffic, Transport, TransportError};
 use accord::{Accord, ChangeEvent, ChangeOrigin, ConflictResolution, SyncOutcome};
@@ -114,11 +115,129 @@ fn offline_edits_on_two_devices_converge() {
         .iter()
         .find(|c| c.id == "n2")
         .expect("delete-vs-edit logged");
-    assert_eq!(n2.strategy, accord::sync::DELETE_VS_EDIT);
+    assert_eq!(n2.strategy, Strategy::DeleteVsEdit);
     assert!(n2.needs_review);
     assert!(conflicts
         .iter()
-        .any(|c| c.id == "n1" && c.strategy == "field"));
+        .any(|c| c.id == "n1" && c.strategy == Strategy::Field));
+}
+
+#[test]
+fn edits_of_different_words_of_one_line_on_two_devices_merge_silently() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let b = server.device("b", &server.user("bob"));
+    a.put(
+        "notes",
+        "m",
+        json!({"body": "Meet Bob at 10am\nBring the notes\n"}),
+    )
+    .unwrap();
+    done(&a.sync());
+    done(&b.sync());
+    a.put(
+        "notes",
+        "m",
+        json!({"body": "Meet Robert at 10am\nBring the notes\n"}),
+    )
+    .unwrap();
+    b.put(
+        "notes",
+        "m",
+        json!({"body": "Meet Bob at 11am\nBring the notes\n"}),
+    )
+    .unwrap();
+    done(&a.sync());
+    let r = b.sync();
+    done(&r);
+    assert_eq!(r.conflicts, 0, "not flagged: {r:?}");
+    assert_eq!(r.merges.len(), 1);
+    assert_eq!(r.merges[0].strategy, Strategy::WordDiff3);
+    done(&a.sync());
+    for d in [&a, &b] {
+        assert_eq!(
+            data(d, "m").unwrap()["body"],
+            json!("Meet Robert at 11am\nBring the notes\n")
+        );
+    }
+    // Logged with both sides, so the app can show it and undo it.
+    let c = &b.conflicts(false).unwrap()[0];
+    assert!(!c.needs_review && c.suggested.is_none());
+    assert_eq!(
+        c.local.as_ref().unwrap()["body"],
+        json!("Meet Bob at 11am\nBring the notes\n")
+    );
+    assert_eq!(
+        c.remote.as_ref().unwrap()["body"],
+        json!("Meet Robert at 10am\nBring the notes\n")
+    );
+}
+
+#[test]
+fn a_flagged_merge_suggests_a_resolution_that_one_call_applies() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let b = server.device("b", &server.user("bob"));
+    a.put(
+        "notes",
+        "m",
+        json!({"title": "t", "body": "The launch is on Monday.\n"}),
+    )
+    .unwrap();
+    done(&a.sync());
+    done(&b.sync());
+    a.put(
+        "notes",
+        "m",
+        json!({"title": "t", "body": "The launch is on Tuesday.\n"}),
+    )
+    .unwrap();
+    b.put(
+        "notes",
+        "m",
+        json!({"title": "t", "body": "The launch is on the first Friday of June.\n"}),
+    )
+    .unwrap();
+    done(&b.sync());
+    let r = a.sync();
+    done(&r);
+    assert_eq!(r.conflicts, 1);
+    let c = &a.conflicts(true).unwrap()[0];
+    assert!(c.needs_review);
+    // The merge keeps both; the suggestion is the larger rewrite.
+    assert_eq!(
+        c.result.as_ref().unwrap()["body"],
+        json!("The launch is on Tuesday.\nThe launch is on the first Friday of June.\n")
+    );
+    assert_eq!(
+        c.suggested.as_ref().unwrap()["body"],
+        json!("The launch is on the first Friday of June.\n")
+    );
+    let body_field = c.fields.iter().find(|f| f.field == "body").unwrap();
+    assert!(matches!(
+        body_field.suggestion,
+        Some(SuggestionReason::LargerEdit { side: Side::Remote })
+    ));
+    // Edits made since the merge, elsewhere in the record, are kept.
+    let mut edited = data(&a, "m").unwrap();
+    edited["title"] = json!("Launch");
+    a.put("notes", "m", edited).unwrap();
+    a.resolve_conflict(c.conflict_id, ConflictResolution::Suggested)
+        .unwrap();
+    assert!(a.conflicts(true).unwrap().is_empty());
+    done(&a.sync());
+    done(&b.sync());
+    for d in [&a, &b] {
+        assert_eq!(
+            data(d, "m").unwrap(),
+            json!({"title": "Launch", "body": "The launch is on the first Friday of June.\n"})
+        );
+    }
+    // A merge that needed no review has nothing to apply.
+    let err = a
+        .resolve_conflict(c.conflict_id + 1000, ConflictResolution::Suggested)
+        .unwrap_err();
+    assert!(err.to_string().contains("no conflict"), "{err}");
 }
 
 #[test]
@@ -148,7 +267,7 @@ fn overlapping_text_edit_keeps_both_sides_and_is_flagged() {
 
     // A person restores the laptop's side; that becomes an edit like any other.
     let c = &b.conflicts(true).unwrap()[0];
-    assert_eq!(c.strategy, "fallback");
+    assert_eq!(c.strategy, Strategy::Fallback);
     assert_eq!(
         c.local.as_ref().unwrap()["body"],
         json!("Standup on Thursday\n")
