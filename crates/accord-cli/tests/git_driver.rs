@@ -40,7 +40,10 @@ fn repo_with_branches(dir: &Path, base: &str, ours: &str, theirs: &str) {
         "{} merge --markers --marker-size %L -L %P -L base -L theirs %O %A %B -o %A",
         accord_bin().display()
     );
-    ok(git(dir, &["config", "merge.accord.name", "Accord three-way merge"]));
+    ok(git(
+        dir,
+        &["config", "merge.accord.name", "Accord three-way merge"],
+    ));
     ok(git(dir, &["config", "merge.accord.driver", &driver]));
     std::fs::write(dir.join(".gitattributes"), "*.md merge=accord\n").unwrap();
     std::fs::write(dir.join("notes.md"), base).unwrap();
@@ -121,5 +124,9 @@ fn marker_size_and_suggestion_options_shape_the_output() {
     assert_eq!(code, Some(1), "a suggestion still needs a person");
     assert_eq!(text, "The launch is on the first Friday of June.\n");
     let (code, _) = run(&["--markers", "--suggest"]);
-    assert_eq!(code, Some(2), "the two ways to write a hunk exclude each other");
+    assert_eq!(
+        code,
+        Some(2),
+        "the two ways to write a hunk exclude each other"
+    );
 }
