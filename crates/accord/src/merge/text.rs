@@ -480,7 +480,178 @@ mod tests {
         side.iter().filter(|l| !base.contains(l)).collect()
     }
 
+    /// A base text of words, spaces, punctuation and line breaks.
+    fn base_tokens() -> impl Strategy<Value = Vec<String>> {
+        let word = prop::sample::select(vec![
+            "alpha", "beta", "gamma", "delta", "épsilon", "会", "议", "🙂",
+        ]);
+        let sep = prop::sample::select(vec![" ", " ", " ", ", ", ". ", "\n", " - "]);
+        prop::collection::vec((word, sep), 0..24).prop_map(|v| {
+            v.into_iter()
+                .flat_map(|(w, s)| [w.to_string(), s.to_string()])
+                .collect()
+        })
+    }
+
+    /// One edit of a token list: at a position, replace or delete up to two tokens, or
+    /// insert; what it writes is fresh words (`L3`, `R7`) no base holds.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Replace(usize, usize, usize),
+        Insert(usize, usize),
+        Delete(usize, usize),
+    }
+
+    fn script() -> impl Strategy<Value = Vec<Op>> {
+        prop::collection::vec(
+            prop_oneof![
+                (0..60usize, 1..3usize, 1..3usize).prop_map(|(p, n, k)| Op::Replace(p, n, k)),
+                (0..60usize, 1..3usize).prop_map(|(p, k)| Op::Insert(p, k)),
+                (0..60usize, 1..3usize).prop_map(|(p, n)| Op::Delete(p, n)),
+            ],
+            0..4,
+        )
+    }
+
+    /// Applies `ops` to `base`, writing fresh words named `prefix` + a counter.
+    fn apply(base: &[String], ops: &[Op], prefix: &str) -> String {
+        let mut t = base.to_vec();
+        let mut fresh = 0;
+        let mut words = |k: usize| -> Vec<String> {
+            (0..k)
+                .flat_map(|i| {
+                    fresh += 1;
+                    let w = format!("{prefix}{fresh}");
+                    if i + 1 < k {
+                        vec![w, " ".to_string()]
+                    } else {
+                        vec![w]
+                    }
+                })
+                .collect()
+        };
+        for op in ops {
+            let len = t.len();
+            match *op {
+                Op::Replace(p, n, k) if len > 0 => {
+                    let p = p % len;
+                    let end = (p + n).min(len);
+                    t.splice(p..end, words(k));
+                }
+                Op::Insert(p, k) => {
+                    let p = p % (len + 1);
+                    t.splice(p..p, words(k));
+                }
+                Op::Delete(p, n) if len > 0 => {
+                    let p = p % len;
+                    t.drain(p..(p + n).min(len));
+                }
+                _ => {}
+            }
+        }
+        t.concat()
+    }
+
+    /// The runs of words `side` wrote: maximal stretches of its fresh words (with what
+    /// stands between them), which no base holds.
+    fn written_runs(side: &str, prefix: &str) -> Vec<String> {
+        let toks = crate::merge::tokens::tokens(side);
+        let fresh = |t: &str| {
+            t.starts_with(prefix) && t[prefix.len()..].chars().all(|c| c.is_ascii_digit())
+        };
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            if !fresh(toks[i]) {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            let mut end = j;
+            while j < toks.len() {
+                if fresh(toks[j]) {
+                    end = j + 1;
+                } else if crate::merge::tokens::is_word(toks[j]) {
+                    break;
+                }
+                j += 1;
+            }
+            runs.push(toks[i..end].concat());
+            i = end;
+        }
+        runs
+    }
+
     proptest! {
+        #[test]
+        fn every_run_of_words_either_side_wrote_survives(
+            b in base_tokens(), lo in script(), ro in script()
+        ) {
+            let (bs, ls, rs) = (b.concat(), apply(&b, &lo, "L"), apply(&b, &ro, "R"));
+            let m = merge(&bs, &ls, &rs);
+            for run in written_runs(&ls, "L").iter().chain(&written_runs(&rs, "R")) {
+                prop_assert!(m.text.contains(run.as_str()),
+                    "lost {run:?}: base {bs:?} local {ls:?} remote {rs:?} -> {:?}", m.text);
+            }
+            // Nothing invented: every word of the result is in some input.
+            let input: std::collections::HashSet<&str> = [bs.as_str(), &ls, &rs]
+                .iter()
+                .flat_map(|t| crate::merge::tokens::tokens(t))
+                .collect();
+            for w in crate::merge::tokens::tokens(&m.text) {
+                // Keep-both may add a line break between two sides; words are never new.
+                if crate::merge::tokens::is_word(w) {
+                    prop_assert!(input.contains(w), "invented {w:?} in {:?}", m.text);
+                }
+            }
+        }
+
+        #[test]
+        fn the_arbiter_keeps_every_written_run_unless_it_flags_the_merge(
+            b in base_tokens(), lo in script(), ro in script()
+        ) {
+            let (bs, ls, rs) = (b.concat(), apply(&b, &lo, "L"), apply(&b, &ro, "R"));
+            let arbiter = crate::merge::CandidateArbiter::structural();
+            let m = merge_text(&bs, &ls, &rs, Some(&arbiter));
+            if !m.needs_review {
+                for run in written_runs(&ls, "L").iter().chain(&written_runs(&rs, "R")) {
+                    prop_assert!(m.text.contains(run.as_str()),
+                        "lost {run:?}: base {bs:?} local {ls:?} remote {rs:?} -> {:?}", m.text);
+                }
+            }
+        }
+
+        #[test]
+        fn equal_sides_or_an_unchanged_side_merge_exactly(
+            b in base_tokens(), ops in script()
+        ) {
+            let (bs, xs) = (b.concat(), apply(&b, &ops, "X"));
+            prop_assert_eq!(merge(&bs, &xs, &xs).text, xs.clone());
+            prop_assert_eq!(merge(&bs, &bs, &xs).text, xs.clone());
+            prop_assert_eq!(merge(&bs, &xs, &bs).text, xs);
+        }
+
+        #[test]
+        fn merging_is_symmetric_up_to_the_local_first_order(
+            b in base_tokens(), lo in script(), ro in script()
+        ) {
+            let (bs, ls, rs) = (b.concat(), apply(&b, &lo, "L"), apply(&b, &ro, "R"));
+            let one = merge(&bs, &ls, &rs);
+            let other = merge(&bs, &rs, &ls);
+            prop_assert_eq!(one.needs_review, other.needs_review);
+            if one.needs_review {
+                // Keep-both puts this device's side first: the same lines, in another order.
+                let sorted = |t: &str| {
+                    let mut v: Vec<String> = t.lines().map(str::to_string).collect();
+                    v.sort();
+                    v
+                };
+                prop_assert_eq!(sorted(&one.text), sorted(&other.text));
+            } else {
+                prop_assert_eq!(one.text, other.text);
+            }
+        }
+
         #[test]
         fn no_line_either_side_added_is_lost(b in doc(), l in doc(), r in doc()) {
             let (bs, ls, rs) = (b.concat(), l.concat(), r.concat());
