@@ -23,6 +23,7 @@ use std::ops::Range;
 use similar::{capture_diff_slices, Algorithm, DiffOp};
 
 use super::decision::Side;
+use super::hunk::lines_inclusive;
 use super::tokens::{is_word, separates, tokens};
 
 /// Sides longer than this many tokens are not merged word by word (the diff is
@@ -115,12 +116,34 @@ impl WordMerge {
 struct Edit {
     base: Range<usize>,
     side: Range<usize>,
+    /// An insertion of whole lines at the start of a line: it stands on lines of its own,
+    /// apart from an edit inside the line it comes before.
+    whole_lines: bool,
 }
 
-/// The edits that turn `base` into `side`, in base order; a deletion next to an
-/// insertion is one replacement.
-fn edits(base: &[&str], side: &[&str]) -> Vec<Edit> {
-    let mut out: Vec<Edit> = Vec::new();
+/// A text cut into tokens, with where each line's tokens start.
+struct Tokenized<'a> {
+    tokens: Vec<&'a str>,
+    /// `line_start[i]`: index of line i's first token; one more entry at the end.
+    line_start: Vec<usize>,
+}
+
+fn tokenize(text: &str) -> Tokenized<'_> {
+    let mut t = Tokenized {
+        tokens: Vec::new(),
+        line_start: vec![0],
+    };
+    // Token boundaries always fall at line ends, so tokenizing line by line gives the
+    // same tokens as the whole text.
+    for line in lines_inclusive(text) {
+        t.tokens.extend(tokens(line));
+        t.line_start.push(t.tokens.len());
+    }
+    t
+}
+
+/// Appends the edits of one token-level diff, offset to where it starts.
+fn push_token_edits(out: &mut Vec<Edit>, base: &[&str], side: &[&str], at: (usize, usize)) {
     for op in capture_diff_slices(Algorithm::Myers, base, side) {
         let (b, s) = match op {
             DiffOp::Equal { .. } => continue,
@@ -144,12 +167,81 @@ fn edits(base: &[&str], side: &[&str]) -> Vec<Edit> {
                 new_index..new_index + new_len,
             ),
         };
-        match out.last_mut() {
-            Some(last) if last.base.end == b.start && last.side.end == s.start => {
-                last.base.end = b.end;
-                last.side.end = s.end;
-            }
-            _ => out.push(Edit { base: b, side: s }),
+        push_edit(
+            out,
+            Edit {
+                base: b.start + at.0..b.end + at.0,
+                side: s.start + at.1..s.end + at.1,
+                whole_lines: false,
+            },
+        );
+    }
+}
+
+/// Appends an edit, joining it to the previous one when the two are contiguous.
+fn push_edit(out: &mut Vec<Edit>, e: Edit) {
+    match out.last_mut() {
+        Some(last)
+            if last.base.end == e.base.start
+                && last.side.end == e.side.start
+                && !last.whole_lines
+                && !e.whole_lines =>
+        {
+            last.base.end = e.base.end;
+            last.side.end = e.side.end;
+        }
+        _ => out.push(e),
+    }
+}
+
+/// The edits that turn `base` into `side`, in base order. Lines are aligned first (so
+/// a line inserted next to a similar line stays an inserted line), then the tokens of
+/// the lines a side changed; a deletion next to an insertion is one replacement.
+fn edits(base: &Tokenized<'_>, side: &Tokenized<'_>, base_text: &str, side_text: &str) -> Vec<Edit> {
+    let (bl, sl) = (lines_inclusive(base_text), lines_inclusive(side_text));
+    let mut out: Vec<Edit> = Vec::new();
+    for op in capture_diff_slices(Algorithm::Histogram, &bl, &sl) {
+        let (b, s) = match op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => (old_index..old_index + old_len, new_index..new_index),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => (old_index..old_index, new_index..new_index + new_len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (
+                old_index..old_index + old_len,
+                new_index..new_index + new_len,
+            ),
+        };
+        let bt = base.line_start[b.start]..base.line_start[b.end];
+        let st = side.line_start[s.start]..side.line_start[s.end];
+        let whole = st.end > st.start && side.tokens[st.end - 1].ends_with(['\n', '\r']);
+        if b.is_empty() && whole {
+            push_edit(
+                &mut out,
+                Edit {
+                    base: bt,
+                    side: st,
+                    whole_lines: true,
+                },
+            );
+        } else {
+            push_token_edits(
+                &mut out,
+                &base.tokens[bt.clone()],
+                &side.tokens[st.clone()],
+                (bt.start, st.start),
+            );
         }
     }
     out
@@ -158,11 +250,12 @@ fn edits(base: &[&str], side: &[&str]) -> Vec<Edit> {
 /// Merges `local` and `remote`, both edited from `base`, word by word (see the module
 /// doc). `None` when a side is too long to diff word by word.
 pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordMerge> {
-    let (b, l, r) = (tokens(base), tokens(local), tokens(remote));
+    let (bt, lt, rt) = (tokenize(base), tokenize(local), tokenize(remote));
+    let (b, l, r) = (&bt.tokens, &lt.tokens, &rt.tokens);
     if b.len().max(l.len()).max(r.len()) > MAX_TOKENS {
         return None;
     }
-    let (le, re) = (edits(&b, &l), edits(&b, &r));
+    let (le, re) = (edits(&bt, &lt, base, local), edits(&bt, &rt, base, remote));
 
     // All edits in base order, tagged by side. At one base position an insertion of
     // this device sorts first.
@@ -179,17 +272,27 @@ pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordM
     let (mut l_shift, mut r_shift) = (0isize, 0isize); // side index - base index before `at`
     let mut i = 0;
     while i < all.len() {
-        // Grow a cluster from edit i.
+        // Grow a cluster from edit i. `lines_end`: the cluster ends with an insertion
+        // of whole lines, which stands apart from what follows it in the next line
+        // (though not from another insertion at the same point).
         let start = all[i].1.base.start;
         let mut end = all[i].1.base.end;
+        let mut lines_end = all[i].1.whole_lines;
         let mut j = i + 1;
         while j < all.len() {
-            let next = &all[j].1.base;
-            let joined = next.start < end || !b[end..next.start].iter().any(|t| separates(t));
-            if !joined {
+            let next = all[j].1;
+            let apart = next.base.start >= end
+                && (b[end..next.base.start].iter().any(|t| separates(t))
+                    || (lines_end && !(next.base.is_empty() && next.base.start == end)));
+            if apart {
                 break;
             }
-            end = end.max(next.end);
+            if next.base.end > end || (next.base.end == end && next.whole_lines) {
+                lines_end = next.whole_lines;
+            } else if next.base.end == end {
+                lines_end &= next.whole_lines;
+            }
+            end = end.max(next.base.end);
             j += 1;
         }
         let cluster = &all[i..j];

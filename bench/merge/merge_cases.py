@@ -2,7 +2,7 @@
 """Per-case view of a merger on a merge benchmark, scored by the benchmark's own
 merge_eval.py (imported from the shared directory at run time, never copied).
 
-    bench/merge_cases.py CASES.jsonl [--only clean|conflict] [--show lost|lost_words|exact|flagged] -- COMMAND {base} {ours} {theirs}
+    bench/merge/merge_cases.py CASES.jsonl [--only clean|conflict] [--show lost|lost_words|exact|flagged] -- COMMAND {base} {ours} {theirs}
 
 Prints one line per case that has the property asked for with --show (default: lost):
 id, exact, flagged, lost lines, lost word runs; with -v also the lines or runs lost.
@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
-shared = os.environ.get("ACCORD_SHARED_DIR", os.path.join(here, "..", "..", "shared"))
+shared = os.environ.get("ACCORD_SHARED_DIR", os.path.join(here, "..", "..", "..", "shared"))
 sys.path.insert(0, os.path.join(shared, "bench"))
 import merge_eval as me  # noqa: E402
 
