@@ -70,6 +70,10 @@ pub struct MergeArgs {
     /// status stays 1: a person should still look.
     #[arg(long)]
     suggest: bool,
+    /// How the suggestion for a hunk that needs review is chosen: `structural` (the
+    /// default), or by the model (`likelihood`, `prompt`, `generate`; see --choice).
+    #[arg(long, value_enum, default_value_t = ChoiceArg::Structural)]
+    suggest_with: ChoiceArg,
     /// Print what decided each conflicting hunk on standard error.
     #[arg(short, long)]
     verbose: bool,
@@ -154,13 +158,15 @@ fn arbiter(args: &MergeArgs) -> (Option<CandidateArbiter>, Option<Arc<LazyModel>
         return (Some(CandidateArbiter::structural()), None);
     }
     let model = Arc::new(LazyModel::new(path, LoadOptions::default()));
+    let choice = |c: ChoiceArg| match c {
+        ChoiceArg::Likelihood => Choice::DocumentLikelihood,
+        ChoiceArg::Prompt => Choice::Prompt,
+        ChoiceArg::Generate => Choice::Generate,
+        ChoiceArg::Structural => Choice::Structural,
+    };
     let options = ArbiterOptions {
-        choice: match args.choice {
-            ChoiceArg::Likelihood => Choice::DocumentLikelihood,
-            ChoiceArg::Prompt => Choice::Prompt,
-            ChoiceArg::Generate => Choice::Generate,
-            ChoiceArg::Structural => Choice::Structural,
-        },
+        choice: choice(args.choice),
+        suggestion: choice(args.suggest_with),
         time_budget: std::time::Duration::from_secs_f64(args.budget.clamp(0.0, 3600.0)),
         ..ArbiterOptions::default()
     };
