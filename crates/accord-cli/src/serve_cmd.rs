@@ -85,8 +85,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .local_addr()
             .context("cannot read the bound address")?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        // Scripts wait for this exact line.
+        // Scripts wait for this exact line. A closed stdout ends the server here, quietly.
         println!("listening on {scheme}://{addr}");
+        crate::keep_running_on_closed_pipes();
         match tls {
             Some(tls) => {
                 accord_server::serve_tls(listener, storage, options, tls, shutdown_signal()).await

@@ -24,7 +24,9 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, TokenAccess, User};
+use super::{
+    Result, SpaceInfo, Storage, StorageError, StoredLogReport, TokenAccess, User, UserInfo,
+};
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 
 const SCHEMA_VERSION: i64 = 1;
@@ -968,7 +970,9 @@ impl Storage for PostgresStorage {
         self.read("spaces", |tx| {
             let rows = tx.query(
                 "SELECT s.space_id, s.name, s.seq,
-                        (SELECT count(*) FROM records r WHERE r.space_id = s.space_id)
+                        (SELECT count(*) FROM records r WHERE r.space_id = s.space_id),
+                        (SELECT r.updated_ms FROM records r WHERE r.space_id = s.space_id
+                         ORDER BY r.seq DESC LIMIT 1)
                  FROM spaces s ORDER BY s.name",
                 &[],
             )?;
@@ -989,9 +993,42 @@ impl Storage for PostgresStorage {
                     seq: row.try_get(2)?,
                     records: row.try_get(3)?,
                     members,
+                    last_change_ms: row.try_get(4)?,
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserInfo>> {
+        self.read("users", |tx| {
+            let users = tx
+                .query(
+                    "SELECT user_id, name, created_ms FROM users ORDER BY name",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+            let grants = tx
+                .query(
+                    "SELECT g.user_id, s.name FROM grants g JOIN spaces s ON s.space_id = g.space_id
+                     ORDER BY s.name",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+            let tokens = tx
+                .query(
+                    "SELECT user_id, token_hash, created_ms, revoked FROM tokens
+                     ORDER BY created_ms, token_hash",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+            Ok(super::assemble_users(users, grants, tokens))
         })
     }
 }

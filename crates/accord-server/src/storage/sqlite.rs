@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, User};
+use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, User, UserInfo};
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 
 const SCHEMA_VERSION: i64 = 1;
@@ -471,18 +471,25 @@ impl Storage for SqliteStorage {
     fn spaces(&self) -> Result<Vec<SpaceInfo>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT s.space_id, s.name, s.seq, (SELECT count(*) FROM records r WHERE r.space_id = s.space_id)
+                "SELECT s.space_id, s.name, s.seq, (SELECT count(*) FROM records r WHERE r.space_id = s.space_id),
+                        (SELECT r.updated_ms FROM records r WHERE r.space_id = s.space_id ORDER BY r.seq DESC LIMIT 1)
                  FROM spaces s ORDER BY s.name",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
             })?;
             let mut out = Vec::new();
             let mut members = c.prepare(
                 "SELECT u.name FROM grants g JOIN users u ON u.user_id = g.user_id WHERE g.space_id = ?1 ORDER BY u.name",
             )?;
             for row in rows {
-                let (sid, name, seq, records) = row?;
+                let (sid, name, seq, records, last_change_ms) = row?;
                 let names = members
                     .query_map([sid], |r| r.get::<_, String>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -491,9 +498,34 @@ impl Storage for SqliteStorage {
                     records,
                     seq,
                     members: names,
+                    last_change_ms,
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserInfo>> {
+        self.read(|c| {
+            let users = c
+                .prepare("SELECT user_id, name, created_ms FROM users ORDER BY name")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let grants = c
+                .prepare(
+                    "SELECT g.user_id, s.name FROM grants g JOIN spaces s ON s.space_id = g.space_id
+                     ORDER BY s.name",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let tokens = c
+                .prepare(
+                    "SELECT user_id, token_hash, created_ms, revoked FROM tokens
+                     ORDER BY created_ms, token_hash",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(super::assemble_users(users, grants, tokens))
         })
     }
 }
