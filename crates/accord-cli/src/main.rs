@@ -15,6 +15,7 @@ mod demo_cmd;
 mod logs_cmd;
 mod merge_cmd;
 mod model_cmd;
+mod progress;
 mod serve_cmd;
 
 /// Offline-first sync engine: server, client, merge and benchmarks.

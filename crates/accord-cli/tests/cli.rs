@@ -574,3 +574,83 @@ fn every_command_ends_quietly_when_its_output_is_closed() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `command` on a pseudo-terminal (util-linux `script`), as a person at a terminal
+/// would; returns everything the terminal showed.
+fn on_a_terminal(command: &[String]) -> String {
+    let line = command
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sync_shows_progress_on_a_terminal_and_nothing_extra_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, tb) = setup(dir.path());
+    // 1,200 records on the server: three pages for the device below.
+    let seeder = accord::Accord::open(accord::Config::new(dir.path().join("seed.db")).with_server(
+        &server.url,
+        &tb,
+        "notes",
+    ))
+    .unwrap();
+    let rows: Vec<_> = (0..1_200)
+        .map(|i| (format!("r{i}"), json!({"body": format!("line {i}\n")})))
+        .collect();
+    seeder.put_many("notes", rows).unwrap();
+    assert_eq!(seeder.sync().outcome, accord::SyncOutcome::Done);
+
+    let client = |store: &str, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            accord_bin().to_string_lossy().into_owned(),
+            "client".into(),
+            "--store".into(),
+        ];
+        v.push(dir.path().join(store).to_string_lossy().into_owned());
+        for a in ["--server", &server.url, "--token", &ta, "--space", "notes"] {
+            v.push(a.to_string());
+        }
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let shown = on_a_terminal(&client("tty.db", &["sync"]));
+    assert!(shown.contains("pull"), "{shown}");
+    assert!(
+        shown.contains("1,200/1,200 records"),
+        "records of the total: {shown}"
+    );
+    assert!(shown.contains("KiB"), "bytes moved: {shown}");
+    assert!(
+        shown.contains("\"pulled\": 1200"),
+        "the report follows: {shown}"
+    );
+
+    let quiet = on_a_terminal(&client("json.db", &["--json", "sync"]));
+    assert!(!quiet.contains("records"), "--json draws no bar: {quiet}");
+    assert!(quiet.contains("\"pulled\": 1200"), "{quiet}");
+
+    // Through a pipe: the report alone on stdout, nothing on stderr.
+    let args = client("pipe.db", &["sync"]);
+    let out = Command::new(&args[0]).args(&args[1..]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pulled"], 1200);
+}

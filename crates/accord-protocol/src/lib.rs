@@ -8,9 +8,12 @@
 //! Endpoints (all under [`API_PREFIX`], JSON, optionally gzip, `Authorization: Bearer`):
 //!
 //! - `GET  /v1/spaces/{space}/changes?since={seq}&limit={n}` → [`ChangesPage`]
+//!   (with [`COUNT_REMAINING_HEADER`], the page says how many changes follow it)
 //! - `POST /v1/spaces/{space}/mutations` [`MutationBatch`] → [`MutationResults`]
 //! - `POST /v1/spaces/{space}/logs` [`LogReport`] → [`LogReceipt`]
 //! - `GET  /health`, `GET /metrics` (Prometheus text)
+//!
+//! Any request may name its device in [`DEVICE_HEADER`].
 //!
 //! Errors are [`ErrorBody`] with a status code that matches [`ErrorCode`].
 
@@ -69,7 +72,23 @@ pub struct ChangesPage {
     pub next: i64,
     /// True when more changes follow after `next`.
     pub more: bool,
+    /// How many records changed after `next` when the page was read: present only when
+    /// the request carried [`COUNT_REMAINING_HEADER`] and the server can count (servers
+    /// before it was added leave it out). For progress; the feed itself is `more`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
 }
+
+/// Request header of `GET .../changes` asking the server to fill
+/// [`ChangesPage::remaining`]. Counting costs the server a scan of the rest of the feed,
+/// so a client asks once per pull, on its first page. Servers that do not know the header
+/// ignore it.
+pub const COUNT_REMAINING_HEADER: &str = "Accord-Count-Remaining";
+
+/// Request header naming the device that makes a request (its store's device id), so the
+/// server can tell a user's devices apart in its activity figures. Optional; at most
+/// [`MAX_NAME_LEN`] bytes without control characters, or the request is refused (400).
+pub const DEVICE_HEADER: &str = "Accord-Device";
 
 /// One local write, sent to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,6 +325,13 @@ mod tests {
         let body = r#"{"changes":[],"next":3,"more":false,"server_time":1}"#;
         let page: ChangesPage = serde_json::from_str(body).unwrap();
         assert_eq!(page.next, 3);
+        assert_eq!(
+            page.remaining, None,
+            "servers before `remaining` leave it out"
+        );
+        let counted: ChangesPage =
+            serde_json::from_str(r#"{"changes":[],"next":3,"more":true,"remaining":7}"#).unwrap();
+        assert_eq!(counted.remaining, Some(7));
     }
 
     #[test]

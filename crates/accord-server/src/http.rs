@@ -240,6 +240,31 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         .into_response()
 }
 
+/// Who makes a sync request, once authorized.
+struct Caller {
+    user: User,
+    space_id: i64,
+}
+
+/// The device a request names in [`accord_protocol::DEVICE_HEADER`] (empty when it
+/// names none); 400 for a value that is not a valid name.
+fn device_of(headers: &HeaderMap) -> Result<String, ApiError> {
+    let Some(value) = headers.get(accord_protocol::DEVICE_HEADER) else {
+        return Ok(String::new());
+    };
+    let bad = |why: String| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("{} header: {why}", accord_protocol::DEVICE_HEADER),
+        )
+    };
+    let device = value
+        .to_str()
+        .map_err(|_| bad("must be visible ASCII".into()))?;
+    accord_protocol::check_name("device", device).map_err(bad)?;
+    Ok(device.to_string())
+}
+
 /// Resolves the token and the space: 401 for a missing, unknown or revoked token; 404
 /// for a space that does not exist or is not granted (the same answer, so a token
 /// cannot probe which spaces exist).
@@ -247,7 +272,7 @@ async fn authorize(
     state: &Arc<AppState>,
     headers: &HeaderMap,
     space: Result<Path<String>, PathRejection>,
-) -> Result<(User, i64), ApiError> {
+) -> Result<Caller, ApiError> {
     let Path(space) = space.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.body_text()))?;
     let token = headers
         .get(header::AUTHORIZATION)
@@ -276,7 +301,7 @@ async fn authorize(
     }
     let storage = state.storage.clone();
     match blocking(move || storage.access(&hash, &space_name)).await? {
-        TokenAccess::Granted(user, space_id) => Ok((user, space_id)),
+        TokenAccess::Granted(user, space_id) => Ok(Caller { user, space_id }),
         TokenAccess::NoGrant(_) => Err(ApiError::new(
             ErrorCode::NotFound,
             format!("space '{space}' does not exist or this token has no grant for it"),
@@ -351,10 +376,23 @@ async fn changes(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (_user, space_id) = authorize(&state, &headers, space).await?;
+    let Caller { space_id, .. } = authorize(&state, &headers, space).await?;
+    let _device = device_of(&headers)?;
     let (since, limit) = parse_query(query)?;
+    let count_remaining = headers.contains_key(accord_protocol::COUNT_REMAINING_HEADER);
     let storage = state.storage.clone();
-    let page = blocking(move || storage.changes(space_id, since, limit)).await?;
+    let page = blocking(move || {
+        let mut page = storage.changes(space_id, since, limit)?;
+        if count_remaining {
+            page.remaining = Some(if page.more {
+                storage.count_changes(space_id, page.next)?
+            } else {
+                0
+            });
+        }
+        Ok(page)
+    })
+    .await?;
     Metrics::add(&state.metrics.changes_served, page.changes.len() as u64);
     Ok(Json(page).into_response())
 }
@@ -365,7 +403,8 @@ async fn mutations(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (_user, space_id) = authorize(&state, &headers, space).await?;
+    let Caller { space_id, .. } = authorize(&state, &headers, space).await?;
+    let _device = device_of(&headers)?;
     let body = read_body(body)?;
     let batch: MutationBatch = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
@@ -393,7 +432,8 @@ async fn logs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (user, space_id) = authorize(&state, &headers, space).await?;
+    let Caller { user, space_id } = authorize(&state, &headers, space).await?;
+    let _device = device_of(&headers)?;
     let body = read_body(body)?;
     let report: LogReport = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid log report: {e}")))?;

@@ -165,6 +165,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Records of the space changed after `since`, in seq order, at most `limit`.
     fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage>;
 
+    /// How many records of the space changed after `since` (what a pull from `since`
+    /// still has to fetch).
+    fn count_changes(&self, space_id: i64, since: i64) -> Result<u64>;
+
     /// Applies mutations in order, each only if its `base_version` matches (or its id was
     /// applied before, in which case the first answer is returned again).
     fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>>;
@@ -247,6 +251,7 @@ pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u3
         changes,
         next,
         more,
+        remaining: None,
     }
 }
 

@@ -738,6 +738,18 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn count_changes(&self, space_id: i64, since: i64) -> Result<u64> {
+        self.read("count_changes", |tx| {
+            let n: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM records WHERE space_id = $1 AND seq > $2",
+                    &[&space_id, &since],
+                )?
+                .try_get(0)?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
     fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
         super::validate_mutations(mutations)?;
         let space_lock = self

@@ -265,6 +265,15 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn count_changes(&self, space_id: i64, since: i64) -> Result<u64> {
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached("SELECT count(*) FROM records WHERE space_id = ?1 AND seq > ?2")?
+                .query_row(params![space_id, since], |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
     fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
         super::validate_mutations(mutations)?;
         self.write(|tx| {
