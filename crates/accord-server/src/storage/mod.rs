@@ -5,12 +5,14 @@
 //! writes is one transaction: a batch of mutations applies together with the sequence
 //! numbers and idempotency records it produces, or not at all.
 
+mod activity;
 mod postgres;
 mod sqlite;
 
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 use serde::Serialize;
 
+pub use activity::{Activity, ActivityCounts, ActivityKey, HOUR_MS};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
@@ -178,6 +180,15 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The newest log reports of a space.
     fn log_reports(&self, space: &str, limit: u32) -> Result<Vec<StoredLogReport>>;
+
+    /// One log report of a space by its id.
+    fn log_report(&self, space: &str, report_id: &str) -> Result<Option<StoredLogReport>>;
+
+    /// Adds counted activity to the stored counters (one transaction).
+    fn record_activity(&self, counts: &[(ActivityKey, ActivityCounts)]) -> Result<()>;
+
+    /// Stored activity of the hours that start at or after `since_ms`, oldest first.
+    fn activity(&self, since_ms: i64) -> Result<Vec<Activity>>;
 
     /// Creates a space.
     fn add_space(&self, name: &str) -> Result<()>;
