@@ -1,6 +1,6 @@
-//! Progress bars for long work on a terminal: a sync (driven by the core's progress
-//! callback, the same figures Kotlin's progress listener gets) and the long benchmark
-//! steps. Drawn on standard error, and only when standard output is a terminal and no
+//! Progress bars for long work on a terminal: a sync, driven by the core's progress
+//! callback (the same figures Kotlin's progress listener gets). `accord-bench` includes
+//! this file too, for its syncs and its long steps. Drawn on standard error, and only when standard output is a terminal and no
 //! machine-readable output was asked for, so a pipe or `--json` gets nothing extra.
 
 use std::io::IsTerminal;
@@ -20,7 +20,7 @@ pub fn wanted(machine_output: bool) -> bool {
 
 /// Shows `bar` on standard error when `enabled`; it was configured while hidden, so its
 /// first frame is already complete.
-fn show(bar: &ProgressBar, enabled: bool) {
+pub(crate) fn show(bar: &ProgressBar, enabled: bool) {
     if enabled {
         bar.set_draw_target(ProgressDrawTarget::stderr());
     }
@@ -35,7 +35,7 @@ fn leave(bar: &ProgressBar, enabled: bool) {
     }
 }
 
-fn style(template: &str) -> ProgressStyle {
+pub(crate) fn style(template: &str) -> ProgressStyle {
     // The templates are constants of this file; a bad one is a bug caught by the tests,
     // and falls back to the default style rather than failing a sync.
     ProgressStyle::with_template(template)
@@ -45,19 +45,6 @@ fn style(template: &str) -> ProgressStyle {
 
 const COUNTED: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}";
 const UNCOUNTED: &str = "{prefix:>5} {spinner} {human_pos} {msg}";
-const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
-
-/// A counted step of a benchmark (`len` items), hidden unless `enabled`. Clear it with
-/// `finish_and_clear` when the step is done.
-pub fn steps(len: u64, label: &str, unit: &str, enabled: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
-    bar.set_style(style(STEPS));
-    bar.set_prefix(label.to_string());
-    bar.set_message(unit.to_string());
-    show(&bar, enabled);
-    bar
-}
-
 /// `n` per second over `elapsed`, rounded, with thousands separators.
 fn rate(n: u64, elapsed: std::time::Duration) -> String {
     let secs = elapsed.as_secs_f64();
@@ -173,7 +160,7 @@ mod tests {
 
     #[test]
     fn the_templates_are_valid() {
-        for t in [COUNTED, UNCOUNTED, STEPS] {
+        for t in [COUNTED, UNCOUNTED] {
             assert!(ProgressStyle::with_template(t).is_ok(), "{t}");
         }
     }
