@@ -654,3 +654,19 @@ fn sync_shows_progress_on_a_terminal_and_nothing_extra_otherwise() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["pulled"], 1200);
 }
+
+#[test]
+fn serve_refuses_a_console_token_too_short_to_guard_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(accord_bin())
+        .args(["serve", "--db"])
+        .arg(dir.path().join("s.db"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("ACCORD_CONSOLE_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least 16 characters"), "{err}");
+    assert!(!err.contains("short"), "the token is not echoed: {err}");
+}
