@@ -311,10 +311,17 @@ pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordM
         let (lr, l_next) = span(Side::Local, l_shift);
         let (rr, r_next) = span(Side::Remote, r_shift);
         let has = |side: Side| cluster.iter().any(|(s, _)| *s == side);
-        let (local_span, remote_span) = (l[lr].concat(), r[rr].concat());
+        let (local_span, remote_span) = (l[lr.clone()].concat(), r[rr.clone()].concat());
+        // Containment is a judgement about words inside one line; across lines, where a
+        // line break moved, both versions stay for a person (or the arbiter) to order.
+        let within_a_line = !local_span.contains('\n') && !remote_span.contains('\n');
         if !has(Side::Remote) {
             text.push_str(&local_span);
         } else if !has(Side::Local) || local_span == remote_span {
+            text.push_str(&remote_span);
+        } else if within_a_line && contains(cluster, Side::Local, &l[lr.clone()], r) {
+            text.push_str(&local_span);
+        } else if within_a_line && contains(cluster, Side::Remote, &r[rr.clone()], l) {
             text.push_str(&remote_span);
         } else {
             if !text.is_empty() {
@@ -350,6 +357,50 @@ pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordM
         pieces.push(Piece::Text(text));
     }
     Some(WordMerge { pieces })
+}
+
+/// True when the `outer` side's version of a cluster within one line (`outer_span`, its
+/// tokens) already holds everything the other side did there: each run of words the other side wrote
+/// stands in it, in order, and every base token the other side replaced or removed is
+/// replaced or removed by the outer side too. Taking the outer side alone then loses
+/// nothing either side wrote (one side fixed a word, the other fixed it the same way and
+/// went on writing).
+fn contains(cluster: &[(Side, &Edit)], outer: Side, outer_span: &[&str], inner: &[&str]) -> bool {
+    let outer_edits: Vec<&Edit> = cluster
+        .iter()
+        .filter(|(s, _)| *s == outer)
+        .map(|(_, e)| *e)
+        .collect();
+    let mut from = 0;
+    for (_, e) in cluster.iter().filter(|(s, _)| *s != outer) {
+        let covered = (e.base.start..e.base.end)
+            .all(|p| outer_edits.iter().any(|o| o.base.contains(&p)));
+        if !covered {
+            return false;
+        }
+        let run = trim_spacing(&inner[e.side.clone()]);
+        if !run.iter().any(|t| is_word(t)) {
+            // A removal, or an edit of spacing, marks or line breaks only: not a run of
+            // words another text can be said to hold.
+            return false;
+        }
+        match outer_span[from..]
+            .windows(run.len())
+            .position(|w| w == run)
+        {
+            Some(at) => from += at + run.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `toks` without the horizontal spacing at either end.
+fn trim_spacing<'t>(toks: &'t [&'t str]) -> &'t [&'t str] {
+    let blank = |t: &&str| t.chars().all(|c| c.is_whitespace() && c != '\n' && c != '\r');
+    let start = toks.iter().position(|t| !blank(t)).unwrap_or(toks.len());
+    let end = toks.iter().rposition(|t| !blank(t)).map_or(start, |i| i + 1);
+    &toks[start..end]
 }
 
 /// Both sides' edits of a cluster applied each at its place (where both inserted at one
@@ -469,6 +520,23 @@ mod tests {
             merged("a cat sat", "a dog sat", "a dog sat down").as_deref(),
             Some("a dog sat down")
         );
+    }
+
+    #[test]
+    fn a_side_that_already_holds_the_other_sides_edit_is_taken() {
+        // Both fixed the typo; one went on to add a word.
+        assert_eq!(
+            merged("Use the colour picker", "Use the color picker", "Use the color scheme picker")
+                .as_deref(),
+            Some("Use the color scheme picker")
+        );
+        // A side that removed what the other kept does not hold the other's edit.
+        assert_eq!(
+            merged("the quick fox", "the fox", "the quick brown fox"),
+            None
+        );
+        // A run found only inside a longer word does not count.
+        assert_eq!(merged("go to it", "go at it", "go cat it"), None);
     }
 
     #[test]
