@@ -2,7 +2,8 @@
 //!
 //! The text pipeline of a sync (line diff3, the arbiter, keep-both) on three
 //! files, usable as a git merge driver. The arbiter's model is `--model`, else
-//! `ACCORD_MODEL`, else the default model in `models/` when present; it is loaded only
+//! `ACCORD_MODEL`, else the default model in the models folder (`ACCORD_MODELS_DIR`, else
+//! `./models`) when present; it is loaded only
 //! if a hunk needs it. A model that is missing or cannot be loaded is reported on
 //! standard error and the merge goes on without it.
 
@@ -16,7 +17,9 @@ use clap::{Args, ValueEnum};
 use accord::merge::{
     Arbiter, ArbiterError, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk, Resolution,
 };
-use accord_model::{default_model_path, LazyModel, LoadOptions};
+use accord_model::{LazyModel, LoadOptions};
+
+use crate::model_path::default_model_path;
 
 /// Arguments of `accord merge`.
 #[derive(Args)]
@@ -31,7 +34,7 @@ pub struct MergeArgs {
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
     /// GGUF model the arbiter consults (default: ACCORD_MODEL, else the default model in
-    /// models/ if present).
+    /// ACCORD_MODELS_DIR or ./models if present).
     #[arg(long, value_name = "PATH", conflicts_with = "no_model")]
     model: Option<PathBuf>,
     /// Decide overlapping edits without a model (the arbiter's structural choice).

@@ -14,8 +14,12 @@ use serde_json::json;
 fn real_model() -> PathBuf {
     let path = std::env::var_os("ACCORD_TEST_MODEL")
         .map(PathBuf::from)
-        .or_else(|| accord_model::known_model_path("smollm2"))
-        .expect("cannot locate the workspace's models/ folder");
+        .unwrap_or_else(|| {
+            let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+            accord_model::KnownModel::by_key("smollm2")
+                .expect("smollm2 is a known model")
+                .path_in(&models)
+        });
     assert!(
         path.is_file(),
         "test model {} is missing: run `make model` or point ACCORD_TEST_MODEL at it",

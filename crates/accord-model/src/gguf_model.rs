@@ -528,7 +528,10 @@ mod tests {
 
     #[test]
     fn a_prompt_evaluated_in_one_batch_equals_one_token_at_a_time() {
-        let path = super::super::known_model_path("smollm2").expect("workspace");
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+        let path = crate::KnownModel::by_key("smollm2")
+            .expect("smollm2 is a known model")
+            .path_in(&models);
         assert!(
             path.is_file(),
             "{} missing: run scripts/fetch-models.sh",

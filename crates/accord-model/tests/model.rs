@@ -11,15 +11,18 @@ use std::time::Duration;
 
 use accord::InterruptHandle;
 use accord_model::{
-    known_model_path, Budget, ChatMessage, GgufModel, LanguageModel, LoadOptions, ModelError,
-    StopReason,
+    Budget, ChatMessage, GgufModel, KnownModel, LanguageModel, LoadOptions, ModelError, StopReason,
 };
 
 fn model_path() -> PathBuf {
     let path = std::env::var_os("ACCORD_TEST_MODEL")
         .map(PathBuf::from)
-        .or_else(|| known_model_path("smollm2"))
-        .expect("cannot locate the workspace's models/ folder");
+        .unwrap_or_else(|| {
+            let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+            KnownModel::by_key("smollm2")
+                .expect("smollm2 is a known model")
+                .path_in(&models)
+        });
     assert!(
         path.is_file(),
         "test model {} is missing: run `scripts/fetch-models.sh smollm2` (or `make model`), \
