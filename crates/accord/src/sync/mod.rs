@@ -585,7 +585,9 @@ fn build_or_resume_report(ctx: &SyncContext<'_>) -> crate::error::Result<Option<
 }
 
 /// Test hook: aborts the process (as a kill would) when `ACCORD_CRASH_AT` names this
-/// point. Lets the crash tests stop a real sync at a chosen instant.
+/// point. Lets the crash tests stop a real sync at a chosen instant. Compiled only with
+/// the `test-hooks` feature; otherwise a no-op.
+#[cfg(feature = "test-hooks")]
 fn crash_point(name: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -597,3 +599,6 @@ fn crash_point(name: &str) {
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn crash_point(_name: &str) {}
