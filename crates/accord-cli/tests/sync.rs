@@ -176,6 +176,7 @@ struct Flaky {
     lose_next_logs_answer: AtomicBool,
     log_uploads: AtomicUsize,
     during_changes: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    during_logs: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl Flaky {
@@ -195,6 +196,7 @@ impl Flaky {
             lose_next_logs_answer: AtomicBool::new(false),
             log_uploads: AtomicUsize::new(0),
             during_changes: Mutex::new(None),
+            during_logs: Mutex::new(None),
         }
     }
 }
@@ -219,6 +221,9 @@ impl Transport for Flaky {
 
     fn upload_logs(&self, report: &LogReport) -> Result<LogReceipt, TransportError> {
         self.log_uploads.fetch_add(1, Ordering::SeqCst);
+        if let Some(f) = self.during_logs.lock().unwrap().take() {
+            f();
+        }
         if self.refuse_next_logs.swap(false, Ordering::SeqCst) {
             return Err(TransportError {
                 class: accord::transport::ErrorClass::Transient,
@@ -527,6 +532,120 @@ fn log_report_survives_a_failed_upload_and_is_stored_once() {
     // Nothing new to report: no upload.
     done(&a.sync_via(&flaky, None));
     assert_eq!(flaky.log_uploads.load(Ordering::SeqCst), 3);
+}
+
+/// Runs `sql` on the store file from a connection of its own, as damage (a bad sector, a
+/// stray tool) would change it under the app.
+fn damage(store: &std::path::Path, sql: &str) {
+    rusqlite::Connection::open(store)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+}
+
+#[test]
+fn a_queued_write_whose_data_is_damaged_is_quarantined_not_sent() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = server.device("a", &token);
+    a.put("notes", "n", json!({"body": "first\n"})).unwrap();
+    a.put("notes", "m", json!({"body": "other\n"})).unwrap();
+    done(&a.sync());
+    // Pulls the two writes back, so the next pull has nothing for the damaged record (a
+    // pull that must merge into a record it cannot read fails the sync, as it should).
+    done(&a.sync());
+    a.put("notes", "n", json!({"body": "second\n"})).unwrap();
+    a.put("notes", "m", json!({"body": "other, edited\n"}))
+        .unwrap();
+    damage(
+        &server.store_path("a"),
+        r#"UPDATE records SET data = '{"body": "sec' WHERE id = 'n'"#,
+    );
+
+    let r = a.sync();
+    done(&r);
+    assert_eq!(r.quarantined.len(), 1, "{r:#?}");
+    let q = &r.quarantined[0];
+    assert_eq!((q.collection.as_str(), q.id.as_str()), ("notes", "n"));
+    assert!(q.reason.contains("not valid JSON"), "{}", q.reason);
+    assert_eq!(
+        server.data_of("notes", "n"),
+        Some(json!({"body": "first\n"})),
+        "the server keeps the last good copy: nothing was sent in the damaged row's place"
+    );
+    assert_eq!(server.version_of("notes", "n"), Some(1));
+    assert_eq!(
+        server.data_of("notes", "m"),
+        Some(json!({"body": "other, edited\n"})),
+        "the other records sync as usual"
+    );
+    assert_eq!(r.pending, 1, "the damaged row is kept");
+    let row = &a.outbox().unwrap()[0];
+    assert_eq!(
+        row.data.as_deref(),
+        Some(r#"{"body": "sec"#),
+        "with its data"
+    );
+    assert!(row.quarantined.is_some());
+
+    // Every later sync still says so, and still sends nothing for it.
+    let r = a.sync();
+    done(&r);
+    assert_eq!(r.quarantined.len(), 1);
+    assert_eq!(server.version_of("notes", "n"), Some(1));
+}
+
+#[test]
+fn a_new_write_of_the_record_supersedes_its_quarantined_write() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = server.device("a", &token);
+    a.put("notes", "n", json!({"body": "first\n"})).unwrap();
+    // Sent once with its answer lost, then its frozen copy damaged.
+    damage(
+        &server.store_path("a"),
+        r#"UPDATE outbox SET attempts = 1, data = '[1, 2' WHERE id = 'n'"#,
+    );
+    let r = a.sync();
+    assert_eq!(r.quarantined.len(), 1, "{r:#?}");
+    assert_eq!(server.version_of("notes", "n"), None, "nothing was sent");
+
+    a.put("notes", "n", json!({"body": "rewritten\n"})).unwrap();
+    let r = a.sync();
+    done(&r);
+    assert_eq!(r.quarantined, vec![], "{r:#?}");
+    assert_eq!(r.pending, 0);
+    assert_eq!(
+        server.data_of("notes", "n"),
+        Some(json!({"body": "rewritten\n"}))
+    );
+}
+
+#[test]
+fn an_outbox_that_cannot_be_read_after_the_pass_is_not_reported_done() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = server.device("a", &token);
+    a.put("notes", "n", json!({"body": "hello\n"})).unwrap();
+    a.log("E", "Db", "disk full").unwrap();
+    let flaky = Flaky::new(&server, &token);
+    let store = server.store_path("a");
+    // The last step of the pass (the log upload) runs after the push; the outbox breaks
+    // under it.
+    *flaky.during_logs.lock().unwrap() = Some(Box::new(move || {
+        damage(&store, "DROP TABLE outbox");
+    }));
+    let r = a.sync_via(&flaky, None);
+    assert_eq!(r.pushed, 1);
+    match &r.outcome {
+        SyncOutcome::Failure { reason } => {
+            assert!(reason.contains("reading the outbox"), "{reason}")
+        }
+        other => panic!(
+            "a store error was hidden: {other:?} with pending {}",
+            r.pending
+        ),
+    }
 }
 
 #[test]

@@ -16,7 +16,8 @@ pub use config::{AccordConfig, CollectionConfig, FieldPolicy, ServerConfig, Sync
 pub use error::{AccordError, CallbackError, Result};
 pub use types::{
     AccordRecord, ChangeEvent, ChangeOrigin, Conflict, ConflictResolution, FieldFilter, LogLine,
-    MergeNote, RecordData, RecordQuery, SyncOutcome, SyncPhase, SyncProgress, SyncReport,
+    MergeNote, QuarantinedWrite, RecordData, RecordQuery, SyncOutcome, SyncPhase, SyncProgress,
+    SyncReport,
 };
 
 use types::parse_json;

@@ -131,6 +131,20 @@ pub struct MergeNote {
     pub fields_json: String,
 }
 
+/// A queued write held back because its stored data is damaged: kept in the outbox,
+/// never sent. Writing the record again queues a healthy write that replaces it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct QuarantinedWrite {
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// The queued mutation's id.
+    pub mutation_id: String,
+    /// Why it cannot be sent.
+    pub reason: String,
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SyncReport {
@@ -165,6 +179,8 @@ pub struct SyncReport {
     /// Why the configured model could not be used: the merges that needed it kept both
     /// sides, flagged for review. Never changes the outcome.
     pub model_error: Option<String>,
+    /// Queued writes held back because their stored data is damaged (tell the user).
+    pub quarantined: Vec<QuarantinedWrite>,
 }
 
 /// A logged merge, with both sides kept so either can be restored.
@@ -341,6 +357,16 @@ impl From<accord::SyncReport> for SyncReport {
             logs_uploaded: count(r.logs_uploaded),
             logs_error: r.logs_error,
             model_error: r.model_error,
+            quarantined: r
+                .quarantined
+                .into_iter()
+                .map(|q| QuarantinedWrite {
+                    collection: q.collection,
+                    id: q.id,
+                    mutation_id: q.mutation_id,
+                    reason: q.reason,
+                })
+                .collect(),
         }
     }
 }

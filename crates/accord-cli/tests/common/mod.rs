@@ -116,6 +116,15 @@ impl TestServer {
 
     /// The server's version of a record.
     pub fn version_of(&self, collection: &str, id: &str) -> Option<i64> {
+        self.record(collection, id).map(|r| r.version)
+    }
+
+    /// The server's copy of a record's fields (`None` when absent or deleted).
+    pub fn data_of(&self, collection: &str, id: &str) -> Option<serde_json::Value> {
+        self.record(collection, id).and_then(|r| r.data)
+    }
+
+    fn record(&self, collection: &str, id: &str) -> Option<accord_protocol::RemoteRecord> {
         let user = self
             .storage
             .user_for_token(&auth::token_hash(&self.user_token_for_reading()))
@@ -128,7 +137,6 @@ impl TestServer {
             .changes
             .into_iter()
             .find(|r| r.collection == collection && r.id == id)
-            .map(|r| r.version)
     }
 
     fn user_token_for_reading(&self) -> String {

@@ -22,10 +22,11 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
 pub use logs::{LogEvent, LogRing, LogRingStats, PendingReport};
 pub use meta::Meta;
-pub use outbox::OutboxRow;
 pub(crate) use outbox::{
-    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, take_batch,
+    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, quarantined,
+    take_batch,
 };
+pub use outbox::{DamagedRow, OutboxRow, QuarantinedWrite};
 pub(crate) use records::check_write;
 pub use records::{LocalRecord, Query, RecordWrite};
 pub use schema::SCHEMA_VERSION;
@@ -329,9 +330,17 @@ mod tests {
                 [],
             )
             .unwrap();
+            conn.execute(
+                "INSERT INTO outbox (mutation_id, collection, id, base_version, hlc, created_ms) VALUES ('m1', 'notes', 'n1', 0, 'h', 1)",
+                [],
+            )
+            .unwrap();
         }
         let (store, report) = Store::open(&path).unwrap();
         assert_eq!(report.migrated_from, 1);
+        let queued = store.read(outbox_rows).unwrap();
+        assert_eq!(queued.len(), 1, "the queued write survives the upgrade");
+        assert_eq!(queued[0].quarantined, None);
         assert_eq!(report.schema_version, SCHEMA_VERSION);
         let body: String = store
             .read(

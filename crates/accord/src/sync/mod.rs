@@ -123,8 +123,12 @@ pub struct SyncReport {
     pub merged: u64,
     /// Merges flagged for a person to review.
     pub conflicts: u64,
-    /// Mutations still queued.
+    /// Mutations still queued (quarantined ones included).
     pub pending: u64,
+    /// Queued writes held back because their stored data is damaged: kept, never sent
+    /// (see [`store::DamagedRow`]). An app should tell the user; writing the record again
+    /// queues a healthy write that is sent in their place.
+    pub quarantined: Vec<store::QuarantinedWrite>,
     /// Requests retried after transient failures.
     pub retries: u32,
     /// Request bytes sent (compressed).
@@ -156,6 +160,7 @@ pub(crate) fn empty_report() -> SyncReport {
             merged: 0,
             conflicts: 0,
             pending: 0,
+            quarantined: Vec::new(),
             retries: 0,
             bytes_sent: 0,
             bytes_received: 0,
@@ -251,7 +256,16 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
         Err(Stop::Cancelled) => SyncOutcome::Cancelled,
     };
     report.retries = retrier.retries;
-    report.pending = ctx.store.read(store::pending_mutations).unwrap_or(0).max(0) as u64;
+    let outbox = ctx
+        .store
+        .read(|c| Ok((store::pending_mutations(c)?, store::quarantined(c)?)));
+    match outbox {
+        Ok((pending, quarantined)) => {
+            report.pending = pending.max(0) as u64;
+            report.quarantined = quarantined;
+        }
+        Err(e) => report.outcome = outbox_unreadable(report.outcome, &e),
+    }
     let traffic = ctx.transport.traffic();
     report.bytes_sent = traffic.sent;
     report.bytes_received = traffic.received;
@@ -261,13 +275,44 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
 
 /// A local store failure during sync: usually a full disk. Nothing half-written stays
 /// (each step is one transaction), so the pass can simply be retried later.
-fn store_failed(step: &str, err: crate::error::Error) -> Stop {
-    if err.is_disk_full() {
-        Stop::Retry(format!(
-            "{step}: the device's disk is full; free some space"
-        ))
+/// The outcome of a pass after which the outbox cannot be read: what is still queued is
+/// then unknown, so the pass is not `Done` (nor a clean cancel) but what the store error
+/// calls for (`Retry` for a full disk, else `Failure`). An earlier `Failure` stays one;
+/// an earlier reason is kept in front of this one.
+fn outbox_unreadable(outcome: SyncOutcome, err: &crate::error::Error) -> SyncOutcome {
+    let (earlier, was_failure) = match outcome {
+        SyncOutcome::Retry { reason } => (Some(reason), false),
+        SyncOutcome::Failure { reason } => (Some(reason), true),
+        SyncOutcome::Done | SyncOutcome::Cancelled => (None, false),
+    };
+    let why = store_failure("reading the outbox after the pass", err);
+    let retry = err.is_disk_full() && !was_failure;
+    let reason = match earlier {
+        Some(e) => format!("{e}; {why}"),
+        None => why,
+    };
+    if retry {
+        SyncOutcome::Retry { reason }
     } else {
-        Stop::Failure(format!("{step}: {err}"))
+        SyncOutcome::Failure { reason }
+    }
+}
+
+fn store_failed(step: &str, err: crate::error::Error) -> Stop {
+    let reason = store_failure(step, &err);
+    if err.is_disk_full() {
+        Stop::Retry(reason)
+    } else {
+        Stop::Failure(reason)
+    }
+}
+
+/// What went wrong in the store during `step`, in words for the user.
+fn store_failure(step: &str, err: &crate::error::Error) -> String {
+    if err.is_disk_full() {
+        format!("{step}: the device's disk is full; free some space")
+    } else {
+        format!("{step}: {err}")
     }
 }
 
@@ -464,16 +509,16 @@ fn push(
 ) -> Result<(), Stop> {
     for _round in 0..ctx.options.max_push_rounds {
         retrier.check_interrupt()?;
-        let rows: Vec<OutboxRow> = ctx
+        let (rows, mutations): (Vec<OutboxRow>, Vec<_>) = ctx
             .store
             .write(|tx| store::take_batch(tx, ctx.options.push_batch))
-            .map_err(|e| store_failed("reading the outbox", e))?;
+            .map_err(|e| store_failed("reading the outbox", e))?
+            .into_iter()
+            .unzip();
         if rows.is_empty() {
             return Ok(());
         }
-        let batch = MutationBatch {
-            mutations: rows.iter().map(OutboxRow::to_mutation).collect(),
-        };
+        let batch = MutationBatch { mutations };
         crash_point("push:before-send");
         let answer = retrier.run("pushing changes", || ctx.transport.push(&batch))?;
         crash_point("push:sent");

@@ -245,6 +245,6 @@ class AccordClient private constructor(
         outcome = SyncOutcome.Failure("this Accord instance is closed"),
         pulled = 0, applied = 0, pushed = 0, merged = 0, conflicts = 0, pending = 0,
         retries = 0, bytesSent = 0, bytesReceived = 0, elapsedMs = 0, merges = emptyList(),
-        logsUploaded = 0, logsError = null, modelError = null,
+        logsUploaded = 0, logsError = null, modelError = null, quarantined = emptyList(),
     )
 }
