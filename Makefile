@@ -7,7 +7,7 @@ RELEASE := target/release/accord
 BENCH   := target/release/accord-bench
 SHARED  ?= ../shared
 
-.PHONY: demo test test-rust build release bench bench-sync bench-merge lint
+.PHONY: demo test test-rust build release bench bench-sync bench-merge
 
 # Each area adds its targets (and its part of `test`) in mk/<area>.mk.
 .DEFAULT_GOAL := build
@@ -28,10 +28,6 @@ test: $(TEST_TARGETS)
 
 test-rust:
 	$(CARGO) test --workspace
-
-lint:
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
 
 bench: bench-sync bench-merge
 

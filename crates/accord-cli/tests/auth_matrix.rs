@@ -4,6 +4,10 @@
 //! Runs against SQLite, and against PostgreSQL when `ACCORD_TEST_POSTGRES` is set (as
 //! `make test-postgres` does).
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;

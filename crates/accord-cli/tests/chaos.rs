@@ -15,6 +15,10 @@
 //! that seed), `ACCORD_CHAOS_DEVICES` (4), `ACCORD_CHAOS_OPS` (ops per device, 24).
 //! Runs against SQLite, or PostgreSQL when `ACCORD_TEST_POSTGRES` is set.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,6 +3,10 @@
 //! cluster and runs these with `--include-ignored`; run by hand without
 //! `ACCORD_TEST_POSTGRES` they fail, loudly, rather than pass.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeSet;

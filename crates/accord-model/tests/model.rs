@@ -4,6 +4,10 @@
 //! `ACCORD_TEST_MODEL` to use another copy. A missing file fails these tests with the
 //! command that fetches it: a model test that silently skipped would prove nothing.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
