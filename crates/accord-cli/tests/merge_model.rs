@@ -12,25 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use accord::SyncOutcome;
+use accord_test_support::test_model_path;
 use common::{accord_bin, TestServer};
 use serde_json::json;
-
-fn real_model() -> PathBuf {
-    let path = std::env::var_os("ACCORD_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
-            accord_model::KnownModel::by_key("smollm2")
-                .expect("smollm2 is a known model")
-                .path_in(&models)
-        });
-    assert!(
-        path.is_file(),
-        "test model {} is missing: run `make model` or point ACCORD_TEST_MODEL at it",
-        path.display()
-    );
-    path
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -67,7 +51,7 @@ fn merge(args: &[&str], files: &[PathBuf; 3]) -> Output {
 fn merge_with_the_real_model_orders_both_additions() {
     let dir = tempfile::tempdir().unwrap();
     let files = steps(dir.path());
-    let model = real_model();
+    let model = test_model_path();
     let out = merge(
         &[
             "--model",
@@ -173,7 +157,7 @@ fn sync_with_the_real_model_records_the_arbiter_in_the_conflict_log() {
     let b = accord::Accord::open(
         server
             .device_config("b", &server.user("bob"))
-            .with_model(real_model())
+            .with_model(test_model_path())
             .with_arbiter_choice(accord::merge::Choice::DocumentLikelihood),
     )
     .unwrap();

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use accord_server::auth;
-use common::ServeProcess;
+use common::{get, post, ServeProcess};
 use serde_json::{json, Value};
 
 fn serve(db: &str) -> ServeProcess {
@@ -40,20 +40,22 @@ fn setup() -> (String, String) {
 }
 
 fn push(url: &str, token: &str, mutations: Value) -> Value {
-    let resp = ureq::post(&format!("{url}/v1/spaces/notes/mutations"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .send_json(json!({ "mutations": mutations }))
-        .unwrap();
-    resp.into_json().unwrap()
+    let body = json!({ "mutations": mutations }).to_string();
+    let (status, answer) = post(
+        &format!("{url}/v1/spaces/notes/mutations"),
+        Some(token),
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    answer
 }
 
 fn feed(url: &str, token: &str) -> Vec<Value> {
-    let page: Value = ureq::get(&format!("{url}/v1/spaces/notes/changes?since=0&limit=1000"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let (status, page) = get(
+        &format!("{url}/v1/spaces/notes/changes?since=0&limit=1000"),
+        Some(token),
+    );
+    assert_eq!(status, 200, "{page}");
     page["changes"].as_array().unwrap().clone()
 }
 

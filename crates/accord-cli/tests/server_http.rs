@@ -7,35 +7,8 @@
 mod common;
 
 use accord_server::ServerOptions;
-use common::TestServer;
+use common::{get, post, TestServer};
 use serde_json::{json, Value};
-
-/// Status and JSON body of a request, whatever the status.
-fn call(req: ureq::Request, body: Option<&str>) -> (u16, Value) {
-    let resp = common::send(req, body);
-    let status = resp.status();
-    let text = resp.into_string().unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn get(url: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = ureq::get(url);
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    call(req, None)
-}
-
-fn post(url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut req = ureq::post(url);
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    call(req, Some(body))
-}
 
 fn mutation(id: &str, mutation_id: &str, base: i64) -> Value {
     json!({"mutation_id": mutation_id, "collection": "notes", "id": id, "base_version": base, "data": {"body": "x"}})

@@ -15,32 +15,17 @@ use std::time::Duration;
 
 use accord::InterruptHandle;
 use accord_model::{
-    Budget, ChatMessage, GgufModel, KnownModel, LanguageModel, LoadOptions, ModelError, StopReason,
+    Budget, ChatMessage, GgufModel, LanguageModel, LoadOptions, ModelError, StopReason,
 };
-
-fn model_path() -> PathBuf {
-    let path = std::env::var_os("ACCORD_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-            KnownModel::by_key("smollm2")
-                .expect("smollm2 is a known model")
-                .path_in(&models)
-        });
-    assert!(
-        path.is_file(),
-        "test model {} is missing: run `scripts/fetch-models.sh smollm2` (or `make model`), \
-         or point ACCORD_TEST_MODEL at SmolLM2-135M-Instruct.Q4_1.gguf",
-        path.display()
-    );
-    path
-}
+use accord_test_support::test_model_path;
 
 fn model() -> Arc<GgufModel> {
     static MODEL: OnceLock<Arc<GgufModel>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            Arc::new(GgufModel::load(&model_path(), &LoadOptions::default()).expect("load SmolLM2"))
+            Arc::new(
+                GgufModel::load(&test_model_path(), &LoadOptions::default()).expect("load SmolLM2"),
+            )
         })
         .clone()
 }
@@ -81,7 +66,7 @@ fn requantized_load_reports_it_and_still_ranks_correctly() {
         own_kernels: false,
         ..LoadOptions::default()
     };
-    let m = GgufModel::load(&model_path(), &options).unwrap();
+    let m = GgufModel::load(&test_model_path(), &options).unwrap();
     assert_eq!(
         m.report().requantized,
         vec![("Q4_1->Q8_0".to_string(), 210)]
@@ -280,7 +265,7 @@ fn a_spent_deadline_stops_generation_and_scoring() {
 
 #[test]
 fn a_prompt_longer_than_the_context_is_rejected() {
-    let path = model_path();
+    let path = test_model_path();
     let small = GgufModel::load(
         &path,
         &LoadOptions {
@@ -312,7 +297,7 @@ fn load_err(path: &std::path::Path) -> ModelError {
 
 #[test]
 fn missing_truncated_or_corrupt_files_are_errors_not_crashes() {
-    let path = model_path();
+    let path = test_model_path();
     let bytes = std::fs::read(&path).unwrap();
 
     let missing = load_err(std::path::Path::new("/nonexistent/model.gguf"));
@@ -352,7 +337,7 @@ fn a_wrong_checksum_is_refused_before_loading() {
         sha256: Some("0".repeat(64)),
         ..LoadOptions::default()
     };
-    let e = GgufModel::load(&model_path(), &options)
+    let e = GgufModel::load(&test_model_path(), &options)
         .err()
         .expect("must refuse");
     assert!(e.to_string().contains("sha256"), "{e}");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use accord::{Accord, Config};
 use accord_server::{auth, RunningServer, ServerOptions, Storage};
+use serde_json::Value;
 
 /// Environment variable naming a PostgreSQL server (`postgres://user@host:port/db`) to
 /// run the server suites against instead of SQLite (`scripts/pg-test-cluster.sh` sets it).
@@ -226,16 +227,52 @@ impl Drop for ServeProcess {
     }
 }
 
-/// Sends `req`, with `body` as JSON when given, and returns the response whatever its
-/// status: the HTTP suites assert on 4xx and 5xx answers.
-pub fn send(req: ureq::Request, body: Option<&str>) -> ureq::Response {
+/// Sends `method url` with the `Authorization` header when given and `body` as JSON
+/// when given; returns the status, the `Retry-After` header and the body text, whatever
+/// the status (the HTTP suites assert on 4xx and 5xx answers). A transport error fails
+/// the test.
+pub fn request(
+    method: &str,
+    url: &str,
+    authorization: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let mut req = ureq::request(method, url);
+    if let Some(a) = authorization {
+        req = req.set("Authorization", a);
+    }
     let result = match body {
         Some(b) => req.set("Content-Type", "application/json").send_string(b),
         None => req.call(),
     };
-    match result {
+    let resp = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    }
+        Err(e) => panic!("transport error: {method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let retry_after = resp.header("Retry-After").map(str::to_string);
+    (status, retry_after, resp.into_string().unwrap())
+}
+
+/// Status and JSON body (the text as a JSON string when it is not JSON) of `method url`
+/// with a bearer `token` when given.
+fn json_request(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let (status, _, text) = request(method, url, bearer.as_deref(), body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// `GET url` with a bearer `token` when given: status and JSON body, whatever the status.
+pub fn get(url: &str, token: Option<&str>) -> (u16, Value) {
+    json_request("GET", url, token, None)
+}
+
+/// `POST url` with JSON `body` and a bearer `token` when given: status and JSON body,
+/// whatever the status.
+pub fn post(url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    json_request("POST", url, token, Some(body))
 }
