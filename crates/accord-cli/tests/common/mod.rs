@@ -227,10 +227,25 @@ impl Drop for ServeProcess {
     }
 }
 
+/// Sends `req`, with `body` as JSON when given, and returns the response whatever its
+/// status: the HTTP suites assert on 4xx and 5xx answers. A transport error fails the
+/// test.
+pub fn send(req: ureq::Request, body: Option<&str>) -> ureq::Response {
+    let what = format!("{} {}", req.method(), req.url());
+    let result = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {what}: {e}"),
+    }
+}
+
 /// Sends `method url` with the `Authorization` header when given and `body` as JSON
 /// when given; returns the status, the `Retry-After` header and the body text, whatever
-/// the status (the HTTP suites assert on 4xx and 5xx answers). A transport error fails
-/// the test.
+/// the status.
 pub fn request(
     method: &str,
     url: &str,
@@ -241,15 +256,7 @@ pub fn request(
     if let Some(a) = authorization {
         req = req.set("Authorization", a);
     }
-    let result = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {method} {url}: {e}"),
-    };
+    let resp = send(req, body);
     let status = resp.status();
     let retry_after = resp.header("Retry-After").map(str::to_string);
     (status, retry_after, resp.into_string().unwrap())
