@@ -171,6 +171,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(ErrorCode::Internal, "the server failed; retry later").into_response()
         }))
+        // Outermost, so it wraps the body as it came off the wire: a refused body is read
+        // to its end and the client can read the answer (see `drain`).
+        .layer(middleware::map_request(crate::drain::drain_unread_body))
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@
 //! thread of its own (the demo, benchmarks and tests use that).
 
 pub mod auth;
+mod drain;
 pub mod http;
 pub mod metrics;
 pub mod rate_limit;
