@@ -279,11 +279,96 @@ fn bench_sync(b: &SyncBench) -> anyhow::Result<()> {
         &incremental,
     );
     println!(
-        "\nRaw JSON of the records in the initial sync: {} bytes; on the wire (gzip): {} bytes ({:.1}%).",
+        "\nRaw JSON of the records in the initial sync: {} bytes; on the wire (compressed): {} bytes ({:.1}%).",
         b.records as u64 * (record(0, b.record_bytes).to_string().len() as u64),
         initial.bytes_received,
         100.0 * initial.bytes_received as f64 / (b.records as f64 * record(0, b.record_bytes).to_string().len() as f64)
     );
     server.stop();
+    codecs(b)?;
+    Ok(())
+}
+
+/// The codecs a changes page can travel in, on one page of the bench's records: bytes
+/// against CPU, which is what the server's choice of encoding trades.
+fn codecs(b: &SyncBench) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let page = accord_protocol::ChangesPage {
+        changes: (0..accord_protocol::MAX_PAGE_LIMIT as usize)
+            .map(|i| accord_protocol::RemoteRecord {
+                collection: "notes".into(),
+                id: format!("r{i}"),
+                version: 1,
+                seq: i as i64 + 1,
+                data: Some(record(i, b.record_bytes)),
+                deleted: false,
+                hlc: format!("0000018f3a2b{i:08}-0000-5f1c2d3e4a5b6c7d"),
+                mutation_id: format!("0190a1b2-c3d4-7e5f-8a9b-{i:012}"),
+            })
+            .collect(),
+        next: accord_protocol::MAX_PAGE_LIMIT as i64,
+        more: true,
+    };
+    let json = serde_json::to_vec(&page)?;
+    let reps = 5;
+    println!(
+        "\n| codec of a changes page ({} records, {} bytes of JSON) | bytes | % of JSON | compress MB/s | decompress MB/s |",
+        page.changes.len(),
+        json.len()
+    );
+    println!("|---|---:|---:|---:|---:|");
+    type Transform = Box<dyn Fn(&[u8]) -> std::io::Result<Vec<u8>>>;
+    type Codec = (Transform, Transform);
+    let gzip = |level: u32| -> Codec {
+        (
+            Box::new(move |data: &[u8]| {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                e.write_all(data)?;
+                e.finish()
+            }),
+            Box::new(|data: &[u8]| {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(data).read_to_end(&mut out)?;
+                Ok(out)
+            }),
+        )
+    };
+    let zstd = |level: i32| -> Codec {
+        (
+            Box::new(move |data: &[u8]| zstd::stream::encode_all(data, level)),
+            Box::new(|data: &[u8]| zstd::stream::decode_all(data)),
+        )
+    };
+    let codecs: Vec<(String, Codec)> = vec![
+        ("gzip level 1".into(), gzip(1)),
+        ("gzip level 6 (tower-http's default)".into(), gzip(6)),
+        ("zstd level 1".into(), zstd(1)),
+        ("zstd level 3 (tower-http's default)".into(), zstd(3)),
+    ];
+    for (name, (compress, decompress)) in codecs {
+        let t = Instant::now();
+        let mut packed = Vec::new();
+        for _ in 0..reps {
+            packed = compress(&json)?;
+        }
+        let c = t.elapsed();
+        let t = Instant::now();
+        for _ in 0..reps {
+            let back = decompress(&packed)?;
+            if back.len() != json.len() {
+                bail!("{name} did not round-trip");
+            }
+        }
+        let d = t.elapsed();
+        let mb = (json.len() * reps) as f64 / 1e6;
+        println!(
+            "| {name} | {} | {:.1} | {:.0} | {:.0} |",
+            packed.len(),
+            100.0 * packed.len() as f64 / json.len() as f64,
+            mb / c.as_secs_f64(),
+            mb / d.as_secs_f64()
+        );
+    }
     Ok(())
 }
