@@ -10,7 +10,9 @@ use accord::merge::{CollectionSchema, FieldPolicy};
 use accord::sync::{Backoff, SyncOptions};
 use accord::transport::{HttpTransport, Traffic, Transport, TransportError};
 use accord::{Accord, ChangeEvent, ChangeOrigin, ConflictResolution, SyncOutcome};
-use accord_protocol::{ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults};
+use accord_protocol::{
+    ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
+};
 use common::TestServer;
 use serde_json::json;
 
@@ -200,7 +202,7 @@ impl Flaky {
 }
 
 impl Transport for Flaky {
-    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError> {
+    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage<RawData>, TransportError> {
         let page = self.inner.changes(since, limit);
         if let Some(f) = self.during_changes.lock().unwrap().take() {
             f();

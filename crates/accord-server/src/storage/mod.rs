@@ -8,7 +8,7 @@
 mod postgres;
 mod sqlite;
 
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 use serde::Serialize;
 
 pub use postgres::PostgresStorage;
@@ -134,8 +134,9 @@ pub trait Storage: Send + Sync + 'static {
         })
     }
 
-    /// Records of the space changed after `since`, in seq order, at most `limit`.
-    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage>;
+    /// Records of the space changed after `since`, in seq order, at most `limit`, their
+    /// fields as stored (never decoded: the feed is the server's hottest path).
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage<RawData>>;
 
     /// Applies mutations in order, each only if its `base_version` matches (or its id was
     /// applied before, in which case the first answer is returned again).
@@ -171,7 +172,11 @@ pub trait Storage: Send + Sync + 'static {
 
 /// The page of changes after `since` from `changes`, which were read with a limit of
 /// `limit + 1`: the extra row only says whether there is more.
-pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u32) -> ChangesPage {
+pub(crate) fn changes_page(
+    mut changes: Vec<RemoteRecord<RawData>>,
+    since: i64,
+    limit: u32,
+) -> ChangesPage<RawData> {
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     let next = changes.last().map_or(since, |r| r.seq);
@@ -180,6 +185,13 @@ pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u3
         next,
         more,
     }
+}
+
+/// Stored record fields as the feed sends them. The text was written by this server from a
+/// decoded JSON object, so it is checked (a damaged row is an error) but not decoded.
+pub(crate) fn raw_data(text: String) -> Result<RawData> {
+    serde_json::value::RawValue::from_string(text)
+        .map_err(|e| StorageError::Database(format!("a stored record is damaged: {e}")))
 }
 
 /// Checks a batch before it touches storage, so a bad mutation rejects the request with

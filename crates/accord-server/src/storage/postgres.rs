@@ -25,7 +25,7 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, TokenAccess, User};
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -719,7 +719,7 @@ impl Storage for PostgresStorage {
         Ok(access)
     }
 
-    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage> {
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage<RawData>> {
         self.read("changes", |tx| {
             let rows = tx.query(
                 &format!(
@@ -730,7 +730,21 @@ impl Storage for PostgresStorage {
             )?;
             let changes = rows
                 .iter()
-                .map(record_from_row)
+                .map(|row| {
+                    Ok(RemoteRecord {
+                        collection: row.try_get(0)?,
+                        id: row.try_get(1)?,
+                        version: row.try_get(2)?,
+                        seq: row.try_get(3)?,
+                        data: row
+                            .try_get::<_, Option<String>>(4)?
+                            .map(super::raw_data)
+                            .transpose()?,
+                        deleted: row.try_get(5)?,
+                        hlc: row.try_get(6)?,
+                        mutation_id: row.try_get(7)?,
+                    })
+                })
                 .collect::<TxResult<Vec<_>>>()?;
             Ok(super::changes_page(changes, since, limit))
         })

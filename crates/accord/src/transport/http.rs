@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use super::{ErrorClass, Traffic, Transport, TransportError};
 use accord_protocol::{
-    ChangesPage, ErrorBody, LogReceipt, LogReport, MutationBatch, MutationResults, API_PREFIX,
+    ChangesPage, ErrorBody, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
+    API_PREFIX,
 };
 
 /// Request bodies larger than this are gzip-compressed.
@@ -233,7 +234,7 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
-    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError> {
+    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage<RawData>, TransportError> {
         let result = self
             .agent
             .get(&format!("{}/changes", self.space_url))

@@ -10,7 +10,9 @@ mod http;
 use std::fmt;
 use std::time::Duration;
 
-use accord_protocol::{ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults};
+use accord_protocol::{
+    ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
+};
 
 pub use http::HttpTransport;
 
@@ -83,8 +85,8 @@ pub struct Traffic {
 
 /// The server, as the sync worker sees it: one space, authenticated.
 pub trait Transport: Send + Sync {
-    /// One page of the change feed after `since`.
-    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError>;
+    /// One page of the change feed after `since`, the records' fields undecoded.
+    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage<RawData>, TransportError>;
 
     /// Sends mutations; one result per mutation, in order.
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError>;
