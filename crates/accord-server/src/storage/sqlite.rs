@@ -2,11 +2,11 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, User};
+use super::{now_ms, Result, SpaceInfo, Storage, StorageError, StoredLogReport, User};
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 
 const SCHEMA_VERSION: i64 = 1;
@@ -75,13 +75,6 @@ pub struct SqliteStorage {
     path: std::path::PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn configure(conn: &Connection) -> Result<()> {
