@@ -17,13 +17,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::interrupt::InterruptHandle;
-use crate::logs::{build_report, ReportBudget};
 use crate::merge::{Arbiter, CollectionSchema};
 use crate::model::LanguageModel;
 use crate::store::{
     self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Stamp, Store,
 };
 use crate::transport::Transport;
+use accord_logs::{build_report, ReportBudget};
 use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RawData, RemoteRecord};
 
 pub use reconcile::{decide, Decision, DELETE_VS_EDIT};
