@@ -118,7 +118,7 @@ fn row_text(i: usize, bytes: usize) -> (String, String) {
     (format!("r{i}"), record(i, bytes).to_string())
 }
 
-/// A device as its own process (`accord client ... sync`), so its wall time and peak
+/// A device as its own process (`accord-bench sync-device`), so its wall time and peak
 /// memory are the device's alone. Returns its report, peak RSS in MB and wall time.
 fn device_sync(
     store: &std::path::Path,
@@ -126,9 +126,9 @@ fn device_sync(
     token: &str,
 ) -> anyhow::Result<(Value, f64, Duration)> {
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(["client", "--store"]).arg(store).args([
-        "--server", url, "--token", token, "--space", "bench", "sync",
-    ]);
+    cmd.args(["sync-device", "--store"])
+        .arg(store)
+        .args(["--server", url, "--token", token]);
     let (out, rss_mb, elapsed) = crate::model::run_measured(cmd)?;
     let report: Value = serde_json::from_str(&out).context("the device's report is not JSON")?;
     if report["outcome"]["status"] != "done" {
