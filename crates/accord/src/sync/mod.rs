@@ -391,7 +391,7 @@ fn apply_remote(
         /// No local changes (or no local row): take the server's version.
         Take(Option<Stamp>),
         /// Local changes wait: the decoded server version and the decision made for it.
-        Decide(RemoteRecord, Snapshot),
+        Decide(Box<(RemoteRecord, Snapshot)>),
     }
     let decode = |r: &RemoteRecord<RawData>| {
         r.decode().map_err(|e| {
@@ -422,7 +422,7 @@ fn apply_remote(
         }
         let remote = decode(r)?;
         let snapshot = decide_one(c, &remote)?;
-        Ok(Plan::Decide(remote, snapshot))
+        Ok(Plan::Decide(Box::new((remote, snapshot))))
     };
     let plans: Vec<Plan> = ctx
         .store
@@ -451,16 +451,17 @@ fn apply_remote(
                     Plan::Take(_) => {
                         let remote = decode(raw)?;
                         let snapshot = decide_one(tx, &remote)?;
-                        Plan::Decide(remote, snapshot)
+                        Plan::Decide(Box::new((remote, snapshot)))
                     }
-                    Plan::Decide(remote, (snapshot, decision)) => {
+                    Plan::Decide(planned) => {
+                        let (remote, (snapshot, decision)) = *planned;
                         let fresh = LocalRecord::load(tx, &remote.collection, &remote.id)?;
-                        if fresh == snapshot {
-                            Plan::Decide(remote, (fresh, decision))
+                        let snapshot = if fresh == snapshot {
+                            (fresh, decision)
                         } else {
-                            let snapshot = decide_one(tx, &remote)?;
-                            Plan::Decide(remote, snapshot)
-                        }
+                            decide_one(tx, &remote)?
+                        };
+                        Plan::Decide(Box::new((remote, snapshot)))
                     }
                 };
                 let (did_change, logged, fields) = match plan {
@@ -470,7 +471,8 @@ fn apply_remote(
                         None,
                         Value::Null,
                     ),
-                    Plan::Decide(remote, (local, decision)) => {
+                    Plan::Decide(planned) => {
+                        let (remote, (local, decision)) = *planned;
                         let is_skip = decision == Decision::Skip;
                         let applied = apply(tx, ctx.device, local.as_ref(), &remote, decision)?;
                         if is_skip && local.as_ref().is_some_and(|l| l.dirty) {
