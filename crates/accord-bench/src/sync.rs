@@ -137,6 +137,29 @@ fn device_sync(
     Ok((report, rss_mb, elapsed))
 }
 
+/// A bar for a counted step of the bench (seeding), drawn on a terminal only.
+fn steps(len: u64, label: &str, unit: &str, enabled: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(crate::progress::style(STEPS));
+    bar.set_prefix(label.to_string());
+    bar.set_message(unit.to_string());
+    crate::progress::show(&bar, enabled);
+    bar
+}
+
+const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
+
+/// One in-process device's sync, with the bar `accord client sync` draws (on a terminal).
+fn synced(device: &Accord) -> accord::SyncReport {
+    let bar = crate::progress::SyncBar::new(crate::progress::wanted(false));
+    let report = device.sync_with_progress(Some(bar.listener()));
+    bar.finish();
+    report
+}
+
 /// Runs the sync benchmark and prints its tables.
 pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
@@ -246,14 +269,14 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         &token,
         "bench",
     ))?;
-    if writer.sync().outcome != SyncOutcome::Done {
+    if synced(&writer).outcome != SyncOutcome::Done {
         bail!("the writer's first sync failed");
     }
     let new_records: Vec<(String, Value)> = (0..b.changed)
         .map(|i| (format!("new{i}"), record(i, b.record_bytes)))
         .collect();
     writer.put_many("notes", new_records)?;
-    let w = writer.sync();
+    let w = synced(&writer);
     if w.outcome != SyncOutcome::Done || w.pushed as usize != b.changed {
         bail!("the writer's push failed: {:?}", w.outcome);
     }
@@ -376,7 +399,7 @@ fn feed(
         let mut n = 0usize;
         loop {
             let page = transport
-                .changes(since, limit)
+                .changes(since, limit, false)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             n += page.changes.len();
             since = page.next;
@@ -408,6 +431,12 @@ fn seed_with_token(
     b: &SyncBench,
     token: &str,
 ) -> anyhow::Result<(String, i64)> {
+    let bar = steps(
+        b.records as u64,
+        "seed",
+        "records",
+        crate::progress::wanted(false),
+    );
     // A database shared between runs may hold an earlier run's space.
     let name = "bench";
     if storage.spaces()?.iter().any(|s| s.name == name) {
@@ -433,9 +462,11 @@ fn seed_with_token(
         });
         if muts.len() == 1000 || i + 1 == b.records {
             storage.apply(space_id, &muts)?;
+            bar.inc(muts.len() as u64);
             muts.clear();
         }
     }
+    bar.finish_and_clear();
     Ok((token.to_string(), space_id))
 }
 
@@ -529,6 +560,7 @@ fn codecs(b: &SyncBench) -> anyhow::Result<()> {
             .collect(),
         next: accord_protocol::MAX_PAGE_LIMIT as i64,
         more: true,
+        remaining: None,
     };
     let json = serde_json::to_vec(&page)?;
     let reps = 5;

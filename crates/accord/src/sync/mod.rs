@@ -203,13 +203,37 @@ pub enum SyncPhase {
     Logs,
 }
 
-/// Progress of a running pass (for WorkManager's `setProgress`).
+/// Progress of a running pass (for WorkManager's `setProgress`, a terminal's progress
+/// bar, a status line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SyncProgress {
     /// Current step.
     pub phase: SyncPhase,
     /// Changes pulled or mutations pushed so far in this step.
     pub done: u64,
+    /// What `done` counts up to in this step, when known: for a pull, the changes the
+    /// server had after the cursor when the pull began (plus any that arrived since and
+    /// were pulled too; `None` from a server that cannot count); for a push, the
+    /// mutations queued when it began (plus any a merge queued). Never below `done`.
+    pub total: Option<u64>,
+    /// Request bytes sent so far in this pass (compressed, as on the wire).
+    pub bytes_sent: u64,
+    /// Response bytes received so far in this pass (compressed, as on the wire).
+    pub bytes_received: u64,
+}
+
+impl SyncProgress {
+    /// Progress of `phase` at `done` of `total`, with the transport's byte counts.
+    fn now(ctx: &SyncContext<'_>, phase: SyncPhase, done: u64, total: Option<u64>) -> Self {
+        let traffic = ctx.transport.traffic();
+        SyncProgress {
+            phase,
+            done,
+            total: total.map(|t| t.max(done)),
+            bytes_sent: traffic.sent,
+            bytes_received: traffic.received,
+        }
+    }
 }
 
 /// Everything a pass works with.
@@ -303,7 +327,10 @@ fn pull(
         scope.spawn(move || {
             let mut since = cursor;
             loop {
-                let page = fetcher.run("pulling changes", || transport.changes(since, limit));
+                // The first page also asks how many changes follow, for progress.
+                let page = fetcher.run("pulling changes", || {
+                    transport.changes(since, limit, since == cursor)
+                });
                 let last = match &page {
                     Ok(p) => !p.more || p.changes.is_empty(),
                     Err(_) => true,
@@ -316,16 +343,24 @@ fn pull(
                 since = next;
             }
         });
+        let mut total: Option<u64> = None;
         for fetched in received {
             let (since, page) = fetched?;
             check_page(&page, since)?;
+            if since == cursor {
+                total = page
+                    .remaining
+                    .map(|r| r.saturating_add(page.changes.len() as u64));
+            }
             report.pulled += page.changes.len() as u64;
             apply_remote(ctx, &page.changes, report, Some(page.next))?;
             crash_point("pull:page-applied");
-            (ctx.on_progress)(SyncProgress {
-                phase: crate::sync::SyncPhase::Pull,
-                done: report.pulled,
-            });
+            (ctx.on_progress)(SyncProgress::now(
+                ctx,
+                SyncPhase::Pull,
+                report.pulled,
+                total,
+            ));
             if ctx.interrupt.is_interrupted() {
                 return Err(Stop::Cancelled);
             }
@@ -562,6 +597,12 @@ fn push(
     retrier: &mut Retrier<'_>,
     report: &mut SyncReport,
 ) -> Result<(), Stop> {
+    let queued = ctx
+        .store
+        .read(store::pending_mutations)
+        .map_err(|e| store_failed("reading the outbox", e))?
+        .max(0) as u64;
+    let total = Some(report.pushed + queued);
     for _round in 0..ctx.options.max_push_rounds {
         retrier.check_interrupt()?;
         let rows: Vec<OutboxRow> = ctx
@@ -615,10 +656,12 @@ fn push(
             current.push(raw_record(c)?);
         }
         apply_remote(ctx, &current, report, None)?;
-        (ctx.on_progress)(SyncProgress {
-            phase: SyncPhase::Push,
-            done: report.pushed,
-        });
+        (ctx.on_progress)(SyncProgress::now(
+            ctx,
+            SyncPhase::Push,
+            report.pushed,
+            total,
+        ));
     }
     Ok(())
 }
@@ -641,10 +684,7 @@ fn upload_logs(
             return Ok(());
         }
     };
-    (ctx.on_progress)(SyncProgress {
-        phase: SyncPhase::Logs,
-        done: 0,
-    });
+    (ctx.on_progress)(SyncProgress::now(ctx, SyncPhase::Logs, 0, None));
     match retrier.run("uploading the log report", || {
         ctx.transport.upload_logs(&pending.report)
     }) {
