@@ -633,10 +633,12 @@ fn progress_counts_records_of_the_total_and_bytes_as_they_move() {
         counts,
         [(500, Some(1200)), (1000, Some(1200)), (1200, Some(1200))]
     );
-    // Bytes grow page by page and end at what the report says crossed the network.
+    // Bytes never go back and end at what the report says crossed the network. (The next
+    // page is fetched while one is merged, so two reports may see the same bytes.)
     assert!(pulls
         .windows(2)
-        .all(|w| w[0].bytes_received < w[1].bytes_received));
+        .all(|w| w[0].bytes_received <= w[1].bytes_received));
+    assert!(pulls[0].bytes_received > 0);
     let last = pulls.last().unwrap();
     assert!(last.bytes_received > 0 && last.bytes_received <= report.bytes_received);
 
