@@ -33,7 +33,7 @@ bench: bench-sync bench-merge
 
 bench-sync: release
 	mkdir -p bench/results
-	$(BENCH) sync | tee bench/results/sync.md
+	$(BENCH) sync | tee bench/results/sync-latest.md
 
 bench-merge: release
 	ACCORD_SHARED_DIR=$(SHARED) bash bench/merge/merge_eval.sh $(SHARED)/bench/merge-dev.jsonl $(RELEASE)

@@ -88,7 +88,7 @@ struct Sample {
 
 /// Runs `cmd`, returns its stdout and its peak resident set (from `wait4`, the same
 /// way for candle and llama.cpp).
-fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> {
+pub(crate) fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> {
     let started = std::time::Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())

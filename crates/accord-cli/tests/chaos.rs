@@ -465,7 +465,8 @@ fn server_records(db: &str, token: &str) -> Result<BTreeMap<String, Value>, Stri
             .map_err(|e| e.to_string())?;
         for r in page.changes {
             if !r.deleted {
-                out.insert(r.id, r.data.unwrap_or(Value::Null));
+                let data = r.decode().map_err(|e| e.to_string())?.data;
+                out.insert(r.id, data.unwrap_or(Value::Null));
             }
         }
         since = page.next;

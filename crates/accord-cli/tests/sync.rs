@@ -14,7 +14,9 @@ use accord::merge::{CollectionSchema, FieldPolicy};
 use accord::sync::{Backoff, SyncOptions};
 use accord::transport::{HttpTransport, Traffic, Transport, TransportError};
 use accord::{Accord, ChangeEvent, ChangeOrigin, ConflictResolution, SyncOutcome};
-use accord_protocol::{ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults};
+use accord_protocol::{
+    ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
+};
 use common::TestServer;
 use serde_json::json;
 
@@ -211,7 +213,7 @@ impl Transport for Flaky {
         since: i64,
         limit: u32,
         count_remaining: bool,
-    ) -> Result<ChangesPage, TransportError> {
+    ) -> Result<ChangesPage<RawData>, TransportError> {
         let page = self.inner.changes(since, limit, count_remaining);
         if let Some(f) = self.during_changes.lock().unwrap().take() {
             f();
@@ -692,7 +694,7 @@ impl Transport for OldServer {
         since: i64,
         limit: u32,
         _count_remaining: bool,
-    ) -> Result<ChangesPage, TransportError> {
+    ) -> Result<ChangesPage<RawData>, TransportError> {
         self.0.changes(since, limit, false)
     }
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
@@ -754,10 +756,12 @@ fn progress_counts_records_of_the_total_and_bytes_as_they_move() {
         counts,
         [(500, Some(1200)), (1000, Some(1200)), (1200, Some(1200))]
     );
-    // Bytes grow page by page and end at what the report says crossed the network.
+    // Bytes never go back and end at what the report says crossed the network. (The next
+    // page is fetched while one is merged, so two reports may see the same bytes.)
     assert!(pulls
         .windows(2)
-        .all(|w| w[0].bytes_received < w[1].bytes_received));
+        .all(|w| w[0].bytes_received <= w[1].bytes_received));
+    assert!(pulls[0].bytes_received > 0);
     let last = pulls.last().unwrap();
     assert!(last.bytes_received > 0 && last.bytes_received <= report.bytes_received);
 

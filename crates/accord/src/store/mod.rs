@@ -28,6 +28,7 @@ pub(crate) use outbox::{
 };
 pub use outbox::{DamagedRow, OutboxRow, QuarantinedWrite};
 pub(crate) use records::check_write;
+pub(crate) use records::{adopt_clean, stamp, Stamp};
 pub use records::{LocalRecord, Query, RecordWrite};
 pub use schema::SCHEMA_VERSION;
 
@@ -389,6 +390,59 @@ mod tests {
         assert_eq!(std::fs::read(&aside).unwrap(), garbage);
         assert!(store.check_integrity().is_ok());
         assert_eq!(report.migrated_from, 0);
+    }
+
+    #[test]
+    fn a_record_taken_from_the_server_is_stored_once_and_keeps_its_base_through_an_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("a.db")).unwrap();
+        let remote: RemoteRecord<accord_protocol::RawData> = serde_json::from_str(
+            r#"{"collection":"notes","id":"n1","version":3,"seq":9,"data":{"body":"from server"},"hlc":"h","mutation_id":"m"}"#,
+        )
+        .unwrap();
+        assert!(store.write(|tx| adopt_clean(tx, &remote, false)).unwrap());
+        let stored_base: Option<String> = store
+            .read(
+                |c| Ok(c.query_row("SELECT base FROM records WHERE id = 'n1'", [], |r| r.get(0))?),
+            )
+            .unwrap();
+        assert_eq!(
+            stored_base, None,
+            "a clean record's base is not written twice"
+        );
+        let taken = store
+            .read(|c| LocalRecord::load(c, "notes", "n1"))
+            .unwrap()
+            .unwrap();
+        let server_fields = serde_json::json!({"body": "from server"});
+        assert_eq!(taken.base.as_ref(), Some(&server_fields));
+        assert!(!taken.dirty);
+        // Taking the same version again changes nothing.
+        assert!(!store.write(|tx| adopt_clean(tx, &remote, true)).unwrap());
+
+        let edit = [(
+            "n1".to_string(),
+            RecordWrite::Put(serde_json::json!({"body": "edited"})),
+        )];
+        store
+            .write(|tx| write_batch(tx, "dev", "notes", &edit))
+            .unwrap();
+        let edited = store
+            .read(|c| LocalRecord::load(c, "notes", "n1"))
+            .unwrap()
+            .unwrap();
+        assert!(edited.dirty);
+        assert_eq!(
+            edited.base.as_ref(),
+            Some(&server_fields),
+            "the edit keeps the server copy as base"
+        );
+        assert_eq!(edited.data, Some(serde_json::json!({"body": "edited"})));
+        // Writing the same fields again is no change.
+        assert!(store
+            .write(|tx| write_batch(tx, "dev", "notes", &edit))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -135,7 +135,8 @@ pub(crate) fn enqueue(
     Ok(())
 }
 
-fn insert(
+/// Queues a new row for a record that has none (a clean or new record).
+pub(crate) fn insert(
     conn: &Connection,
     collection: &str,
     id: &str,

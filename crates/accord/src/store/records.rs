@@ -9,7 +9,7 @@ use super::outbox;
 use super::{exec, query_row};
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
-use accord_protocol::RemoteRecord;
+use accord_protocol::{RawData, RemoteRecord};
 
 /// A record as this device holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,14 +76,23 @@ fn parse_json(text: Option<String>) -> rusqlite::Result<Option<Value>> {
 
 impl LocalRecord {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<LocalRecord> {
+        let data = parse_json(row.get(2)?)?;
+        let dirty: bool = row.get(6)?;
+        // A clean record's base is its data: a record taken from the server stores the
+        // copy once (see `adopt_clean`), and a local write copies it into `base` first.
+        let base = if dirty {
+            parse_json(row.get(5)?)?
+        } else {
+            data.clone()
+        };
         Ok(LocalRecord {
             collection: row.get(0)?,
             id: row.get(1)?,
-            data: parse_json(row.get(2)?)?,
+            data,
             deleted: row.get(3)?,
             version: row.get(4)?,
-            base: parse_json(row.get(5)?)?,
-            dirty: row.get(6)?,
+            base,
+            dirty,
             hlc: row.get(7)?,
             rev: row.get(8)?,
             updated_ms: row.get(9)?,
@@ -215,6 +224,46 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// What decides whether a server version can simply be taken over a local record: its
+/// version, whether local changes wait for the server, and its write counter, which every
+/// local write moves (so a stamp read before and after tells whether the user wrote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub version: i64,
+    pub dirty: bool,
+    pub rev: i64,
+}
+
+/// The stamp of a record, `None` when there is no local row.
+pub(crate) fn stamp(conn: &Connection, collection: &str, id: &str) -> Result<Option<Stamp>> {
+    Ok(query_row(
+        conn,
+        "SELECT version, dirty, rev FROM records WHERE collection = ?1 AND id = ?2",
+        [collection, id],
+        |r| {
+            Ok(Stamp {
+                version: r.get(0)?,
+                dirty: r.get(1)?,
+                rev: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// True when two stored field texts hold the same JSON. Every stored text is serde_json's
+/// compact output of an object (keys sorted), so equal objects have equal texts; texts of
+/// equal length are compared as JSON too, so an equal object is never taken for an edit.
+fn same_fields(stored: Option<&str>, new: Option<&str>) -> bool {
+    match (stored, new) {
+        (Some(a), Some(b)) if a == b => true,
+        (Some(a), Some(b)) if a.len() == b.len() => {
+            serde_json::from_str::<Value>(a).ok() == serde_json::from_str::<Value>(b).ok()
+        }
+        (a, b) => a == b,
+    }
+}
+
 /// Applies a local write and queues it for the server, ticking `clock` (the caller saves
 /// it once per transaction). Returns false when it changed nothing (deleting a record
 /// that does not exist, or writing the same fields again).
@@ -225,19 +274,31 @@ pub(crate) fn write_local(
     id: &str,
     write: &RecordWrite,
 ) -> Result<bool> {
-    let current = LocalRecord::load(conn, collection, id)?;
-    let (data, deleted) = match write {
-        RecordWrite::Put(v) => (Some(v), false),
+    // The row as stored, undecoded: deciding needs its version and flags, and its fields
+    // only to tell a repeated write, which compares texts.
+    let current: Option<(i64, bool, bool, Option<String>)> = query_row(
+        conn,
+        "SELECT version, deleted, dirty, data FROM records WHERE collection = ?1 AND id = ?2",
+        [collection, id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()?;
+    let (data_text, deleted) = match write {
+        RecordWrite::Put(v) => (Some(v.to_string()), false),
         RecordWrite::Delete => (None, true),
     };
     match &current {
         None if deleted => return Ok(false),
-        Some(c) if c.deleted == deleted && c.data.as_ref() == data => return Ok(false),
+        Some((_, d, _, stored))
+            if *d == deleted && same_fields(stored.as_deref(), data_text.as_deref()) =>
+        {
+            return Ok(false)
+        }
         _ => {}
     }
     *clock = Hlc::tick(clock, &clock.node);
     let hlc = clock.to_string();
-    let version = current.as_ref().map_or(0, |c| c.version);
+    let version = current.as_ref().map_or(0, |c| c.0);
     // A record created here and deleted before any sync never has to reach the server.
     if deleted && version == 0 && outbox::only_unsent(conn, collection, id)? {
         outbox::drop_record(conn, collection, id)?;
@@ -248,18 +309,68 @@ pub(crate) fn write_local(
         )?;
         return Ok(true);
     }
-    let data_text = data.map(Value::to_string);
+    // A clean record keeps its base only implicitly (base is data); the first local
+    // write makes it explicit before replacing the data.
     exec(
         conn,
         "INSERT INTO records (collection, id, data, deleted, version, dirty, hlc, rev, updated_ms)
          VALUES (?1, ?2, ?3, ?4, 0, 1, ?5, 1, ?6)
          ON CONFLICT (collection, id) DO UPDATE SET
+            base = CASE WHEN records.dirty THEN records.base ELSE records.data END,
             data = excluded.data, deleted = excluded.deleted, dirty = 1,
             hlc = excluded.hlc, rev = rev + 1, updated_ms = excluded.updated_ms",
         params![collection, id, data_text, deleted, hlc, now_ms()],
     )?;
-    outbox::enqueue(conn, collection, id, version, &hlc)?;
+    // Only a dirty record has queued rows (a clean one has none to absorb the write).
+    if current.as_ref().is_some_and(|c| c.2) {
+        outbox::enqueue(conn, collection, id, version, &hlc)?;
+    } else {
+        outbox::insert(conn, collection, id, version, &hlc)?;
+    }
     Ok(true)
+}
+
+/// Takes the server's version of a record that has no local changes (or no local row),
+/// its fields stored as received: nothing is decoded, and the base is not written a
+/// second time (a clean record's base is its data). Returns whether the local fields
+/// changed. The caller has checked the stamp: the record is absent or clean.
+pub(crate) fn adopt_clean(
+    conn: &Connection,
+    remote: &RemoteRecord<RawData>,
+    had_local: bool,
+) -> Result<bool> {
+    let data = if remote.deleted {
+        None
+    } else {
+        remote.data.as_ref().map(|d| d.get())
+    };
+    let changed = !had_local || {
+        let (old, old_deleted): (Option<String>, bool) = query_row(
+            conn,
+            "SELECT data, deleted FROM records WHERE collection = ?1 AND id = ?2",
+            [&remote.collection, &remote.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        old_deleted != remote.deleted || !same_fields(old.as_deref(), data)
+    };
+    exec(
+        conn,
+        "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, 0, ?7)
+         ON CONFLICT (collection, id) DO UPDATE SET
+            data = excluded.data, deleted = excluded.deleted, version = excluded.version,
+            base = NULL, dirty = 0, hlc = excluded.hlc, updated_ms = excluded.updated_ms",
+        params![
+            remote.collection,
+            remote.id,
+            data,
+            remote.deleted,
+            remote.version,
+            remote.hlc,
+            now_ms()
+        ],
+    )?;
+    Ok(changed)
 }
 
 /// Makes the local copy exactly the server's: data, version and base; clean.
