@@ -123,7 +123,33 @@ kotlinc() {
         -no-stdlib -no-reflect -jvm-target 17 -Xplugin="$SERIALIZATION_PLUGIN" "$@"
 }
 
+# What Gradle would only find out on a machine that has it: the wrapper's Gradle is one
+# the pinned Android Gradle plugin runs on (AGP 8.7 needs 8.9+), and the ABIs the app
+# packs are the ones `make android` builds (ANDROID_ABIS).
+check_gradle_files() {
+    local agp gradle
+    agp="$(sed -n 's/.*id("com.android.application") version "\([0-9.]*\)".*/\1/p' "$SAMPLE/build.gradle.kts")"
+    gradle="$(sed -n 's/.*gradle-\([0-9.]*\)-bin.zip/\1/p' "$SAMPLE/gradle/wrapper/gradle-wrapper.properties")"
+    case "$agp" in
+    8.7.*) [ "$(printf '%s\n' 8.9 "$gradle" | sort -V | head -1)" = 8.9 ] && [ "${gradle%%.*}" = 8 ] || {
+        echo "FAILED: Gradle $gradle in gradle-wrapper.properties does not run AGP $agp (8.9 to 8.x)" >&2
+        exit 1
+    } ;;
+    *) echo "FAILED: AGP $agp: add its Gradle range to check_gradle_files" >&2; exit 1 ;;
+    esac
+    if [ -n "${ANDROID_ABIS:-}" ]; then
+        local filters
+        filters="$(sed -n 's/.*abiFilters += listOf(\(.*\)).*/\1/p' "$SAMPLE/app/build.gradle.kts" | tr -d '", ' )"
+        [ "$filters" = "$(echo "$ANDROID_ABIS" | tr -d ' ')" ] || {
+            echo "FAILED: app abiFilters ($filters) differ from ANDROID_ABIS ($ANDROID_ABIS)" >&2
+            exit 1
+        }
+    fi
+    say "Gradle $gradle runs AGP $agp; abiFilters match the ABIs make android builds"
+}
+
 compile() {
+    check_gradle_files
     resolve
     unpack_aars
     say "aapt2: linking the app's resources against Android API 35"
@@ -168,8 +194,16 @@ compile() {
 
 run_tests() {
     say "kotlinc: app/src/test (Robolectric)"
+    # Robolectric's own AARs (androidx.test monitor) contribute their classes.jar.
+    local test_jars=("$OUT"/deps/test/*.jar) f
+    for f in "$OUT"/deps/test/*.aar; do
+        local d="$OUT/aars/test-$(basename "$f" .aar)"
+        mkdir -p "$d"
+        unzip -q -o "$f" classes.jar -d "$d"
+        test_jars+=("$d/classes.jar")
+    done
     local test_deps
-    test_deps="$(classpath "$OUT"/deps/test/*.jar)"
+    test_deps="$(classpath "${test_jars[@]}")"
     local cp="$COMPILE_CLASSPATH:$OUT/classes/r:$OUT/classes/accord:$OUT/classes/app:$test_deps"
     rm -rf "$OUT/classes/test"
     mkdir -p "$OUT/classes/test/com/android/tools"
@@ -191,7 +225,7 @@ EOF
         -Drobolectric.offline=true -Drobolectric.dependency.dir="$OUT/deps/test" \
         -Drobolectric.logging.enabled=false \
         -cp "$OUT/classes/test:$OUT/classes/app:$OUT/classes/accord:$OUT/classes/r:$runtime:$test_deps" \
-        dev.accord.sample.RunTests
+        dev.accord.sample.RunTestsKt
 }
 
 case "$MODE" in

@@ -24,5 +24,5 @@ pub mod transport;
 pub use accord::{Accord, ChangeListener, Config, ProgressListener, Record, ServerConfig};
 pub use error::{Error, Result};
 pub use interrupt::InterruptHandle;
-pub use store::{ConflictEntry, ConflictResolution, Query};
+pub use store::{ConflictEntry, ConflictResolution, Filter, FilterOp, Query};
 pub use sync::{ChangeEvent, ChangeOrigin, SyncOptions, SyncOutcome, SyncReport};

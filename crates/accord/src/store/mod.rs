@@ -10,6 +10,7 @@ mod conflicts;
 mod logs;
 mod meta;
 mod outbox;
+mod query;
 mod records;
 mod schema;
 
@@ -26,8 +27,10 @@ pub use outbox::OutboxRow;
 pub(crate) use outbox::{
     all as outbox_rows, find as find_outbox_row, pending as pending_mutations, take_batch,
 };
+pub(crate) use query::create_index;
+pub use query::{Filter, FilterOp, Query};
 pub(crate) use records::check_write;
-pub use records::{LocalRecord, Query, RecordWrite};
+pub use records::{LocalRecord, RecordWrite};
 pub use schema::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};

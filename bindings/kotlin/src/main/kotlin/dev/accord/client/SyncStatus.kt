@@ -1,0 +1,28 @@
+package dev.accord.client
+
+/**
+ * Where syncing stands, as [AccordClient.syncStatus] publishes it (a `StateFlow`: the
+ * latest value at once, then every change), for a status line or an offline banner.
+ */
+data class SyncStatus(
+    /** The last sync reached the server (false before the first one, and after a sync
+     * that could not connect). */
+    val connected: Boolean = false,
+    /** A sync is pushing local changes now. */
+    val uploading: Boolean = false,
+    /** A sync is pulling server changes now. */
+    val downloading: Boolean = false,
+    /** Server changes pulled so far by the running sync. */
+    val downloaded: Long = 0,
+    /** [downloaded] as a fraction of what the server has for this sync, when the
+     * server's total is known; `null` otherwise. */
+    val downloadFraction: Float? = null,
+    /** When a sync last finished with everything pulled and pushed, in milliseconds
+     * since the Unix epoch; `null` before the first. */
+    val lastSyncedAtMs: Long? = null,
+    /** Why the last sync did not finish (`null` when it did, or was cancelled). */
+    val lastError: String? = null,
+) {
+    /** A sync is running. */
+    val syncing: Boolean get() = uploading || downloading
+}
