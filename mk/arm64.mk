@@ -2,7 +2,8 @@
 # cross gcc) and tested under qemu-user against a host-built `accord serve`; the script
 # installs the cross gcc, qemu-user-static and the rustup target when missing.
 #
-#   make test-arm64        part of `make test`: every test of the core and accord-ffi
+#   make test-arm64        part of `make test`: every test of the engine, the model
+#                          runtime, the log miner and accord-ffi
 #                          but three that generate text under a wall-clock budget (see
 #                          ARM64_TIMED); emulation is 10-30x slower, and on 2 loaded
 #                          cores they ran past their budget and failed while the same

@@ -4,14 +4,17 @@
 # qemu-user, against an `accord serve` built for the host. Installs what it needs when
 # it is missing (Debian's cross gcc and qemu-user-static, the rustup target).
 #
-#   ARM64_PACKAGES   cargo packages to build and test (default: the core and the FFI)
+#   ARM64_PACKAGES   cargo packages to build and test (default: the engine, the model
+#                    runtime and its API, the log miner, and the FFI)
 #   ARM64_TESTS      extra arguments after `--` (a test-name filter), default none
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=aarch64-unknown-linux-gnu
 CARGO="${CARGO:-cargo}"
-PACKAGES="${ARM64_PACKAGES:--p accord -p accord-ffi}"
+PACKAGES="${ARM64_PACKAGES:--p accord -p accord-model-api -p accord-model -p accord-logs -p accord-ffi}"
+# What the Android library ships (`make android`): the FFI with the model, no bindgen CLI.
+FEATURES=(--no-default-features --features accord-ffi/model)
 SYSROOT=/usr/aarch64-linux-gnu
 
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then
@@ -28,11 +31,11 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L $SY
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
 
-# --no-default-features: accord-ffi without the bindgen CLI, as `make android` builds it.
 echo "== cross-compiling for $TARGET: $PACKAGES"
 # shellcheck disable=SC2086
-"$CARGO" test $PACKAGES --no-default-features --target "$TARGET" --no-run
-"$CARGO" build -p accord-ffi --lib --no-default-features --target "$TARGET"
+"$CARGO" test $PACKAGES "${FEATURES[@]}" --target "$TARGET" --no-run
+# shellcheck disable=SC2086
+"$CARGO" build $PACKAGES "${FEATURES[@]}" --target "$TARGET" --lib
 file "target/$TARGET/debug/libaccord_ffi.so" | grep -q 'ARM aarch64' || {
     echo "no aarch64 libaccord_ffi.so was built" >&2
     exit 1
@@ -69,4 +72,4 @@ export ACCORD_REMOTE_SERVER="$url arm64 ${tokens[0]} ${tokens[1]}"
 echo "== running the $TARGET tests under qemu-user against $url"
 # --include-ignored: remote_sync's test waits for exactly the server started above.
 # shellcheck disable=SC2086
-"$CARGO" test $PACKAGES --no-default-features --target "$TARGET" -- --include-ignored ${ARM64_TESTS:-}
+"$CARGO" test $PACKAGES "${FEATURES[@]}" --target "$TARGET" -- --include-ignored ${ARM64_TESTS:-}

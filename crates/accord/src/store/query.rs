@@ -10,7 +10,6 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::exec;
 use super::records::{LocalRecord, COLUMNS};
@@ -200,11 +199,14 @@ pub(crate) fn run(conn: &Connection, q: &Query) -> Result<Vec<LocalRecord>> {
 }
 
 /// The name of the index on `field` of `collection`: a digest, since either may hold
-/// any character.
+/// any character. FNV-1a, written out because the name must stay the same across
+/// releases (std's hasher may change) or a new release would build a second index.
 fn index_name(collection: &str, field: &str) -> String {
-    let digest = Sha256::digest(format!("{collection}\u{0}{field}").as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("records_field_{hex}")
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in collection.bytes().chain([0]).chain(field.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("records_field_{h:016x}")
 }
 
 /// Creates (if missing) an index on `field` of `collection`'s records, which filters
@@ -366,6 +368,10 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         let index = index_name("tasks", "due");
+        assert_eq!(
+            index, "records_field_7af36f5cf97bb483",
+            "stable across releases"
+        );
         assert!(plan.iter().any(|p| p.contains(&index)), "{plan:?}");
         assert!(
             !plan.iter().any(|p| p.contains("TEMP B-TREE")),
