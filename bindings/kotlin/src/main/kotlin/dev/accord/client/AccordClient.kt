@@ -199,7 +199,10 @@ class AccordClient private constructor(
     }
 
     private fun SyncStatus.progressed(p: SyncProgress) = when (p.phase) {
-        SyncPhase.PULL -> copy(downloading = true, uploading = false, downloaded = p.done)
+        SyncPhase.PULL -> copy(
+            downloading = true, uploading = false, downloaded = p.done,
+            downloadFraction = p.total?.takeIf { it > 0 }?.let { (p.done.toFloat() / it).coerceIn(0f, 1f) },
+        )
         SyncPhase.PUSH, SyncPhase.LOGS -> copy(downloading = false, uploading = true)
     }
 

@@ -14,8 +14,9 @@ data class SyncStatus(
     val downloading: Boolean = false,
     /** Server changes pulled so far by the running sync. */
     val downloaded: Long = 0,
-    /** [downloaded] as a fraction of what the server has for this sync, when the
-     * server's total is known; `null` otherwise. */
+    /** [downloaded] as a fraction (0 to 1) of the changes the server had to send when
+     * the pull began; `null` while unknown (before the first page, or a server too old
+     * to count). */
     val downloadFraction: Float? = null,
     /** When a sync last finished with everything pulled and pushed, in milliseconds
      * since the Unix epoch; `null` before the first. */

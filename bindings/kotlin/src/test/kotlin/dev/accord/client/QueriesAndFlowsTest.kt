@@ -143,6 +143,10 @@ class QueriesAndFlowsTest {
         val seen = mutableListOf<SyncStatus>()
         laptop.sync { seen += laptop.syncStatus.value }
         assertTrue(seen.any { it.downloading && it.downloaded > 0 }, "$seen")
+        // 500 changes in pages of 50: the fraction climbs through the pull, never past 1.
+        val fractions = seen.mapNotNull { it.downloadFraction }
+        assertTrue(fractions.any { it > 0f && it < 1f }, "$seen")
+        assertEquals(fractions.sorted(), fractions, "$seen")
         val done = laptop.syncStatus.value
         assertTrue(done.connected && !done.syncing, "$done")
         assertNull(done.lastError)
