@@ -10,6 +10,7 @@ mod conflicts;
 mod logs;
 mod meta;
 mod outbox;
+mod query;
 mod records;
 mod schema;
 
@@ -27,9 +28,11 @@ pub(crate) use outbox::{
     take_batch,
 };
 pub use outbox::{DamagedRow, OutboxRow, QuarantinedWrite};
+pub(crate) use query::create_index;
+pub use query::{Filter, FilterOp, Query};
 pub(crate) use records::check_write;
 pub(crate) use records::{adopt_clean, stamp, Stamp};
-pub use records::{LocalRecord, Query, RecordWrite};
+pub use records::{LocalRecord, RecordWrite};
 pub use schema::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};

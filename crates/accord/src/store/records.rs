@@ -1,11 +1,11 @@
 //! Records: the local state of each record, its base copy and version.
 
-use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
 use super::now_ms;
 use super::outbox;
+use super::query::{self, Query};
 use super::{exec, query_row};
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
@@ -45,25 +45,8 @@ pub enum RecordWrite {
     Delete,
 }
 
-/// A simple query over one collection: equality filters on top-level or nested fields
-/// (dot-separated paths), an optional order and a page.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Query {
-    /// Collection to read.
-    pub collection: String,
-    /// Every filter must hold: `field == value`.
-    pub filters: Vec<(String, Value)>,
-    /// Order by this field (ascending unless `descending`); by id otherwise.
-    pub order_by: Option<String>,
-    /// Reverse the order.
-    pub descending: bool,
-    /// Most rows to return (all when `None`).
-    pub limit: Option<u32>,
-    /// Rows to skip.
-    pub offset: u32,
-}
-
-const COLUMNS: &str = "collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms";
+pub(crate) const COLUMNS: &str =
+    "collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms";
 
 fn parse_json(text: Option<String>) -> rusqlite::Result<Option<Value>> {
     text.map(|t| {
@@ -75,7 +58,7 @@ fn parse_json(text: Option<String>) -> rusqlite::Result<Option<Value>> {
 }
 
 impl LocalRecord {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<LocalRecord> {
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<LocalRecord> {
         let data = parse_json(row.get(2)?)?;
         let dirty: bool = row.get(6)?;
         // A clean record's base is its data: a record taken from the server stores the
@@ -118,44 +101,7 @@ impl LocalRecord {
 
     /// Live records matching `q`.
     pub fn query(conn: &Connection, q: &Query) -> Result<Vec<LocalRecord>> {
-        let mut sql =
-            format!("SELECT {COLUMNS} FROM records WHERE collection = ?1 AND deleted = 0");
-        let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.collection.clone())];
-        for (field, value) in &q.filters {
-            args.push(SqlValue::Text(json_path(field)));
-            let path_arg = args.len();
-            match sql_value(value)? {
-                None => sql.push_str(&format!(" AND json_extract(data, ?{path_arg}) IS NULL")),
-                Some(v) => {
-                    args.push(v);
-                    sql.push_str(&format!(
-                        " AND json_extract(data, ?{path_arg}) = ?{}",
-                        args.len()
-                    ));
-                }
-            }
-        }
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        match &q.order_by {
-            Some(field) => {
-                args.push(SqlValue::Text(json_path(field)));
-                sql.push_str(&format!(
-                    " ORDER BY json_extract(data, ?{}) {dir}, id {dir}",
-                    args.len()
-                ));
-            }
-            None => sql.push_str(&format!(" ORDER BY id {dir}")),
-        }
-        args.push(SqlValue::Integer(q.limit.map_or(-1, i64::from)));
-        args.push(SqlValue::Integer(i64::from(q.offset)));
-        sql.push_str(&format!(
-            " LIMIT ?{} OFFSET ?{}",
-            args.len() - 1,
-            args.len()
-        ));
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), LocalRecord::from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        query::run(conn, q)
     }
 
     /// Number of live records in a collection.
@@ -167,35 +113,6 @@ impl LocalRecord {
             |r| r.get(0),
         )?)
     }
-}
-
-/// A JSON path for `json_extract` from a dot-separated field path, each key quoted so
-/// any field name works and nothing is spliced into SQL.
-fn json_path(field: &str) -> String {
-    let mut path = String::from("$");
-    for key in field.split('.') {
-        path.push_str(".\"");
-        path.push_str(&key.replace('"', "\\\""));
-        path.push('"');
-    }
-    path
-}
-
-fn sql_value(v: &Value) -> Result<Option<SqlValue>> {
-    Ok(match v {
-        Value::Null => None,
-        Value::Bool(b) => Some(SqlValue::Integer(i64::from(*b))),
-        Value::Number(n) => Some(match n.as_i64() {
-            Some(i) => SqlValue::Integer(i),
-            None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
-        }),
-        Value::String(s) => Some(SqlValue::Text(s.clone())),
-        other => {
-            return Err(Error::invalid(format!(
-                "query filters compare with strings, numbers, booleans or null, not {other}"
-            )))
-        }
-    })
 }
 
 /// Checks what an app passes in before it reaches the store.
@@ -449,15 +366,4 @@ pub(crate) fn acknowledge(
         params![collection, id, version, sent, still_dirty],
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_paths_quote_every_key() {
-        assert_eq!(json_path("title"), "$.\"title\"");
-        assert_eq!(json_path("meta.tag\"x"), "$.\"meta\".\"tag\\\"x\"");
-    }
 }
