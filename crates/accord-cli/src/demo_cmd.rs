@@ -125,8 +125,9 @@ fn describe_field(f: &FieldOutcome) -> String {
 
 /// Shows one overlapping edit the model decides, beside what the fallback does.
 fn show_model_merge() {
+    use crate::model_path::default_model_path;
     use accord::merge::{merge_text, Arbiter, ArbiterOptions, CandidateArbiter, Choice};
-    use accord_model::{default_model_path, LazyModel, LoadOptions};
+    use accord_model::{LazyModel, LoadOptions};
 
     let base = "How to set up the phone:\n1. Open the box.\n4. Turn the phone on.\n";
     let phone =
@@ -142,7 +143,7 @@ fn show_model_merge() {
         println!("      | {line}");
     }
     let Some(path) = default_model_path().filter(|p| p.is_file()) else {
-        println!("   with the model: no model file found (run `make model`, or set ACCORD_MODEL)");
+        println!("   with the model: no model file found (run `make model` and the demo from the checkout, or set ACCORD_MODEL)");
         return;
     };
     let model = std::sync::Arc::new(LazyModel::new(path, LoadOptions::default()));

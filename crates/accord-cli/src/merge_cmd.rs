@@ -4,8 +4,9 @@
 //! files, usable as a git merge driver: with `--markers`, each hunk that needs a person
 //! is written between git's conflict markers instead of both sides one after the other,
 //! so git, `git diff` and mergetools find it; with `--suggest`, it is written as its
-//! suggested resolution. The arbiter's model is `--model`, else
-//! `ACCORD_MODEL`, else the default model in `models/` when present; it is loaded only
+//! suggested resolution. The arbiter's model is `--model`, else `ACCORD_MODEL`, else the
+//! default model in the models folder (`ACCORD_MODELS_DIR`, else `./models`) when
+//! present; it is loaded only
 //! if a hunk needs it. A model that is missing or cannot be loaded is reported on
 //! standard error and the merge goes on without it.
 
@@ -20,7 +21,9 @@ use accord::merge::{
     Arbiter, ArbiterError, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk, Markers,
     Resolution, Suggestion,
 };
-use accord_model::{default_model_path, LazyModel, LoadOptions};
+use accord_model::{LazyModel, LoadOptions};
+
+use crate::model_path::default_model_path;
 
 /// Arguments of `accord merge`.
 #[derive(Args)]
@@ -35,7 +38,7 @@ pub struct MergeArgs {
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
     /// GGUF model the arbiter consults (default: ACCORD_MODEL, else the default model in
-    /// models/ if present).
+    /// ACCORD_MODELS_DIR or ./models if present).
     #[arg(long, value_name = "PATH", conflicts_with = "no_model")]
     model: Option<PathBuf>,
     /// Decide overlapping edits without a model (the arbiter's structural choice).

@@ -30,13 +30,37 @@ pub struct RecordData {
     pub json: String,
 }
 
-/// A filter `field == value`, the value as JSON (`"\"draft\""`, `"3"`, `"true"`).
+/// A condition on a field (a top-level name or a dot-separated path), the value as
+/// JSON (`"\"draft\""`, `"3"`, `"true"`; an array for `In`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct FieldFilter {
-    /// Top-level field name.
+    /// Field name or dot-separated path.
     pub field: String,
-    /// The value it must equal, as JSON.
+    /// The comparison.
+    pub op: FilterOp,
+    /// The value compared with, as JSON: a scalar, or an array of scalars for `In`,
+    /// or a string for `Prefix`.
     pub json_value: String,
+}
+
+/// How a field is compared with a filter's value. Numbers compare as numbers, strings
+/// byte by byte; a number never matches a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FilterOp {
+    /// Equal (`null`: missing or null).
+    Eq,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Le,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Ge,
+    /// Equal to one of the array's values.
+    In,
+    /// A string starting with the value (case-sensitive).
+    Prefix,
 }
 
 /// Which live records of a collection to read, and in what order.
@@ -139,6 +163,20 @@ pub struct MergeNote {
     pub fields_json: String,
 }
 
+/// A queued write held back because its stored data is damaged: kept in the outbox,
+/// never sent. Writing the record again queues a healthy write that replaces it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct QuarantinedWrite {
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// The queued mutation's id.
+    pub mutation_id: String,
+    /// Why it cannot be sent.
+    pub reason: String,
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SyncReport {
@@ -173,6 +211,8 @@ pub struct SyncReport {
     /// Why the configured model could not be used: the merges that needed it kept both
     /// sides, flagged for review. Never changes the outcome.
     pub model_error: Option<String>,
+    /// Queued writes held back because their stored data is damaged (tell the user).
+    pub quarantined: Vec<QuarantinedWrite>,
 }
 
 /// A logged merge, with both sides kept so either can be restored.
@@ -279,10 +319,7 @@ impl TryFrom<RecordQuery> for accord::Query {
         let filters = q
             .filters
             .into_iter()
-            .map(|f| {
-                let v = parse_json(&format!("the filter value of '{}'", f.field), &f.json_value)?;
-                Ok((f.field, v))
-            })
+            .map(accord::Filter::try_from)
             .collect::<Result<Vec<_>>>()?;
         let limit = q
             .limit
@@ -302,6 +339,41 @@ impl TryFrom<RecordQuery> for accord::Query {
             limit,
             offset,
         })
+    }
+}
+
+impl TryFrom<FieldFilter> for accord::Filter {
+    type Error = AccordError;
+
+    fn try_from(f: FieldFilter) -> Result<accord::Filter> {
+        use accord::FilterOp as Op;
+        let v = parse_json(&format!("the filter value of '{}'", f.field), &f.json_value)?;
+        let op = match f.op {
+            FilterOp::Eq => Op::Eq(v),
+            FilterOp::Lt => Op::Lt(v),
+            FilterOp::Le => Op::Le(v),
+            FilterOp::Gt => Op::Gt(v),
+            FilterOp::Ge => Op::Ge(v),
+            FilterOp::In => match v {
+                Value::Array(values) => Op::In(values),
+                other => {
+                    return Err(AccordError::invalid(format!(
+                        "the IN filter on '{}' needs a JSON array, got {other}",
+                        f.field
+                    )))
+                }
+            },
+            FilterOp::Prefix => match v {
+                Value::String(p) => Op::Prefix(p),
+                other => {
+                    return Err(AccordError::invalid(format!(
+                        "the prefix filter on '{}' needs a JSON string, got {other}",
+                        f.field
+                    )))
+                }
+            },
+        };
+        Ok(accord::Filter { field: f.field, op })
     }
 }
 
@@ -368,6 +440,16 @@ impl From<accord::SyncReport> for SyncReport {
             logs_uploaded: count(r.logs_uploaded),
             logs_error: r.logs_error,
             model_error: r.model_error,
+            quarantined: r
+                .quarantined
+                .into_iter()
+                .map(|q| QuarantinedWrite {
+                    collection: q.collection,
+                    id: q.id,
+                    mutation_id: q.mutation_id,
+                    reason: q.reason,
+                })
+                .collect(),
         }
     }
 }

@@ -306,6 +306,17 @@ impl Accord {
         Ok(rows.into_iter().filter_map(Record::from_local).collect())
     }
 
+    /// Creates (if missing) an index on `field` (a dot-separated path) of
+    /// `collection`'s records: queries that filter on it (equality, range, `IN`,
+    /// prefix) or order by it read the index instead of every record of the collection.
+    /// Each write of a record then updates the index too, so it pays for a field that
+    /// is queried often in a collection of more than a few hundred records.
+    pub fn create_index(&self, collection: &str, field: &str) -> Result<()> {
+        self.check_open()?;
+        self.store
+            .write(|tx| crate::store::create_index(tx, collection, field))
+    }
+
     /// Calls `listener` after every committed change to `collection` (all collections
     /// when `None`), local or synced. Returns an id for [`Accord::unobserve`].
     pub fn observe(&self, collection: Option<&str>, listener: ChangeListener) -> u64 {
