@@ -138,6 +138,7 @@ impl TestServer {
             .changes
             .into_iter()
             .find(|r| r.collection == collection && r.id == id)
+            .map(|r| r.decode().unwrap())
     }
 
     fn user_token_for_reading(&self) -> String {
