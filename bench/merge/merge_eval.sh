@@ -5,7 +5,8 @@
 #   bench/merge/merge_eval.sh [CASES.jsonl] [ACCORD_BINARY]
 #
 # Rows: git --ours / --union (reference), accord with no arbiter (diff3 + keep-both),
-# accord --no-model (the arbiter's structural choice), and accord with each model in
+# accord --no-model (the arbiter's structural choice), the same with each flagged merge's
+# suggested resolution applied (--suggest), and accord with each model in
 # models/ (SmolLM2-135M, Qwen2.5-Coder-0.5B when fetched) and each way it can choose
 # (likelihood in context, a labelled choice prompt, a generated merge that is checked).
 # CHOICES limits the model rows (e.g. CHOICES="prompt generate"). The ceiling of any
@@ -33,6 +34,8 @@ row "git merge-file --ours" --git ours
 row "git merge-file --union" --git union
 row "accord, no arbiter (diff3, keep-both)" -- "$bin" merge --no-arbiter {base} {ours} {theirs}
 row "accord --no-model (structural choice)" -- "$bin" merge --no-model {base} {ours} {theirs}
+# What a user who accepts every suggested resolution gets (flagged merges only change).
+row "accord --no-model --suggest (suggestion applied)" -- "$bin" merge --no-model --suggest {base} {ours} {theirs}
 for m in SmolLM2-135M-Instruct.Q4_1 Qwen2.5-Coder-0.5B-Instruct.Q4_K_M; do
   f="$root/models/$m.gguf"
   if [[ -f $f ]]; then
