@@ -234,11 +234,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 note("Team meeting", "Agenda: roadmap review\nStandup moved to Tuesday 10:00\nBring the Q3 numbers\n", &["work"]),
             ),
             ("ideas".into(), note("Old ideas", "a bike rack for the office\n", &[])),
+            ("call".into(), note("Call", "Meet Bob at 10am in the lobby\n", &["work"])),
         ],
     )?;
     phone.sync()?;
     laptop.sync()?;
-    println!("1. Both devices start from the same three notes:");
+    println!("1. Both devices start from the same four notes:");
     print_device(&laptop)?;
 
     // Offline edits.
@@ -257,6 +258,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "Agenda: roadmap review\nStandup moved to Wednesday 10:00\nBring the Q3 numbers\n"
         );
     })?;
+    edit(&phone, "call", &|n| {
+        n["body"] = json!("Meet Robert at 10am in the lobby\n");
+    })?;
     phone.accord.delete(NOTES, "ideas")?;
     phone.accord.put(
         NOTES,
@@ -274,6 +278,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "Agenda: roadmap review\nStandup moved to Thursday 10:00\nBring the Q3 numbers\n"
         );
     })?;
+    edit(&laptop, "call", &|n| {
+        n["body"] = json!("Meet Bob at 11am in the lobby\n");
+    })?;
     edit(&laptop, "ideas", &|n| {
         n["body"] = json!("a bike rack for the office\na standing desk\n");
     })?;
@@ -284,8 +291,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     println!("\n2. Offline, each device edits the same notes:");
-    println!("   phone: groceries line 1 and a tag; meeting line 2 (Wednesday); deletes 'ideas'; new note");
-    println!("   laptop: groceries new last line, a tag and the title; meeting line 2 (Thursday); edits 'ideas'; new note");
+    println!("   phone: groceries line 1 and a tag; meeting line 2 (Wednesday); call: Bob -> Robert; deletes 'ideas'; new note");
+    println!("   laptop: groceries new last line, a tag and the title; meeting line 2 (Thursday); call: 10am -> 11am; edits 'ideas'; new note");
     print_device(&phone)?;
     print_device(&laptop)?;
 
@@ -336,6 +343,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "     #{} {}/{} ({})",
             c.conflict_id, c.collection, c.id, c.strategy
         );
+        // What one call (`resolve(id, Suggested)`) would make of it.
+        if let Some(body) = c
+            .suggested
+            .as_ref()
+            .and_then(|s| s.get("body"))
+            .and_then(Value::as_str)
+        {
+            println!("       suggested resolution of the body (one call applies it):");
+            for line in body.lines() {
+                println!("         | {line}");
+            }
+        }
     }
     println!("   Nothing either device wrote was lost.");
     show_model_merge();
