@@ -113,6 +113,8 @@ class RecordCollection<T> internal constructor(
                 local = c.localJson?.let(::decodeJson),
                 remote = c.remoteJson?.let(::decodeJson),
                 merged = c.resultJson?.let(::decodeJson),
+                suggested = c.suggestedJson?.let(::decodeJson),
+                suggestion = c.suggestion,
                 strategy = c.strategy,
                 createdMs = c.createdMs,
             )
@@ -150,6 +152,12 @@ data class RecordConflict<T>(
     val remote: T?,
     /** What the merge wrote (both sides kept, local first, for an overlapping edit). */
     val merged: T?,
+    /** What the merge suggests a person accept (both sides' edits composed where they
+     * stand side by side, else the likelier side); [ConflictResolution.Suggested] applies
+     * it on top of edits made since. `null` when there is nothing to suggest. */
+    val suggested: T?,
+    /** Why the suggestion is what it is, in words, for the review screen. */
+    val suggestion: String?,
     /** How it was decided (`fallback`, `arbiter:...`, `delete-vs-edit`). */
     val strategy: String,
     /** When it was logged, milliseconds since the Unix epoch. */

@@ -6,6 +6,7 @@ import dev.accord.SyncOutcome
 import dev.accord.SyncSettings
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -190,9 +191,35 @@ class QueriesAndFlowsTest {
         assertEquals("milk\n", listed.base?.body)
         assertTrue(listed.merged!!.body.contains("soy milk") && listed.merged!!.body.contains("oat milk"))
 
+        // Both added a word at the same point: the suggestion takes both, this device's first.
+        assertEquals("soy oat milk\n", listed.suggested?.body)
+        assertNotNull(listed.suggestion)
+
         laptop.resolveConflict(listed.conflictId, ConflictResolution.UseRemote)
         assertEquals(emptyList(), open.next())
         assertEquals("oat milk\n", laptop.notes().get("list")?.body)
         watcher.cancel()
+    }
+
+    @Test
+    fun aFlaggedMergesSuggestionIsAppliedByOneCall() = runBlocking {
+        val phone = device("phone")
+        val laptop = device("laptop")
+        phone.notes().put(Note("plan", "Plan", "The launch is on Monday.\n"))
+        phone.sync()
+        laptop.sync()
+        // Both rewrote the same words: both kept, flagged; the larger rewrite is suggested.
+        phone.notes().put(Note("plan", "Plan", "The launch is on the first Friday of June.\n"))
+        laptop.notes().put(Note("plan", "Plan", "The launch is on Tuesday.\n"))
+        phone.sync()
+        laptop.sync()
+        val listed = laptop.notes().openConflicts().first().single()
+        assertEquals("The launch is on Tuesday.\nThe launch is on the first Friday of June.\n", listed.merged?.body)
+        assertEquals("The launch is on the first Friday of June.\n", listed.suggested?.body)
+        assertNotNull(listed.suggestion)
+
+        laptop.resolveConflict(listed.conflictId, ConflictResolution.Suggested)
+        assertEquals("The launch is on the first Friday of June.\n", laptop.notes().get("plan")?.body)
+        assertEquals(emptyList(), laptop.notes().openConflicts().first())
     }
 }
