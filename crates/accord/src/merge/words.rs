@@ -324,9 +324,9 @@ pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordM
             text.push_str(&local_span);
         } else if !has(Side::Local) || local_span == remote_span {
             text.push_str(&remote_span);
-        } else if within_a_line && contains(cluster, Side::Local, &l[lr.clone()], r) {
+        } else if within_a_line && contains(cluster, Side::Local, l, lr.clone(), r) {
             text.push_str(&local_span);
-        } else if within_a_line && contains(cluster, Side::Remote, &r[rr.clone()], l) {
+        } else if within_a_line && contains(cluster, Side::Remote, r, rr.clone(), l) {
             text.push_str(&remote_span);
         } else {
             if !text.is_empty() {
@@ -364,18 +364,28 @@ pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordM
     Some(WordMerge { pieces })
 }
 
-/// True when the `outer` side's version of a cluster within one line (`outer_span`, its
-/// tokens) already holds everything the other side did there: each run of words the other side wrote
-/// stands in it, in order, and every base token the other side replaced or removed is
-/// replaced or removed by the outer side too. Taking the outer side alone then loses
+/// True when the `outer` side's version of a cluster within one line (`outer_range` of
+/// `outer_toks`) already holds everything the other side did there: every base token
+/// the other side replaced or removed is replaced or removed by the outer side too, and
+/// each run of words the other side wrote stands in the outer version, in order, as the
+/// whole space-delimited chunk it is part of. Taking the outer side alone then loses
 /// nothing either side wrote (one side fixed a word, the other fixed it the same way and
-/// went on writing).
-fn contains(cluster: &[(Side, &Edit)], outer: Side, outer_span: &[&str], inner: &[&str]) -> bool {
+/// went on writing). The chunk, not the token, is what must match: tokens are cut at
+/// inner punctuation, so `o15` of `[d3-o15]` also stands in `[d0-o15]`, which holds
+/// none of that edit.
+fn contains(
+    cluster: &[(Side, &Edit)],
+    outer: Side,
+    outer_toks: &[&str],
+    outer_range: Range<usize>,
+    inner: &[&str],
+) -> bool {
     let outer_edits: Vec<&Edit> = cluster
         .iter()
         .filter(|(s, _)| *s == outer)
         .map(|(_, e)| *e)
         .collect();
+    let outer_span = &outer_toks[chunk(outer_toks, outer_range)];
     let mut from = 0;
     for (_, e) in cluster.iter().filter(|(s, _)| *s != outer) {
         let covered =
@@ -383,18 +393,36 @@ fn contains(cluster: &[(Side, &Edit)], outer: Side, outer_span: &[&str], inner: 
         if !covered {
             return false;
         }
-        let run = trim_spacing(&inner[e.side.clone()]);
-        if !run.iter().any(|t| is_word(t)) {
+        if !trim_spacing(&inner[e.side.clone()])
+            .iter()
+            .any(|t| is_word(t))
+        {
             // A removal, or an edit of spacing, marks or line breaks only: not a run of
             // words another text can be said to hold.
             return false;
         }
+        let run = trim_spacing(&inner[chunk(inner, e.side.clone())]);
         match outer_span[from..].windows(run.len()).position(|w| w == run) {
             Some(at) => from += at + run.len(),
             None => return false,
         }
     }
     true
+}
+
+/// `range` of `toks` widened to the whole space-delimited chunks at its ends (`o15` of
+/// `[d3-o15]` becomes the five tokens of `[d3-o15]`).
+fn chunk(toks: &[&str], range: Range<usize>) -> Range<usize> {
+    let blank = |t: &str| t.chars().all(char::is_whitespace);
+    let mut start = range.start.min(toks.len());
+    while start > 0 && !blank(toks[start - 1]) {
+        start -= 1;
+    }
+    let mut end = range.end.min(toks.len()).max(start);
+    while end < toks.len() && !blank(toks[end]) {
+        end += 1;
+    }
+    start..end
 }
 
 /// `toks` without the horizontal spacing at either end.
@@ -541,6 +569,13 @@ mod tests {
             )
             .as_deref(),
             Some("Use the color scheme picker")
+        );
+        // A side that deleted a phrase does not hold an edit made inside it, even when it
+        // wrote the same word elsewhere (a chaos run found `[d0-o11] [d3-o7]` edited to
+        // `[d0-o11] [d3-o15]` here and to `[d0-o15]` there, which took the second whole).
+        assert_eq!(
+            merged("[d0-o11] [d3-o7]", "[d0-o11] [d3-o15]", "[d0-o15]"),
+            None
         );
         // A side that removed what the other kept does not hold the other's edit.
         assert_eq!(
