@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::line::{LogLevel, LogLine};
+use super::settings::MinerSettings;
 use super::token::{mask, render, tokenize, Token, TokenKind};
 
 /// Examples of raw messages kept per shape (for slot examples and the report).
@@ -32,12 +33,6 @@ const EXAMPLES_PER_SHAPE: usize = 3;
 
 /// Distinct example values kept per slot of a template.
 const EXAMPLES_PER_SLOT: usize = 3;
-
-/// A position taking at least this many distinct plain words is a variable.
-const MIN_VALUES_FOR_VARIABLE: usize = 3;
-
-/// Enum-like values (`RUNNING`) name different events unless there are this many.
-const MIN_ENUM_VALUES_FOR_VARIABLE: usize = 8;
 
 /// Longest pair of templates (tokens × tokens) compared for the variable-length merge;
 /// beyond it the alignment would cost more than it can win.
@@ -123,6 +118,8 @@ struct WordInfo {
     identifier: bool,
     /// ALL_CAPS enum name (`RUNNING`, `E_FAIL`).
     enum_name: bool,
+    /// Parts joined by `_` or `-` (`xhci_hcd`, `get-details`).
+    joined: bool,
     /// Letters only: a plain word of the sentence.
     alphabetic: bool,
 }
@@ -145,6 +142,8 @@ impl WordInfo {
                 && b.iter()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_'),
             alphabetic: b.iter().all(u8::is_ascii_alphabetic),
+            joined: inner.iter().any(|c| matches!(c, b'_' | b'-'))
+                && b.iter().any(u8::is_ascii_lowercase),
         }
     }
 }
@@ -178,6 +177,7 @@ pub struct TemplateMiner {
     scratch: Vec<u32>,
     lines: u64,
     bytes: u64,
+    settings: MinerSettings,
 }
 
 /// One mined template.
@@ -254,6 +254,14 @@ impl TemplateMiner {
         Self::default()
     }
 
+    /// An empty miner with other settings than the default (for measuring them).
+    pub fn with_settings(settings: MinerSettings) -> Self {
+        TemplateMiner {
+            settings,
+            ..Self::default()
+        }
+    }
+
     /// Records an untagged message with no time or level and returns its shape.
     pub fn add(&mut self, message: &str) -> ShapeId {
         self.record(0, LogLevel::Info, "", message)
@@ -286,7 +294,7 @@ impl TemplateMiner {
                 id
             }
         };
-        let tokens = tokenize(message);
+        let tokens = tokenize(message, &self.settings);
         let mut key = std::mem::take(&mut self.scratch);
         key.clear();
         key.push(tag_id);
@@ -352,26 +360,40 @@ impl TemplateMiner {
             .and_then(|i| self.words.get(i as usize))
     }
 
-    fn is_identifier(&self, code: u32) -> bool {
-        self.word(code).is_some_and(|w| w.identifier)
+    fn is_identifier(&self, code: u32, s: &MinerSettings) -> bool {
+        self.word(code)
+            .is_some_and(|w| w.identifier || (s.joined_identifiers && w.joined))
     }
 
     /// The first token is a constant unless it is a variable or names something.
-    fn anchored(&self, codes: &[u32]) -> bool {
-        codes
-            .first()
-            .is_some_and(|&c| c != VAR && !self.is_identifier(c))
+    fn anchored(&self, codes: &[u32], s: &MinerSettings) -> bool {
+        s.first_word_anchor
+            && codes
+                .first()
+                .is_some_and(|&c| c != VAR && !self.is_identifier(c, s))
     }
 
     /// Groups the shapes recorded so far into templates.
     pub fn templates(&self) -> MinedTemplates {
-        let clusters = self.candidate_clusters();
+        self.templates_with(&self.settings)
+    }
+
+    /// Groups the shapes recorded so far with other grouping settings (the tokenizer's
+    /// settings are those the shapes were recorded with).
+    pub fn templates_with(&self, s: &MinerSettings) -> MinedTemplates {
+        let clusters = self.candidate_clusters(s);
         let patterns: Vec<Vec<u32>> = clusters.iter().map(|c| self.generalise(c)).collect();
         let counts: Vec<u64> = clusters
             .iter()
             .map(|c| c.iter().map(|s| self.shapes[s.index()].count).sum())
             .collect();
-        let roots = self.merge_variable_lengths(&clusters, &patterns, &counts);
+        let roots = if s.region_merge {
+            self.merge_regions(&clusters, &patterns, &counts, s)
+        } else if s.merge_lengths {
+            self.merge_variable_lengths(&clusters, &patterns, &counts, s)
+        } else {
+            (0..clusters.len()).collect()
+        };
 
         // Template order: by first appearance of any of its shapes.
         let mut first_shape: QuickMap<usize, ShapeId> = QuickMap::default();
@@ -399,7 +421,7 @@ impl TemplateMiner {
         let templates = order
             .iter()
             .zip(&members)
-            .map(|(&(_, root), shapes)| self.describe(&clusters[root], &patterns[root], shapes))
+            .map(|(&(_, root), shapes)| self.describe(&clusters[root], &patterns[root], shapes, s))
             .collect();
         MinedTemplates {
             templates,
@@ -410,7 +432,7 @@ impl TemplateMiner {
     }
 
     /// Steps 1 and 2: candidate groups by frequent tokens, split by constant positions.
-    fn candidate_clusters(&self) -> Vec<Vec<ShapeId>> {
+    fn candidate_clusters(&self, s: &MinerSettings) -> Vec<Vec<ShapeId>> {
         let mut bucket_index: QuickMap<(u32, usize), usize> = QuickMap::default();
         let mut buckets: Vec<Vec<ShapeId>> = Vec::new();
         for (i, shape) in self.shapes.iter().enumerate() {
@@ -424,21 +446,21 @@ impl TemplateMiner {
         let mut clusters = Vec::new();
         for bucket in &buckets {
             let mut freq: QuickMap<(usize, u32), u64> = QuickMap::default();
-            for s in bucket {
-                let shape = &self.shapes[s.index()];
+            for sh in bucket {
+                let shape = &self.shapes[sh.index()];
                 for (i, &c) in shape.codes.iter().enumerate() {
                     *freq.entry((i, c)).or_insert(0) += shape.count;
                 }
             }
             let mut group_index: QuickMap<GroupKey, usize> = QuickMap::default();
             let mut groups: Vec<(GroupKey, Vec<ShapeId>)> = Vec::new();
-            for &s in bucket {
-                let key = self.frequent_key(&self.shapes[s.index()].codes, &freq);
+            for &sh in bucket {
+                let key = self.frequent_key(&self.shapes[sh.index()].codes, &freq, s);
                 match group_index.get(&key) {
-                    Some(&g) => groups[g].1.push(s),
+                    Some(&g) => groups[g].1.push(sh),
                     None => {
                         group_index.insert(key.clone(), groups.len());
-                        groups.push((key, vec![s]));
+                        groups.push((key, vec![sh]));
                     }
                 }
             }
@@ -447,7 +469,7 @@ impl TemplateMiner {
                 let cols: Vec<usize> = (0..len)
                     .filter(|i| !key.iter().any(|(p, _)| p == i))
                     .collect();
-                clusters.extend(self.split_by_constants(shapes, cols));
+                clusters.extend(self.split_by_constants(shapes, cols, s));
             }
         }
         clusters
@@ -456,7 +478,12 @@ impl TemplateMiner {
     /// The tokens that mark a shape's logging statement: its words at the frequency most
     /// of its words share, words more frequent than that unless they name something, and
     /// the first token.
-    fn frequent_key(&self, codes: &[u32], freq: &QuickMap<(usize, u32), u64>) -> GroupKey {
+    fn frequent_key(
+        &self,
+        codes: &[u32],
+        freq: &QuickMap<(usize, u32), u64>,
+        s: &MinerSettings,
+    ) -> GroupKey {
         let f: Vec<u64> = codes
             .iter()
             .enumerate()
@@ -474,7 +501,7 @@ impl TemplateMiner {
         let Some(&(root, _)) = level_sizes.iter().max_by_key(|&&(v, n)| (n, v)) else {
             return codes.iter().copied().enumerate().collect();
         };
-        let anchored = self.anchored(codes);
+        let anchored = self.anchored(codes, s);
         codes
             .iter()
             .copied()
@@ -482,7 +509,7 @@ impl TemplateMiner {
             .filter(|&(i, c)| {
                 c != VAR
                     && (f[i] == root
-                        || (f[i] > root && !self.is_identifier(c))
+                        || (f[i] > root && !self.is_identifier(c, s))
                         || (i == 0 && anchored))
             })
             .collect()
@@ -490,7 +517,12 @@ impl TemplateMiner {
 
     /// Splits a candidate group at positions judged constant, most constant first, until
     /// every varying position is a variable.
-    fn split_by_constants(&self, shapes: Vec<ShapeId>, cols: Vec<usize>) -> Vec<Vec<ShapeId>> {
+    fn split_by_constants(
+        &self,
+        shapes: Vec<ShapeId>,
+        cols: Vec<usize>,
+        s: &MinerSettings,
+    ) -> Vec<Vec<ShapeId>> {
         let mut done = Vec::new();
         let mut work = vec![(shapes, cols)];
         while let Some((group, cols)) = work.pop() {
@@ -501,8 +533,8 @@ impl TemplateMiner {
             let mut varying: Vec<(usize, Vec<u32>)> = Vec::new();
             for &c in &cols {
                 let mut values: Vec<u32> = Vec::new();
-                for s in &group {
-                    let v = self.shapes[s.index()].codes[c];
+                for sh in &group {
+                    let v = self.shapes[sh.index()].codes[c];
                     if !values.contains(&v) {
                         values.push(v);
                     }
@@ -513,10 +545,10 @@ impl TemplateMiner {
             }
             let mut constants: Vec<(usize, usize)> = varying
                 .iter()
-                .filter(|(c, values)| !self.is_variable_position(*c, values, &group))
+                .filter(|(c, values)| !self.is_variable_position(*c, values, &group, s))
                 .map(|(c, values)| (values.len(), *c))
                 .collect();
-            if constants.is_empty() {
+            if constants.is_empty() && s.phrase_split {
                 let plain: Vec<(usize, usize)> = varying
                     .iter()
                     .filter(|(_, values)| {
@@ -535,11 +567,11 @@ impl TemplateMiner {
                 continue;
             };
             let mut parts: Vec<(u32, Vec<ShapeId>)> = Vec::new();
-            for s in group {
-                let v = self.shapes[s.index()].codes[split_at];
+            for sh in group {
+                let v = self.shapes[sh.index()].codes[split_at];
                 match parts.iter_mut().find(|(pv, _)| *pv == v) {
-                    Some(part) => part.1.push(s),
-                    None => parts.push((v, vec![s])),
+                    Some(part) => part.1.push(sh),
+                    None => parts.push((v, vec![sh])),
                 }
             }
             let rest: Vec<usize> = cols.into_iter().filter(|&c| c != split_at).collect();
@@ -553,39 +585,53 @@ impl TemplateMiner {
     }
 
     /// Whether a varying position of a candidate group holds a variable.
-    fn is_variable_position(&self, col: usize, values: &[u32], group: &[ShapeId]) -> bool {
+    fn is_variable_position(
+        &self,
+        col: usize,
+        values: &[u32],
+        group: &[ShapeId],
+        s: &MinerSettings,
+    ) -> bool {
         if values.contains(&VAR) {
             return true;
         }
-        let code_at = |s: &ShapeId, i: usize| self.shapes[s.index()].codes.get(i).copied();
+        let code_at = |sh: &ShapeId, i: usize| self.shapes[sh.index()].codes.get(i).copied();
         // `LOOKING (n.state)`: a value named by the bracketed label after it.
         let label = code_at(&group[0], col + 2);
-        let labelled = label.is_some_and(|c| c >= FIRST_WORD)
-            && group
+        let labelled = s.labelled_enums
+            && label.is_some_and(|c| c >= FIRST_WORD)
+            && group.iter().all(|sh| {
+                code_at(sh, col + 1) == Some(OPEN_PAREN) && code_at(sh, col + 2) == label
+            });
+        if s.enum_constants
+            && values
                 .iter()
-                .all(|s| code_at(s, col + 1) == Some(OPEN_PAREN) && code_at(s, col + 2) == label);
-        if values
-            .iter()
-            .all(|&v| self.word(v).is_some_and(|w| w.enum_name))
+                .all(|&v| self.word(v).is_some_and(|w| w.enum_name))
         {
-            return labelled || values.len() >= MIN_ENUM_VALUES_FOR_VARIABLE;
+            return labelled || values.len() >= s.min_enum_values;
         }
-        let is_key = group.iter().all(|s| code_at(s, col + 1) == Some(EQUALS));
-        if !is_key && values.iter().any(|&v| self.is_identifier(v)) {
+        let is_key = group.iter().all(|sh| code_at(sh, col + 1) == Some(EQUALS));
+        if s.identifiers_vary && !is_key && values.iter().any(|&v| self.is_identifier(v, s)) {
             return true;
         }
         let quote = |c: Option<u32>| c == Some(DOUBLE_QUOTE) || c == Some(SINGLE_QUOTE);
-        let is_value = |s: &ShapeId| {
+        let is_value = |sh: &ShapeId| {
             col > 0
-                && (code_at(s, col - 1) == Some(EQUALS)
+                && (code_at(sh, col - 1) == Some(EQUALS)
                     || (col > 1
-                        && quote(code_at(s, col - 1))
-                        && code_at(s, col - 2) == Some(EQUALS)))
+                        && quote(code_at(sh, col - 1))
+                        && code_at(sh, col - 2) == Some(EQUALS)))
         };
-        if group.iter().all(is_value) {
+        if s.key_values_vary && group.iter().all(is_value) {
             return true;
         }
-        values.len() >= MIN_VALUES_FOR_VARIABLE
+        let quoted = |sh: &ShapeId| {
+            col > 0 && quote(code_at(sh, col - 1)) && code_at(sh, col - 1) == code_at(sh, col + 1)
+        };
+        if s.quoted_vary && group.iter().all(quoted) {
+            return true;
+        }
+        values.len() >= s.min_values_for_variable
     }
 
     /// The cluster's token pattern: positions where its shapes differ become variables.
@@ -608,6 +654,7 @@ impl TemplateMiner {
         clusters: &[Vec<ShapeId>],
         patterns: &[Vec<u32>],
         counts: &[u64],
+        s: &MinerSettings,
     ) -> Vec<usize> {
         let mut parent: Vec<usize> = (0..clusters.len()).collect();
         fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -627,7 +674,7 @@ impl TemplateMiner {
             let skeleton: Vec<u32> = patterns[ci]
                 .iter()
                 .copied()
-                .filter(|&c| c >= FIRST_WORD && !self.is_identifier(c))
+                .filter(|&c| c >= FIRST_WORD && !self.is_identifier(c, s))
                 .collect();
             by_skeleton.entry((tag, skeleton)).or_default().push(ci);
         }
@@ -641,7 +688,7 @@ impl TemplateMiner {
             for (bi, &b) in bucket.iter().enumerate() {
                 for &a in &bucket[..bi.min(MAX_MERGE_PARTNERS)] {
                     if patterns[a].len() != patterns[b].len()
-                        && self.differ_only_in_variables(&patterns[a], &patterns[b])
+                        && self.differ_only_in_variables(&patterns[a], &patterns[b], s)
                     {
                         let ra = find(&mut parent, a);
                         let rb = find(&mut parent, b);
@@ -655,13 +702,191 @@ impl TemplateMiner {
         (0..clusters.len()).map(|i| find(&mut parent, i)).collect()
     }
 
+    /// Step 3 (regions): each cluster is aligned with larger clusters of its tag; it
+    /// joins one when every stretch where they differ is a slot: variables and
+    /// punctuation only, a slot of the larger one filled with other tokens, or a region
+    /// that takes many distinct contents across all clusters aligned with that one.
+    fn merge_regions(
+        &self,
+        clusters: &[Vec<ShapeId>],
+        patterns: &[Vec<u32>],
+        counts: &[u64],
+        s: &MinerSettings,
+    ) -> Vec<usize> {
+        let n = clusters.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| (tag_of(i), std::cmp::Reverse(counts[i]), clusters[i][0]));
+        let words: Vec<Vec<u32>> = patterns
+            .iter()
+            .map(|p| {
+                let mut w: Vec<u32> = p.iter().copied().filter(|&c| c >= FIRST_WORD).collect();
+                w.sort_unstable();
+                w.dedup();
+                w
+            })
+            .collect();
+        // Positions where some line of the cluster had a masked value (not a judged one).
+        let masked: Vec<Vec<bool>> = clusters
+            .iter()
+            .zip(patterns)
+            .map(|(c, p)| {
+                (0..p.len())
+                    .map(|i| {
+                        c.iter()
+                            .any(|sh| self.shapes[sh.index()].codes.get(i) == Some(&VAR))
+                    })
+                    .collect()
+            })
+            .collect();
+        // Pass 1: for each cluster, the larger clusters it aligns best with.
+        let mut proposals: Vec<Vec<(usize, Vec<Gap>)>> = vec![Vec::new(); n];
+        let mut start = 0;
+        for (rank, &b) in order.iter().enumerate() {
+            if rank > 0 && tag_of(order[rank - 1]) != tag_of(b) {
+                start = rank;
+            }
+            let mut scored: Vec<(usize, usize)> = order[start..rank]
+                .iter()
+                .map(|&a| (shared(&words[a], &words[b]), a))
+                .collect();
+            scored.sort_by_key(|&(sh, _)| std::cmp::Reverse(sh));
+            scored.truncate(s.region_partners);
+            let mut aligned: Vec<(usize, usize, Vec<Gap>)> = Vec::new();
+            for &(_, a) in &scored {
+                let (pa, pb) = (&patterns[a], &patterns[b]);
+                if pa.len().max(pb.len()) * (pa.len() + 1) > MAX_ALIGNMENT_CELLS {
+                    continue;
+                }
+                let (matched, gaps) = align(pa, pb);
+                if matched * 100 >= s.region_min_match * pa.len().max(pb.len()) {
+                    aligned.push((matched, a, gaps));
+                }
+            }
+            aligned.sort_by_key(|&(m, _, _)| std::cmp::Reverse(m));
+            proposals[b] = aligned.into_iter().map(|(_, a, g)| (a, g)).collect();
+        }
+        // Pass 2: the distinct contents of each region of a larger cluster.
+        let mut regions: QuickMap<(usize, usize, usize), Vec<Vec<u32>>> = QuickMap::default();
+        for (b, props) in proposals.iter().enumerate() {
+            for (a, gaps) in props {
+                for g in gaps {
+                    let seen = regions
+                        .entry((*a, g.a.0, g.a.1))
+                        .or_insert_with(|| vec![patterns[*a][g.a.0..g.a.1].to_vec()]);
+                    let content = &patterns[b][g.b.0..g.b.1];
+                    if !seen.iter().any(|c| c == content) {
+                        seen.push(content.to_vec());
+                    }
+                }
+            }
+        }
+        // Pass 3: join the first larger cluster all of whose differences are slots.
+        for &b in &order {
+            for (a, gaps) in &proposals[b] {
+                let ok = gaps.iter().all(|g| {
+                    let contents = regions.get(&(*a, g.a.0, g.a.1)).map_or(&[][..], |v| v);
+                    self.gap_is_slot(
+                        (&patterns[*a], &masked[*a]),
+                        (&patterns[b], &masked[b]),
+                        g,
+                        contents,
+                        s,
+                    )
+                });
+                if ok {
+                    let ra = find(&mut parent, *a);
+                    let rb = find(&mut parent, b);
+                    if ra != rb {
+                        parent[rb] = ra;
+                    }
+                    break;
+                }
+            }
+        }
+        (0..n).map(|i| find(&mut parent, i)).collect()
+    }
+
+    /// Whether one stretch where two aligned patterns differ is a variable part.
+    fn gap_is_slot(
+        &self,
+        (a, ma): (&[u32], &[bool]),
+        (b, mb): (&[u32], &[bool]),
+        g: &Gap,
+        contents: &[Vec<u32>],
+        s: &MinerSettings,
+    ) -> bool {
+        let (ga, gb) = (&a[g.a.0..g.a.1], &b[g.b.0..g.b.1]);
+        let word = |c: &u32| *c >= FIRST_WORD && !(s.identifiers_vary && self.is_identifier(*c, s));
+        let before = g.a.0.checked_sub(1).map(|i| a[i]);
+        let after = a.get(g.a.1).copied();
+        let first = g.a.0 == 0 && g.b.0 == 0;
+        // (a) Variables and punctuation only, touching a variable: an optional value, a
+        // list of any length, a value with punctuation in it.
+        if !ga.iter().any(word) && !gb.iter().any(word) {
+            let bracket = [(b'(', b')'), (b'[', b']'), (b'{', b'}')]
+                .iter()
+                .any(|&(o, c)| {
+                    let has = |x: &[u32]| {
+                        x.contains(&delimiter_code(o)) && x.contains(&delimiter_code(c))
+                    };
+                    has(ga) || has(gb)
+                });
+            if s.bracket_clause_split && bracket {
+                return false;
+            }
+            return ga.contains(&VAR)
+                || gb.contains(&VAR)
+                || before == Some(VAR)
+                || after == Some(VAR);
+        }
+        // (b) A slot of one filled with other tokens in the other.
+        let slot = |x: &[u32], m: &[bool]| {
+            !x.is_empty()
+                && x.iter().all(|&c| c == VAR)
+                && (!s.substitution_masked || m.iter().any(|&v| v))
+        };
+        if s.region_substitution && (slot(ga, &ma[g.a.0..g.a.1]) || slot(gb, &mb[g.b.0..g.b.1])) {
+            return true;
+        }
+        if first && self.anchored(a, s) && self.anchored(b, s) {
+            return false;
+        }
+        // (c) A region with many distinct contents.
+        if s.min_region_values == 0 || contents.len() < s.min_region_values {
+            return false;
+        }
+        if s.region_fields_only {
+            let delim = |c: Option<u32>| c.is_none_or(|c| c < FIRST_WORD && c != VAR);
+            if !(delim(before) && delim(after)) {
+                return false;
+            }
+        }
+        if s.enum_constants
+            && contents
+                .iter()
+                .all(|c| c.len() == 1 && self.word(c[0]).is_some_and(|w| w.enum_name))
+        {
+            return contents.len() >= s.min_enum_values;
+        }
+        true
+    }
+
     /// True when aligning `a` and `b` leaves only variables, punctuation and identifiers
     /// unmatched, each unmatched stretch touching a variable.
-    fn differ_only_in_variables(&self, a: &[u32], b: &[u32]) -> bool {
+    fn differ_only_in_variables(&self, a: &[u32], b: &[u32], s: &MinerSettings) -> bool {
         if a.is_empty() || b.is_empty() {
             return false;
         }
-        if a[0] != b[0] && self.anchored(a) && self.anchored(b) {
+        if a[0] != b[0] && self.anchored(a, s) && self.anchored(b, s) {
             return false;
         }
         let (n, m) = (a.len(), b.len());
@@ -684,7 +909,9 @@ impl TemplateMiner {
         let mut gap: Vec<u32> = Vec::new();
         let mut prev_matched: Option<u32> = None;
         let gap_ok = |gap: &[u32], before: Option<u32>, after: Option<u32>| {
-            let allowed = gap.iter().all(|&c| c < FIRST_WORD || self.is_identifier(c));
+            let allowed = gap
+                .iter()
+                .all(|&c| c < FIRST_WORD || self.is_identifier(c, s));
             // A whole bracketed group present on one side only is an optional clause
             // (`403 bytes sent` against `1190 bytes (1.16 KB) sent`): another template.
             let group = [(b'(', b')'), (b'[', b']'), (b'{', b'}')]
@@ -692,7 +919,9 @@ impl TemplateMiner {
                 .any(|&(o, c)| {
                     gap.contains(&delimiter_code(o)) && gap.contains(&delimiter_code(c))
                 });
-            allowed && !group && (gap.contains(&VAR) || before == Some(VAR) || after == Some(VAR))
+            allowed
+                && !(s.bracket_clause_split && group)
+                && (gap.contains(&VAR) || before == Some(VAR) || after == Some(VAR))
         };
         while i < n || j < m {
             if i < n
@@ -721,10 +950,16 @@ impl TemplateMiner {
     }
 
     /// Builds the template of a union of clusters, rendered from its largest cluster.
-    fn describe(&self, root: &[ShapeId], pattern: &[u32], members: &[ShapeId]) -> Template {
+    fn describe(
+        &self,
+        root: &[ShapeId],
+        pattern: &[u32],
+        members: &[ShapeId],
+        s: &MinerSettings,
+    ) -> Template {
         let lead = &self.shapes[root[0].index()];
         let example = lead.examples.first().cloned().unwrap_or_default();
-        let tokens = tokenize(&example);
+        let tokens = tokenize(&example, &self.settings);
         let slots: Vec<usize> = (0..pattern.len()).filter(|&i| pattern[i] == VAR).collect();
         let text = if tokens.len() == pattern.len() {
             render(&example, &tokens, |i| pattern[i] == VAR)
@@ -734,7 +969,7 @@ impl TemplateMiner {
         let mut slot_examples: Vec<Vec<String>> = vec![Vec::new(); slots.len()];
         for s in root {
             for message in &self.shapes[s.index()].examples {
-                let tokens = tokenize(message);
+                let tokens = tokenize(message, &self.settings);
                 if tokens.len() != pattern.len() {
                     continue;
                 }
@@ -783,6 +1018,79 @@ impl TemplateMiner {
             critical_example,
         }
     }
+}
+
+/// One stretch where two aligned patterns differ: `a.0..a.1` of the first against
+/// `b.0..b.1` of the second (either may be empty).
+#[derive(Debug, Clone)]
+struct Gap {
+    a: (usize, usize),
+    b: (usize, usize),
+}
+
+/// Number of elements two sorted, deduplicated lists share.
+fn shared(x: &[u32], y: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Longest common subsequence of `a` and `b`: how many tokens match, and the stretches
+/// between matches.
+fn align(a: &[u32], b: &[u32]) -> (usize, Vec<Gap>) {
+    let (n, m) = (a.len(), b.len());
+    let width = m + 1;
+    let mut lcs = vec![0u32; (n + 1) * width];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i * width + j] = if a[i] == b[j] {
+                lcs[(i + 1) * width + j + 1] + 1
+            } else {
+                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let (mut gi, mut gj) = (0, 0);
+    let mut gaps = Vec::new();
+    let mut matched = 0;
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] && lcs[i * width + j] == lcs[(i + 1) * width + j + 1] + 1
+        {
+            if gi < i || gj < j {
+                gaps.push(Gap {
+                    a: (gi, i),
+                    b: (gj, j),
+                });
+            }
+            matched += 1;
+            i += 1;
+            j += 1;
+            gi = i;
+            gj = j;
+        } else if j >= m || (i < n && lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    if gi < n || gj < m {
+        gaps.push(Gap {
+            a: (gi, n),
+            b: (gj, m),
+        });
+    }
+    (matched, gaps)
 }
 
 /// Groups `messages` and returns one template index per message, in order: the same

@@ -12,6 +12,7 @@ pub mod eval;
 mod line;
 mod miner;
 mod report;
+mod settings;
 mod token;
 
 pub use line::{format_time, parse_log_line, LogLevel, LogLine};
@@ -20,4 +21,5 @@ pub use report::{
     build_report, citations, summarise, DigestEntry, LogDigest, ReportBudget, Summary,
     MAX_REPORT_BYTES, MIN_REPORT_BYTES,
 };
+pub use settings::{Knob, MinerSettings, KNOBS};
 pub use token::mask;
