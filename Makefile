@@ -4,6 +4,7 @@
 CARGO   ?= cargo
 ACCORD  := target/debug/accord
 RELEASE := target/release/accord
+BENCH   := target/release/accord-bench
 SHARED  ?= ../shared
 
 .PHONY: demo test test-rust build release bench bench-sync bench-merge lint
@@ -19,8 +20,9 @@ demo: build model
 build:
 	$(CARGO) build -p accord-cli
 
+# The `accord` command and the benchmark tool (`accord-bench`, not shipped).
 release:
-	$(CARGO) build --release -p accord-cli
+	$(CARGO) build --release -p accord-cli -p accord-bench
 
 test: $(TEST_TARGETS)
 
@@ -35,7 +37,7 @@ bench: bench-sync bench-merge
 
 bench-sync: release
 	mkdir -p bench/results
-	$(RELEASE) bench sync | tee bench/results/sync.md
+	$(BENCH) sync | tee bench/results/sync.md
 
 bench-merge: release
-	bash bench/merge_eval.sh $(RELEASE) $(SHARED)
+	ACCORD_SHARED_DIR=$(SHARED) bash bench/merge/merge_eval.sh $(SHARED)/bench/merge-dev.jsonl $(RELEASE)

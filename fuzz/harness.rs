@@ -172,12 +172,12 @@ pub fn gguf(data: &[u8]) {
     if file.write_all(data).and_then(|_| file.flush()).is_err() {
         return;
     }
-    let Ok(gguf) = accord::model::GgufFile::open(file.path(), None) else {
+    let Ok(gguf) = accord_model::GgufFile::open(file.path(), None) else {
         return;
     };
     let _ = gguf.parameter_count();
     let _ = gguf.tensor_type_counts();
-    let Ok(tokenizer) = accord::model::Tokenizer::from_gguf(&gguf) else {
+    let Ok(tokenizer) = accord_model::Tokenizer::from_gguf(&gguf) else {
         return;
     };
     let vocab = tokenizer.vocab_size();
@@ -210,7 +210,7 @@ pub fn log_miner(data: &[u8]) {
     let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
 
     // `accord logs parse`.
-    let mut miner = accord::logs::TemplateMiner::new();
+    let mut miner = accord_logs::TemplateMiner::new();
     let shapes: Vec<_> = lines.iter().map(|l| miner.add(l)).collect();
     let mined = miner.templates();
     let templates = mined.templates();
@@ -239,7 +239,7 @@ pub fn log_miner(data: &[u8]) {
         lines.len() as u64
     );
     assert_eq!(
-        accord::logs::group_messages(&lines),
+        accord_logs::group_messages(&lines),
         shapes
             .iter()
             .map(|s| mined.group_of(*s))
@@ -247,18 +247,18 @@ pub fn log_miner(data: &[u8]) {
     );
 
     // `accord logs report`: timed, levelled, tagged lines (logcat, ISO, JSON or plain).
-    let events: Vec<accord::logs::LogLine> = lines
+    let events: Vec<accord_logs::LogLine> = lines
         .iter()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| accord::logs::parse_log_line(l, i as i64))
+        .map(|(i, l)| accord_logs::parse_log_line(l, i as i64))
         .collect();
-    let budget = accord::logs::ReportBudget::default();
-    let digest = accord::logs::LogDigest::from_events(&events, &budget);
+    let budget = accord_logs::ReportBudget::default();
+    let digest = accord_logs::LogDigest::from_events(&events, &budget);
     assert_eq!(digest.lines, events.len() as u64);
     assert!(digest.critical_lines <= digest.lines);
     assert!(digest.window_start_ms <= digest.window_end_ms);
-    let summary = accord::logs::summarise(&digest, None, &budget);
+    let summary = accord_logs::summarise(&digest, None, &budget);
     for id in &summary.cited {
         assert!(
             digest.entry(id).is_some(),
@@ -269,6 +269,6 @@ pub fn log_miner(data: &[u8]) {
     assert_eq!(report.lines, events.len() as u64);
     let json = serde_json::to_vec(&report).unwrap_or_default();
     assert!(serde_json::from_slice::<LogReport>(&json).is_ok());
-    let _ = accord::logs::format_time(report.window_start_ms);
-    let _ = accord::logs::format_time(report.window_end_ms);
+    let _ = accord_logs::format_time(report.window_start_ms);
+    let _ = accord_logs::format_time(report.window_end_ms);
 }

@@ -12,6 +12,9 @@ KOTLIN_GEN    := $(KOTLIN_DIR)/target/generated-sources/uniffi
 MVN           ?= mvn
 ANDROID_ABIS  ?= arm64-v8a armeabi-v7a x86_64
 ANDROID_JNI   := android-sample/accord/src/main/jniLibs
+# Features of the shipped library: `model` carries the on-device model runtime; set
+# ANDROID_FEATURES= (empty) for an app that does not want it.
+ANDROID_FEATURES ?= model
 
 TEST_TARGETS += test-kotlin
 
@@ -50,7 +53,7 @@ android: bindings
 	  set -e; \
 	  RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384" CARGO_PROFILE_RELEASE_STRIP=symbols \
 	    cargo ndk $(foreach a,$(ANDROID_ABIS),-t $(a)) -o $(ANDROID_JNI) \
-	    build --release -p accord-ffi --lib --no-default-features; \
+	    build --release -p accord-ffi --lib --no-default-features --features "$(ANDROID_FEATURES)"; \
 	  echo "native libraries in $(ANDROID_JNI); Kotlin sources in $(KOTLIN_GEN)"; \
 	  if command -v gradle >/dev/null; then (cd android-sample && gradle :accord:assembleRelease :app:assembleDebug); \
 	  else echo "*** no gradle: open android-sample in Android Studio to build the AAR (accord) and the app ***"; fi; \

@@ -3,14 +3,14 @@
 
 bench: bench-logs
 
-# drain3 from PyPI into bench/.venv, the peer `accord bench logs` is compared with.
+# drain3 from PyPI into bench/.venv, the peer `accord-bench logs` is compared with.
 drain3:
-	bash bench/setup_drain3.sh
+	bash bench/logs/setup_drain3.sh
 
 # Grouping Accuracy on the ten Loghub-2k systems, scored by the benchmark's ga.py.
 ga-logs: release
-	ACCORD_SHARED_DIR=$(SHARED) bash bench/loghub_ga.sh $(RELEASE)
+	ACCORD_SHARED_DIR=$(SHARED) bash bench/logs/loghub_ga.sh $(RELEASE)
 
 # Prints the tables; bench/results/logs.md holds the published run with its notes.
 bench-logs: release drain3
-	ACCORD_SHARED_DIR=$(SHARED) $(RELEASE) bench logs
+	ACCORD_SHARED_DIR=$(SHARED) $(BENCH) logs

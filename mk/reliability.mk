@@ -51,4 +51,4 @@ fuzz:
 bench-load: release
 	mkdir -p bench/results
 	bash scripts/pg-test-cluster.sh sh -c 'ACCORD_BENCH_POSTGRES="$$ACCORD_TEST_POSTGRES?pool_size=32" \
-		$(RELEASE) bench load --devices $(LOAD_DEVICES) --seconds $(LOAD_SECONDS)' | tee bench/results/load.md
+		$(BENCH) load --devices $(LOAD_DEVICES) --seconds $(LOAD_SECONDS)' | tee bench/results/load.md

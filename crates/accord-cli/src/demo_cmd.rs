@@ -121,7 +121,7 @@ fn describe_field(f: &Value) -> String {
 /// Shows one overlapping edit the model decides, beside what the fallback does.
 fn show_model_merge() {
     use accord::merge::{merge_text, Arbiter, ArbiterOptions, CandidateArbiter, Choice};
-    use accord::model::{default_model_path, LazyModel, LoadOptions};
+    use accord_model::{default_model_path, LazyModel, LoadOptions};
 
     let base = "How to set up the phone:\n1. Open the box.\n4. Turn the phone on.\n";
     let phone =

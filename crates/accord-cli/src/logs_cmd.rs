@@ -4,7 +4,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use accord::logs::{
+use accord_logs::{
     format_time, parse_log_line, summarise, LogDigest, LogLine, ReportBudget, TemplateMiner,
 };
 use anyhow::Context;

@@ -1,15 +1,12 @@
 //! The `accord` command: run the sync server, administer it, act as a client device,
-//! merge files, run the demo and the benchmarks.
+//! merge files, run the demo, look into logs and the model. (The benchmarks are a
+//! separate tool, `accord-bench`.)
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod admin_cmd;
-mod bench_cmd;
-mod bench_load;
-mod bench_logs;
-mod bench_merge_oracle;
 mod client_cmd;
 mod demo_cmd;
 mod logs_cmd;
@@ -17,7 +14,7 @@ mod merge_cmd;
 mod model_cmd;
 mod serve_cmd;
 
-/// Offline-first sync engine: server, client, merge and benchmarks.
+/// Offline-first sync engine: server, client, merge, logs and the model.
 #[derive(Parser)]
 #[command(name = "accord", version, about)]
 struct Cli {
@@ -41,8 +38,6 @@ enum Command {
     /// Two devices edit the same notes offline, sync through an embedded server, and
     /// the merge is explained.
     Demo(demo_cmd::DemoArgs),
-    /// Benchmarks that print a table.
-    Bench(bench_cmd::BenchArgs),
     /// Groups log lines into templates (`parse`) and prints the report a sync would
     /// upload (`report`).
     Logs(logs_cmd::LogsArgs),
@@ -61,7 +56,6 @@ fn main() -> ExitCode {
         Command::Client(args) => (client_cmd::run(args), 1),
         Command::Merge(args) => (merge_cmd::run(args), 2),
         Command::Demo(args) => (demo_cmd::run(args), 1),
-        Command::Bench(args) => (bench_cmd::run(args), 1),
         Command::Logs(args) => (logs_cmd::run(args), 1),
         Command::Model(cmd) => (model_cmd::run_model(cmd), 1),
     };

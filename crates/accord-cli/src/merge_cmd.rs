@@ -16,7 +16,7 @@ use clap::{Args, ValueEnum};
 use accord::merge::{
     Arbiter, ArbiterError, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk, Resolution,
 };
-use accord::model::{default_model_path, LazyModel, LoadOptions};
+use accord_model::{default_model_path, LazyModel, LoadOptions};
 
 /// Arguments of `accord merge`.
 #[derive(Args)]

@@ -14,7 +14,7 @@ use serde_json::json;
 fn real_model() -> PathBuf {
     let path = std::env::var_os("ACCORD_TEST_MODEL")
         .map(PathBuf::from)
-        .or_else(|| accord::model::known_model_path("smollm2"))
+        .or_else(|| accord_model::known_model_path("smollm2"))
         .expect("cannot locate the workspace's models/ folder");
     assert!(
         path.is_file(),

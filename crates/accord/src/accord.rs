@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::interrupt::InterruptHandle;
 use crate::merge::{Arbiter, ArbiterOptions, CandidateArbiter, CollectionSchema};
-use crate::model::{LanguageModel, LazyModel, LoadOptions};
+use crate::model::ModelFile;
 use crate::store::{
     self, ConflictEntry, ConflictResolution, LocalRecord, LogEvent, LogRing, LogRingStats, Meta,
     OpenReport, Query, RecordWrite, Store,
@@ -46,9 +46,10 @@ pub struct Config {
     pub sync: SyncOptions,
     /// Bounds of the captured-log ring.
     pub log_ring: LogRing,
-    /// GGUF model for the merge arbiter and the log summary, loaded on first use. A
-    /// file that is missing or cannot be loaded never fails a sync: merges fall back
-    /// (structural choice, else keep-both) and [`SyncReport::model_error`] says why.
+    /// GGUF model for the merge arbiter and the log summary, loaded on first use (needs
+    /// the `model` feature). A file that is missing or cannot be loaded, or a build
+    /// without the runtime, never fails a sync: merges fall back (structural choice,
+    /// else keep-both) and [`SyncReport::model_error`] says why.
     pub model_path: Option<PathBuf>,
     /// How the arbiter uses the model (time budget per conflict, context).
     pub arbiter: ArbiterOptions,
@@ -155,7 +156,7 @@ pub struct Accord {
     interrupt: InterruptHandle,
     sync_lock: Mutex<()>,
     arbiter: RwLock<Option<Arc<dyn Arbiter>>>,
-    model: Option<Arc<LazyModel>>,
+    model: Option<ModelFile>,
     observers: Mutex<Vec<Observer>>,
     next_observer: AtomicU64,
     log_buffer: Mutex<Vec<LogEvent>>,
@@ -416,7 +417,7 @@ impl Accord {
             space: &space,
             schemas: &self.config.collections,
             arbiter: arbiter.as_deref(),
-            model: self.model.as_deref().map(|m| m as &dyn LanguageModel),
+            model: self.model.as_ref().and_then(ModelFile::get),
             transport,
             options: &self.config.sync,
             interrupt: &self.interrupt,
@@ -428,22 +429,11 @@ impl Accord {
         report
     }
 
-    /// Why the configured model cannot be used, if it cannot: the file is missing, or
-    /// loading it (on first use) failed. `None` with no model configured.
+    /// Why the configured model cannot be used, if it cannot: the file is missing, this
+    /// build has no model runtime, or loading it (on first use) failed. `None` with no
+    /// model configured.
     pub fn model_error(&self) -> Option<String> {
-        let path = self.config.model_path.as_ref()?;
-        match &self.model {
-            None => Some(format!(
-                "model file {} not found; overlapping edits are decided without it",
-                path.display()
-            )),
-            Some(m) => m.load_error().map(|e| {
-                format!(
-                    "model {} could not be loaded ({e}); merges that needed it kept both sides",
-                    path.display()
-                )
-            }),
-        }
+        self.model.as_ref()?.error()
     }
 
     /// Logged merges, newest first; only those not yet reviewed when `open_only`.
@@ -559,24 +549,25 @@ fn side_write(side: Option<Value>) -> RecordWrite {
     }
 }
 
-/// The arbiter a config asks for: with the model when its file exists (loaded on first
-/// use), the structural choice when the file is missing, none without a model path
-/// (overlapping edits keep both sides).
+/// The arbiter a config asks for: with the model when its file exists and the runtime
+/// is built in (loaded on first use), the structural choice otherwise, none without a
+/// model path (overlapping edits keep both sides).
 fn configured_arbiter(
     config: &Config,
     interrupt: &InterruptHandle,
-) -> (Option<Arc<dyn Arbiter>>, Option<Arc<LazyModel>>) {
+) -> (Option<Arc<dyn Arbiter>>, Option<ModelFile>) {
     let Some(path) = &config.model_path else {
         return (None, None);
     };
-    if !path.is_file() {
-        let structural = CandidateArbiter::structural().with_interrupt(interrupt.clone());
-        return (Some(Arc::new(structural)), None);
-    }
-    let model = Arc::new(LazyModel::new(path.clone(), LoadOptions::default()));
-    let arbiter = CandidateArbiter::with_model(model.clone(), config.arbiter.clone())
-        .with_interrupt(interrupt.clone());
-    (Some(Arc::new(arbiter)), Some(model))
+    let file = ModelFile::open(path);
+    let arbiter = match file.shared() {
+        Some(model) => CandidateArbiter::with_model(model, config.arbiter.clone()),
+        None => CandidateArbiter::structural(),
+    };
+    (
+        Some(Arc::new(arbiter.with_interrupt(interrupt.clone()))),
+        Some(file),
+    )
 }
 
 fn failed_report(reason: String) -> SyncReport {

@@ -4,17 +4,18 @@
 //! and call [`Accord::sync`] when connectivity returns. When two devices edited the same
 //! record, the [`merge`] pipeline merges them field by field without losing either side's
 //! work; truly overlapping text edits go to an arbiter backed by an on-device
-//! [`model`], or to a keep-both fallback flagged for review. Device [`logs`] are captured
-//! locally and summarised into a compact report uploaded at sync.
+//! language [`model`], or to a keep-both fallback flagged for review. Device logs are
+//! captured locally and summarised (by the `accord-logs` crate) into a compact report
+//! uploaded at sync.
 //!
 //! Dependencies point one way: [`sync`] uses [`store`], [`merge`] and [`transport`];
-//! [`merge`] uses a language model only through [`model::LanguageModel`].
+//! [`merge`] and the log summary use a language model only through
+//! [`model::LanguageModel`]. The model runtime (`accord-model`) is compiled in only with
+//! the `model` cargo feature: an app that does not want a model does not ship one.
 
 mod accord;
 mod error;
 pub mod hlc;
-pub mod interrupt;
-pub mod logs;
 pub mod merge;
 pub mod model;
 pub mod store;
@@ -22,7 +23,7 @@ pub mod sync;
 pub mod transport;
 
 pub use accord::{Accord, ChangeListener, Config, ProgressListener, Record, ServerConfig};
+pub use accord_model_api::{interrupt, InterruptHandle};
 pub use error::{Error, Result};
-pub use interrupt::InterruptHandle;
 pub use store::{ConflictEntry, ConflictResolution, Query};
 pub use sync::{ChangeEvent, ChangeOrigin, SyncOptions, SyncOutcome, SyncReport};

@@ -24,8 +24,8 @@ pub struct LogEvent {
 
 impl LogEvent {
     /// The line as the template miner reads it.
-    pub fn to_line(&self) -> crate::logs::LogLine {
-        crate::logs::LogLine::new(self.time_ms, &self.level, &self.tag, &self.message)
+    pub fn to_line(&self) -> accord_logs::LogLine {
+        accord_logs::LogLine::new(self.time_ms, &self.level, &self.tag, &self.message)
     }
 
     /// Bytes this line counts against the ring's byte cap.

@@ -17,11 +17,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::interrupt::InterruptHandle;
-use crate::logs::{build_report, ReportBudget};
 use crate::merge::{Arbiter, CollectionSchema};
 use crate::model::LanguageModel;
 use crate::store::{self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Store};
 use crate::transport::Transport;
+use accord_logs::{build_report, ReportBudget};
 use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RemoteRecord};
 
 pub use reconcile::{decide, Decision, DELETE_VS_EDIT};

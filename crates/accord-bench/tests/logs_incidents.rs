@@ -1,0 +1,69 @@
+//! The deterministic root-cause paragraph on the incident fixtures (known causes buried
+//! in noisy logcat windows, written for this purpose: tests/fixtures/incidents, made by
+//! bench/logs/make_incidents.py) names the cause as often as bench/results/logs.md says.
+
+use std::path::PathBuf;
+
+use accord_bench::logs_eval::{names_cause, read_incidents};
+use accord_logs::{build_report, summarise, LogDigest, ReportBudget};
+
+/// Incidents whose cause the deterministic paragraph names, as published.
+const NAMED: &[&str] = &[
+    "disk_full",
+    "dns_failure",
+    "out_of_memory",
+    "permission_revoked",
+    "server_outage",
+    "token_expired",
+];
+
+fn incidents_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/incidents")
+}
+
+#[test]
+fn deterministic_summary_names_the_known_causes() {
+    let incidents = read_incidents(&incidents_dir()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(incidents.len(), 8);
+    let budget = ReportBudget::default();
+    let mut named = Vec::new();
+    for incident in &incidents {
+        let digest = LogDigest::from_events(&incident.lines, &budget);
+        let summary = summarise(&digest, None, &budget);
+        assert_eq!(summary.model, "none");
+        assert!(
+            !summary.cited.is_empty(),
+            "{}: {}",
+            incident.name,
+            summary.text
+        );
+        if names_cause(&summary.text, &digest, &incident.causes) {
+            named.push(incident.name.as_str());
+        }
+    }
+    named.sort_unstable();
+    assert_eq!(named, NAMED);
+}
+
+#[test]
+fn incident_reports_keep_the_cause_template() {
+    for incident in read_incidents(&incidents_dir()).unwrap_or_else(|e| panic!("{e}")) {
+        let budget = ReportBudget::default();
+        let report = build_report(&incident.lines, "test-device", None, &budget);
+        let text: String = report
+            .critical
+            .iter()
+            .chain(&report.templates)
+            .map(|t| t.template.to_lowercase())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            incident.causes.iter().any(|c| text.contains(c.as_str())),
+            "{}: no template of the report shows the cause\n{text}",
+            incident.name
+        );
+        let bytes = serde_json::to_vec(&report).unwrap().len();
+        let cap = budget.byte_cap(report.bytes);
+        assert!(bytes <= cap, "{}: {bytes} bytes, cap {cap}", incident.name);
+    }
+}

@@ -1,0 +1,24 @@
+//! Device log capture, template mining and the report uploaded at sync.
+//!
+//! The store keeps captured lines in a bounded ring; at sync they are read back as
+//! [`LogLine`]s and turned into a compact [`accord_protocol::LogReport`]: lines are
+//! grouped into templates by a [`TemplateMiner`] (one generic configuration, no per-app
+//! patterns), the distinct ERROR/FATAL templates are kept with a raw example each, the
+//! most frequent templates are listed, and a short root-cause paragraph is written from
+//! those templates — by the on-device model when one is loaded, deterministically
+//! otherwise. Everything here works on lines in memory and does no I/O.
+
+mod line;
+mod miner;
+mod report;
+mod settings;
+mod token;
+
+pub use line::{format_time, parse_log_line, LogLevel, LogLine};
+pub use miner::{group_messages, MinedTemplates, ShapeId, Template, TemplateMiner};
+pub use report::{
+    build_report, citations, summarise, DigestEntry, LogDigest, ReportBudget, Summary,
+    MAX_REPORT_BYTES, MIN_REPORT_BYTES,
+};
+pub use settings::{Knob, MinerSettings, KNOBS};
+pub use token::mask;

@@ -1,0 +1,1332 @@
+//! Template mining: grouping log messages that come from the same logging statement.
+//!
+//! Every message is tokenised and masked ([`super::token`]); messages with the same masked
+//! token sequence share a *shape*. [`TemplateMiner::add`] only counts shapes, so memory
+//! grows with the number of distinct shapes, not with the number of lines. Grouping
+//! shapes into templates ([`TemplateMiner::templates`]) looks at all of them at once:
+//!
+//! 1. Shapes of the same tag and length are split into candidate groups by the tokens
+//!    that are frequent in them: the constant words of one logging statement occur in
+//!    every one of its lines, so for each shape the largest set of its words sharing one
+//!    frequency marks the statement (the first word always counts, as messages start
+//!    with their constant part).
+//! 2. Inside a candidate group each position whose token varies is judged: a variable
+//!    when the numbers-and-ids masks already fired there, when the values look like
+//!    identifiers (`com.app.Main`, `a/b`, `x@y`), when it is the value of a `key=`, or
+//!    when it takes three or more values; a constant — and the group is split by it —
+//!    when it takes fewer, when its values are enum names (`NEW`, `RUNNING`), or when
+//!    two neighbouring plain words change together (a different phrase, not a value).
+//! 3. Templates whose lengths differ only by variable parts (an optional value, a value
+//!    with a space in it, `<1 sec` next to `00:02`) are merged.
+//!
+//! There is one configuration for every log: nothing here is tuned per app.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::line::{LogLevel, LogLine};
+use super::settings::MinerSettings;
+use super::token::{mask, render, tokenize, Token, TokenKind};
+
+/// Examples of raw messages kept per shape (for slot examples and the report).
+const EXAMPLES_PER_SHAPE: usize = 3;
+
+/// Distinct example values kept per slot of a template.
+const EXAMPLES_PER_SLOT: usize = 3;
+
+/// Longest pair of templates (tokens × tokens) compared for the variable-length merge;
+/// beyond it the alignment would cost more than it can win.
+const MAX_ALIGNMENT_CELLS: usize = 250_000;
+
+/// Most larger templates one template is compared with for the variable-length merge.
+const MAX_MERGE_PARTNERS: usize = 64;
+
+const VAR: u32 = 0;
+const DOTS: u32 = 1;
+const DELIM_BASE: u32 = 2;
+const FIRST_WORD: u32 = 32;
+const DELIMITERS: &[u8] = b"=,;:()[]{}<>\"'|";
+const EQUALS: u32 = delimiter_code(b'=');
+const DOUBLE_QUOTE: u32 = delimiter_code(b'"');
+const SINGLE_QUOTE: u32 = delimiter_code(b'\'');
+const OPEN_PAREN: u32 = delimiter_code(b'(');
+
+/// The code of a delimiter byte (the first delimiter's for an unknown byte).
+const fn delimiter_code(b: u8) -> u32 {
+    let mut i = 0;
+    while i < DELIMITERS.len() {
+        if DELIMITERS[i] == b {
+            return DELIM_BASE + i as u32;
+        }
+        i += 1;
+    }
+    DELIM_BASE
+}
+
+/// A quick hash for the miner's small integer keys (FxHash's multiply-rotate); the keys
+/// are not attacker-chosen in a way that matters for a local batch computation.
+#[derive(Default, Clone, Copy)]
+struct QuickHasher(u64);
+
+impl Hasher for QuickHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<QuickHasher>>;
+
+/// Tokens (position, code) that mark a candidate group.
+type GroupKey = Vec<(usize, u32)>;
+
+/// The exact masked shape of a message: lines with the same shape always share a
+/// template. Returned by [`TemplateMiner::add`]; [`MinedTemplates::group_of`] maps it to
+/// its template once templates are mined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShapeId(u32);
+
+impl ShapeId {
+    /// Position of the shape in order of first appearance.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What the grouping needs to know about a word.
+struct WordInfo {
+    /// Looks like a name of something (`com.app.Main`, `a/b`, `user@host`): a value.
+    identifier: bool,
+    /// ALL_CAPS enum name (`RUNNING`, `E_FAIL`).
+    enum_name: bool,
+    /// Parts joined by `_` or `-` (`xhci_hcd`, `get-details`).
+    joined: bool,
+    /// Letters only: a plain word of the sentence.
+    alphabetic: bool,
+}
+
+impl WordInfo {
+    fn new(text: &str) -> Self {
+        let b = text.as_bytes();
+        let inner = if b.len() > 2 {
+            &b[1..b.len() - 1]
+        } else {
+            &[][..]
+        };
+        WordInfo {
+            identifier: inner
+                .iter()
+                .any(|c| matches!(c, b'.' | b'/' | b'\\' | b'@' | b'$')),
+            enum_name: b.len() >= 2
+                && b[0].is_ascii_uppercase()
+                && b[b.len() - 1] != b'_'
+                && b.iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_'),
+            alphabetic: b.iter().all(u8::is_ascii_alphabetic),
+            joined: inner.iter().any(|c| matches!(c, b'_' | b'-'))
+                && b.iter().any(u8::is_ascii_lowercase),
+        }
+    }
+}
+
+/// Counts and examples of one shape.
+struct Shape {
+    tag: u32,
+    codes: Box<[u32]>,
+    count: u64,
+    first_ms: i64,
+    last_ms: i64,
+    levels: u8,
+    examples: Vec<String>,
+    critical_example: Option<String>,
+}
+
+/// Groups log messages into templates with `<*>` slots.
+///
+/// Feed it lines with [`add`](Self::add) or [`add_line`](Self::add_line), then call
+/// [`templates`](Self::templates). Lines of different tags never share a template.
+/// Memory is bounded by the number of distinct masked shapes (a few examples each), not
+/// by the number of lines.
+#[derive(Default)]
+pub struct TemplateMiner {
+    words: Vec<WordInfo>,
+    word_ids: QuickMap<Box<str>, u32>,
+    tags: Vec<String>,
+    tag_ids: QuickMap<String, u32>,
+    shape_ids: QuickMap<Box<[u32]>, ShapeId>,
+    shapes: Vec<Shape>,
+    scratch: Vec<u32>,
+    lines: u64,
+    bytes: u64,
+    settings: MinerSettings,
+}
+
+/// One mined template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// Tag of its lines (empty for untagged messages).
+    pub tag: String,
+    /// Message text with `<*>` for each variable part.
+    pub text: String,
+    /// Lines that matched.
+    pub count: u64,
+    /// Time of the first line, milliseconds since the Unix epoch.
+    pub first_ms: i64,
+    /// Time of the last line.
+    pub last_ms: i64,
+    /// Levels seen, lowest first.
+    pub levels: Vec<LogLevel>,
+    /// A few distinct values seen in each `<*>` slot, in slot order.
+    pub slot_examples: Vec<Vec<String>>,
+    /// One raw message.
+    pub example: String,
+    /// One raw message logged at ERROR or FATAL, if any was.
+    pub critical_example: Option<String>,
+}
+
+impl Template {
+    /// The highest level seen.
+    pub fn max_level(&self) -> LogLevel {
+        self.levels.last().copied().unwrap_or(LogLevel::Info)
+    }
+
+    /// True when some of its lines were ERROR or FATAL.
+    pub fn is_critical(&self) -> bool {
+        self.max_level().is_critical()
+    }
+}
+
+/// The result of mining: the templates, and which template each shape belongs to.
+#[derive(Debug, Clone)]
+pub struct MinedTemplates {
+    templates: Vec<Template>,
+    shape_template: Vec<u32>,
+    lines: u64,
+    bytes: u64,
+}
+
+impl MinedTemplates {
+    /// Templates in order of first appearance.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+
+    /// Index (into [`templates`](Self::templates)) of the template a shape belongs to.
+    pub fn group_of(&self, shape: ShapeId) -> usize {
+        self.shape_template
+            .get(shape.index())
+            .map_or(0, |&t| t as usize)
+    }
+
+    /// Lines mined.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Bytes of tag and message text mined.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl TemplateMiner {
+    /// An empty miner.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty miner with other settings than the default (for measuring them).
+    pub fn with_settings(settings: MinerSettings) -> Self {
+        TemplateMiner {
+            settings,
+            ..Self::default()
+        }
+    }
+
+    /// Records an untagged message with no time or level and returns its shape.
+    pub fn add(&mut self, message: &str) -> ShapeId {
+        self.record(0, LogLevel::Info, "", message)
+    }
+
+    /// Records a captured line and returns its shape.
+    pub fn add_line(&mut self, line: &LogLine) -> ShapeId {
+        self.record(line.time_ms, line.level, &line.tag, &line.message)
+    }
+
+    /// Lines recorded so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Distinct shapes recorded so far.
+    pub fn shapes(&self) -> usize {
+        self.shapes.len()
+    }
+
+    fn record(&mut self, time_ms: i64, level: LogLevel, tag: &str, message: &str) -> ShapeId {
+        self.lines += 1;
+        self.bytes += (tag.len() + message.len()) as u64;
+        let tag_id = match self.tag_ids.get(tag) {
+            Some(&id) => id,
+            None => {
+                let id = self.tags.len() as u32;
+                self.tags.push(tag.to_string());
+                self.tag_ids.insert(tag.to_string(), id);
+                id
+            }
+        };
+        let tokens = tokenize(message, &self.settings);
+        let mut key = std::mem::take(&mut self.scratch);
+        key.clear();
+        key.push(tag_id);
+        for token in &tokens {
+            key.push(self.code(token, message));
+        }
+        let id = match self.shape_ids.get(key.as_slice()) {
+            Some(&id) => id,
+            None => {
+                let id = ShapeId(self.shapes.len() as u32);
+                self.shapes.push(Shape {
+                    tag: tag_id,
+                    codes: key[1..].into(),
+                    count: 0,
+                    first_ms: time_ms,
+                    last_ms: time_ms,
+                    levels: 0,
+                    examples: Vec::new(),
+                    critical_example: None,
+                });
+                self.shape_ids.insert(key.as_slice().into(), id);
+                id
+            }
+        };
+        self.scratch = key;
+        let shape = &mut self.shapes[id.index()];
+        shape.count += 1;
+        shape.first_ms = shape.first_ms.min(time_ms);
+        shape.last_ms = shape.last_ms.max(time_ms);
+        shape.levels |= level.bit();
+        if shape.examples.len() < EXAMPLES_PER_SHAPE && !shape.examples.iter().any(|e| e == message)
+        {
+            shape.examples.push(message.to_string());
+        }
+        if level.is_critical() && shape.critical_example.is_none() {
+            shape.critical_example = Some(message.to_string());
+        }
+        id
+    }
+
+    fn code(&mut self, token: &Token, message: &str) -> u32 {
+        match token.kind {
+            TokenKind::Var => VAR,
+            TokenKind::Dots => DOTS,
+            TokenKind::Delim(b) => delimiter_code(b),
+            TokenKind::Word => {
+                let text = token.text(message);
+                match self.word_ids.get(text) {
+                    Some(&id) => id,
+                    None => {
+                        let id = FIRST_WORD + self.words.len() as u32;
+                        self.words.push(WordInfo::new(text));
+                        self.word_ids.insert(text.into(), id);
+                        id
+                    }
+                }
+            }
+        }
+    }
+
+    fn word(&self, code: u32) -> Option<&WordInfo> {
+        code.checked_sub(FIRST_WORD)
+            .and_then(|i| self.words.get(i as usize))
+    }
+
+    fn is_identifier(&self, code: u32, s: &MinerSettings) -> bool {
+        self.word(code)
+            .is_some_and(|w| w.identifier || (s.joined_identifiers && w.joined))
+    }
+
+    /// The first token is a constant unless it is a variable or names something.
+    fn anchored(&self, codes: &[u32], s: &MinerSettings) -> bool {
+        s.first_word_anchor
+            && codes
+                .first()
+                .is_some_and(|&c| c != VAR && !self.is_identifier(c, s))
+    }
+
+    /// Groups the shapes recorded so far into templates.
+    pub fn templates(&self) -> MinedTemplates {
+        self.templates_with(&self.settings)
+    }
+
+    /// Groups the shapes recorded so far with other grouping settings (the tokenizer's
+    /// settings are those the shapes were recorded with).
+    pub fn templates_with(&self, s: &MinerSettings) -> MinedTemplates {
+        let clusters = self.candidate_clusters(s);
+        let patterns: Vec<Vec<u32>> = clusters.iter().map(|c| self.generalise(c)).collect();
+        let counts: Vec<u64> = clusters
+            .iter()
+            .map(|c| c.iter().map(|s| self.shapes[s.index()].count).sum())
+            .collect();
+        let roots = if s.region_merge {
+            self.merge_regions(&clusters, &patterns, &counts, s)
+        } else if s.merge_lengths {
+            self.merge_variable_lengths(&clusters, &patterns, &counts, s)
+        } else {
+            (0..clusters.len()).collect()
+        };
+
+        // Template order: by first appearance of any of its shapes.
+        let mut first_shape: QuickMap<usize, ShapeId> = QuickMap::default();
+        for (ci, cluster) in clusters.iter().enumerate() {
+            let first = cluster.iter().copied().min().unwrap_or(ShapeId(0));
+            let entry = first_shape.entry(roots[ci]).or_insert(first);
+            *entry = (*entry).min(first);
+        }
+        let mut order: Vec<(ShapeId, usize)> =
+            first_shape.into_iter().map(|(r, s)| (s, r)).collect();
+        order.sort_unstable();
+        let mut template_of_root: QuickMap<usize, u32> = QuickMap::default();
+        for (t, &(_, root)) in order.iter().enumerate() {
+            template_of_root.insert(root, t as u32);
+        }
+        let mut shape_template = vec![0u32; self.shapes.len()];
+        let mut members: Vec<Vec<ShapeId>> = vec![Vec::new(); order.len()];
+        for (ci, cluster) in clusters.iter().enumerate() {
+            let t = template_of_root.get(&roots[ci]).copied().unwrap_or(0);
+            for &s in cluster {
+                shape_template[s.index()] = t;
+                members[t as usize].push(s);
+            }
+        }
+        let templates = order
+            .iter()
+            .zip(&members)
+            .map(|(&(_, root), shapes)| self.describe(&clusters[root], &patterns[root], shapes, s))
+            .collect();
+        MinedTemplates {
+            templates,
+            shape_template,
+            lines: self.lines,
+            bytes: self.bytes,
+        }
+    }
+
+    /// Steps 1 and 2: candidate groups by frequent tokens, split by constant positions.
+    fn candidate_clusters(&self, s: &MinerSettings) -> Vec<Vec<ShapeId>> {
+        let mut bucket_index: QuickMap<(u32, usize), usize> = QuickMap::default();
+        let mut buckets: Vec<Vec<ShapeId>> = Vec::new();
+        for (i, shape) in self.shapes.iter().enumerate() {
+            let key = (shape.tag, shape.codes.len());
+            let b = *bucket_index.entry(key).or_insert_with(|| {
+                buckets.push(Vec::new());
+                buckets.len() - 1
+            });
+            buckets[b].push(ShapeId(i as u32));
+        }
+        let mut clusters = Vec::new();
+        for bucket in &buckets {
+            let mut freq: QuickMap<(usize, u32), u64> = QuickMap::default();
+            for sh in bucket {
+                let shape = &self.shapes[sh.index()];
+                for (i, &c) in shape.codes.iter().enumerate() {
+                    *freq.entry((i, c)).or_insert(0) += shape.count;
+                }
+            }
+            let mut group_index: QuickMap<GroupKey, usize> = QuickMap::default();
+            let mut groups: Vec<(GroupKey, Vec<ShapeId>)> = Vec::new();
+            for &sh in bucket {
+                let key = self.frequent_key(&self.shapes[sh.index()].codes, &freq, s);
+                match group_index.get(&key) {
+                    Some(&g) => groups[g].1.push(sh),
+                    None => {
+                        group_index.insert(key.clone(), groups.len());
+                        groups.push((key, vec![sh]));
+                    }
+                }
+            }
+            for (key, shapes) in groups {
+                let len = self.shapes[shapes[0].index()].codes.len();
+                let cols: Vec<usize> = (0..len)
+                    .filter(|i| !key.iter().any(|(p, _)| p == i))
+                    .collect();
+                clusters.extend(self.split_by_constants(shapes, cols, s));
+            }
+        }
+        clusters
+    }
+
+    /// The tokens that mark a shape's logging statement: its words at the frequency most
+    /// of its words share, words more frequent than that unless they name something, and
+    /// the first token.
+    fn frequent_key(
+        &self,
+        codes: &[u32],
+        freq: &QuickMap<(usize, u32), u64>,
+        s: &MinerSettings,
+    ) -> GroupKey {
+        let f: Vec<u64> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| freq.get(&(i, c)).copied().unwrap_or(0))
+            .collect();
+        let mut level_sizes: Vec<(u64, usize)> = Vec::new();
+        for (i, &c) in codes.iter().enumerate() {
+            if c >= FIRST_WORD {
+                match level_sizes.iter_mut().find(|(v, _)| *v == f[i]) {
+                    Some(entry) => entry.1 += 1,
+                    None => level_sizes.push((f[i], 1)),
+                }
+            }
+        }
+        let Some(&(root, _)) = level_sizes.iter().max_by_key(|&&(v, n)| (n, v)) else {
+            return codes.iter().copied().enumerate().collect();
+        };
+        let anchored = self.anchored(codes, s);
+        codes
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(i, c)| {
+                c != VAR
+                    && (f[i] == root
+                        || (f[i] > root && !self.is_identifier(c, s))
+                        || (i == 0 && anchored))
+            })
+            .collect()
+    }
+
+    /// Splits a candidate group at positions judged constant, most constant first, until
+    /// every varying position is a variable.
+    fn split_by_constants(
+        &self,
+        shapes: Vec<ShapeId>,
+        cols: Vec<usize>,
+        s: &MinerSettings,
+    ) -> Vec<Vec<ShapeId>> {
+        let mut done = Vec::new();
+        let mut work = vec![(shapes, cols)];
+        while let Some((group, cols)) = work.pop() {
+            if group.len() <= 1 {
+                done.push(group);
+                continue;
+            }
+            let mut varying: Vec<(usize, Vec<u32>)> = Vec::new();
+            for &c in &cols {
+                let mut values: Vec<u32> = Vec::new();
+                for sh in &group {
+                    let v = self.shapes[sh.index()].codes[c];
+                    if !values.contains(&v) {
+                        values.push(v);
+                    }
+                }
+                if values.len() > 1 {
+                    varying.push((c, values));
+                }
+            }
+            let mut constants: Vec<(usize, usize)> = varying
+                .iter()
+                .filter(|(c, values)| !self.is_variable_position(*c, values, &group, s))
+                .map(|(c, values)| (values.len(), *c))
+                .collect();
+            if constants.is_empty() && s.phrase_split {
+                let plain: Vec<(usize, usize)> = varying
+                    .iter()
+                    .filter(|(_, values)| {
+                        values
+                            .iter()
+                            .all(|&v| self.word(v).is_some_and(|w| w.alphabetic))
+                    })
+                    .map(|(c, values)| (values.len(), *c))
+                    .collect();
+                if plain.windows(2).any(|w| w[1].1 == w[0].1 + 1) {
+                    constants = plain;
+                }
+            }
+            let Some(&(_, split_at)) = constants.iter().min() else {
+                done.push(group);
+                continue;
+            };
+            let mut parts: Vec<(u32, Vec<ShapeId>)> = Vec::new();
+            for sh in group {
+                let v = self.shapes[sh.index()].codes[split_at];
+                match parts.iter_mut().find(|(pv, _)| *pv == v) {
+                    Some(part) => part.1.push(sh),
+                    None => parts.push((v, vec![sh])),
+                }
+            }
+            let rest: Vec<usize> = cols.into_iter().filter(|&c| c != split_at).collect();
+            // Reversed so the first part is finished first: template order stays the
+            // order of first appearance.
+            for (_, part) in parts.into_iter().rev() {
+                work.push((part, rest.clone()));
+            }
+        }
+        done
+    }
+
+    /// Whether a varying position of a candidate group holds a variable.
+    fn is_variable_position(
+        &self,
+        col: usize,
+        values: &[u32],
+        group: &[ShapeId],
+        s: &MinerSettings,
+    ) -> bool {
+        if values.contains(&VAR) {
+            return true;
+        }
+        let code_at = |sh: &ShapeId, i: usize| self.shapes[sh.index()].codes.get(i).copied();
+        // `LOOKING (n.state)`: a value named by the bracketed label after it.
+        let label = code_at(&group[0], col + 2);
+        let labelled = s.labelled_enums
+            && label.is_some_and(|c| c >= FIRST_WORD)
+            && group.iter().all(|sh| {
+                code_at(sh, col + 1) == Some(OPEN_PAREN) && code_at(sh, col + 2) == label
+            });
+        if s.enum_constants
+            && values
+                .iter()
+                .all(|&v| self.word(v).is_some_and(|w| w.enum_name))
+        {
+            return labelled || values.len() >= s.min_enum_values;
+        }
+        let is_key = group.iter().all(|sh| code_at(sh, col + 1) == Some(EQUALS));
+        if s.identifiers_vary && !is_key && values.iter().any(|&v| self.is_identifier(v, s)) {
+            return true;
+        }
+        let quote = |c: Option<u32>| c == Some(DOUBLE_QUOTE) || c == Some(SINGLE_QUOTE);
+        let is_value = |sh: &ShapeId| {
+            col > 0
+                && (code_at(sh, col - 1) == Some(EQUALS)
+                    || (col > 1
+                        && quote(code_at(sh, col - 1))
+                        && code_at(sh, col - 2) == Some(EQUALS)))
+        };
+        if s.key_values_vary && group.iter().all(is_value) {
+            return true;
+        }
+        let quoted = |sh: &ShapeId| {
+            col > 0 && quote(code_at(sh, col - 1)) && code_at(sh, col - 1) == code_at(sh, col + 1)
+        };
+        if s.quoted_vary && group.iter().all(quoted) {
+            return true;
+        }
+        values.len() >= s.min_values_for_variable
+    }
+
+    /// The cluster's token pattern: positions where its shapes differ become variables.
+    fn generalise(&self, cluster: &[ShapeId]) -> Vec<u32> {
+        let mut pattern: Vec<u32> = self.shapes[cluster[0].index()].codes.to_vec();
+        for s in &cluster[1..] {
+            for (p, &c) in pattern.iter_mut().zip(self.shapes[s.index()].codes.iter()) {
+                if *p != c {
+                    *p = VAR;
+                }
+            }
+        }
+        pattern
+    }
+
+    /// Step 3: union of clusters whose patterns differ only by variable parts. Returns
+    /// each cluster's root (the largest cluster of its union).
+    fn merge_variable_lengths(
+        &self,
+        clusters: &[Vec<ShapeId>],
+        patterns: &[Vec<u32>],
+        counts: &[u64],
+        s: &MinerSettings,
+    ) -> Vec<usize> {
+        let mut parent: Vec<usize> = (0..clusters.len()).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        // Only non-identifier words must match exactly, so only clusters with the same
+        // sequence of them can merge.
+        let mut by_skeleton: QuickMap<(u32, Vec<u32>), Vec<usize>> = QuickMap::default();
+        let mut order: Vec<usize> = (0..clusters.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(counts[i]));
+        for &ci in &order {
+            let tag = self.shapes[clusters[ci][0].index()].tag;
+            let skeleton: Vec<u32> = patterns[ci]
+                .iter()
+                .copied()
+                .filter(|&c| c >= FIRST_WORD && !self.is_identifier(c, s))
+                .collect();
+            by_skeleton.entry((tag, skeleton)).or_default().push(ci);
+        }
+        let mut bucket_list: Vec<&Vec<usize>> =
+            by_skeleton.values().filter(|b| b.len() > 1).collect();
+        bucket_list.sort_by_key(|b| b[0]);
+        for bucket in bucket_list {
+            // Each cluster is compared with the largest ones before it, at most
+            // MAX_MERGE_PARTNERS of them, so a bucket of many look-alike templates costs
+            // linear, not quadratic, time.
+            for (bi, &b) in bucket.iter().enumerate() {
+                for &a in &bucket[..bi.min(MAX_MERGE_PARTNERS)] {
+                    if patterns[a].len() != patterns[b].len()
+                        && self.differ_only_in_variables(&patterns[a], &patterns[b], s)
+                    {
+                        let ra = find(&mut parent, a);
+                        let rb = find(&mut parent, b);
+                        if ra != rb {
+                            parent[rb] = ra;
+                        }
+                    }
+                }
+            }
+        }
+        (0..clusters.len()).map(|i| find(&mut parent, i)).collect()
+    }
+
+    /// Step 3 (regions): each cluster is aligned with larger clusters of its tag; it
+    /// joins one when every stretch where they differ is a slot: variables and
+    /// punctuation only, a slot of the larger one filled with other tokens, or a region
+    /// that takes many distinct contents across all clusters aligned with that one.
+    fn merge_regions(
+        &self,
+        clusters: &[Vec<ShapeId>],
+        patterns: &[Vec<u32>],
+        counts: &[u64],
+        s: &MinerSettings,
+    ) -> Vec<usize> {
+        let n = clusters.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| (tag_of(i), std::cmp::Reverse(counts[i]), clusters[i][0]));
+        let words: Vec<Vec<u32>> = patterns
+            .iter()
+            .map(|p| {
+                let mut w: Vec<u32> = p.iter().copied().filter(|&c| c >= FIRST_WORD).collect();
+                w.sort_unstable();
+                w.dedup();
+                w
+            })
+            .collect();
+        // Positions where some line of the cluster had a masked value (not a judged one).
+        let masked: Vec<Vec<bool>> = clusters
+            .iter()
+            .zip(patterns)
+            .map(|(c, p)| {
+                (0..p.len())
+                    .map(|i| {
+                        c.iter()
+                            .any(|sh| self.shapes[sh.index()].codes.get(i) == Some(&VAR))
+                    })
+                    .collect()
+            })
+            .collect();
+        // Pass 1: for each cluster, the larger clusters it aligns best with.
+        let mut proposals: Vec<Vec<(usize, Vec<Gap>)>> = vec![Vec::new(); n];
+        let mut start = 0;
+        for (rank, &b) in order.iter().enumerate() {
+            if rank > 0 && tag_of(order[rank - 1]) != tag_of(b) {
+                start = rank;
+            }
+            let mut scored: Vec<(usize, usize)> = order[start..rank]
+                .iter()
+                .map(|&a| (shared(&words[a], &words[b]), a))
+                .collect();
+            scored.sort_by_key(|&(sh, _)| std::cmp::Reverse(sh));
+            scored.truncate(s.region_partners);
+            let mut aligned: Vec<(usize, usize, Vec<Gap>)> = Vec::new();
+            for &(_, a) in &scored {
+                let (pa, pb) = (&patterns[a], &patterns[b]);
+                if pa.len().max(pb.len()) * (pa.len() + 1) > MAX_ALIGNMENT_CELLS {
+                    continue;
+                }
+                let (matched, gaps) = align(pa, pb);
+                if matched * 100 >= s.region_min_match * pa.len().max(pb.len()) {
+                    aligned.push((matched, a, gaps));
+                }
+            }
+            aligned.sort_by_key(|&(m, _, _)| std::cmp::Reverse(m));
+            proposals[b] = aligned.into_iter().map(|(_, a, g)| (a, g)).collect();
+        }
+        // Pass 2: the distinct contents of each region of a larger cluster.
+        let mut regions: QuickMap<(usize, usize, usize), Vec<Vec<u32>>> = QuickMap::default();
+        for (b, props) in proposals.iter().enumerate() {
+            for (a, gaps) in props {
+                for g in gaps {
+                    let seen = regions
+                        .entry((*a, g.a.0, g.a.1))
+                        .or_insert_with(|| vec![patterns[*a][g.a.0..g.a.1].to_vec()]);
+                    let content = &patterns[b][g.b.0..g.b.1];
+                    if !seen.iter().any(|c| c == content) {
+                        seen.push(content.to_vec());
+                    }
+                }
+            }
+        }
+        // Pass 3: join the first larger cluster all of whose differences are slots.
+        for &b in &order {
+            for (a, gaps) in &proposals[b] {
+                let ok = gaps.iter().all(|g| {
+                    let contents = regions.get(&(*a, g.a.0, g.a.1)).map_or(&[][..], |v| v);
+                    self.gap_is_slot(
+                        (&patterns[*a], &masked[*a]),
+                        (&patterns[b], &masked[b]),
+                        g,
+                        contents,
+                        s,
+                    )
+                });
+                if ok {
+                    let ra = find(&mut parent, *a);
+                    let rb = find(&mut parent, b);
+                    if ra != rb {
+                        parent[rb] = ra;
+                    }
+                    break;
+                }
+            }
+        }
+        (0..n).map(|i| find(&mut parent, i)).collect()
+    }
+
+    /// Whether one stretch where two aligned patterns differ is a variable part.
+    fn gap_is_slot(
+        &self,
+        (a, ma): (&[u32], &[bool]),
+        (b, mb): (&[u32], &[bool]),
+        g: &Gap,
+        contents: &[Vec<u32>],
+        s: &MinerSettings,
+    ) -> bool {
+        let (ga, gb) = (&a[g.a.0..g.a.1], &b[g.b.0..g.b.1]);
+        let word = |c: &u32| *c >= FIRST_WORD && !(s.identifiers_vary && self.is_identifier(*c, s));
+        let before = g.a.0.checked_sub(1).map(|i| a[i]);
+        let after = a.get(g.a.1).copied();
+        let first = g.a.0 == 0 && g.b.0 == 0;
+        // (a) Variables and punctuation only, touching a variable: an optional value, a
+        // list of any length, a value with punctuation in it.
+        if !ga.iter().any(word) && !gb.iter().any(word) {
+            let bracket = [(b'(', b')'), (b'[', b']'), (b'{', b'}')]
+                .iter()
+                .any(|&(o, c)| {
+                    let has = |x: &[u32]| {
+                        x.contains(&delimiter_code(o)) && x.contains(&delimiter_code(c))
+                    };
+                    has(ga) || has(gb)
+                });
+            if s.bracket_clause_split && bracket {
+                return false;
+            }
+            return ga.contains(&VAR)
+                || gb.contains(&VAR)
+                || before == Some(VAR)
+                || after == Some(VAR);
+        }
+        // (b) A slot of one filled with other tokens in the other.
+        let slot = |x: &[u32], m: &[bool]| {
+            !x.is_empty()
+                && x.iter().all(|&c| c == VAR)
+                && (!s.substitution_masked || m.iter().any(|&v| v))
+        };
+        if s.region_substitution && (slot(ga, &ma[g.a.0..g.a.1]) || slot(gb, &mb[g.b.0..g.b.1])) {
+            return true;
+        }
+        if first && self.anchored(a, s) && self.anchored(b, s) {
+            return false;
+        }
+        // (c) A region with many distinct contents.
+        if s.min_region_values == 0 || contents.len() < s.min_region_values {
+            return false;
+        }
+        if s.region_fields_only {
+            let delim = |c: Option<u32>| c.is_none_or(|c| c < FIRST_WORD && c != VAR);
+            if !(delim(before) && delim(after)) {
+                return false;
+            }
+        }
+        if s.enum_constants
+            && contents
+                .iter()
+                .all(|c| c.len() == 1 && self.word(c[0]).is_some_and(|w| w.enum_name))
+        {
+            return contents.len() >= s.min_enum_values;
+        }
+        true
+    }
+
+    /// True when aligning `a` and `b` leaves only variables, punctuation and identifiers
+    /// unmatched, each unmatched stretch touching a variable.
+    fn differ_only_in_variables(&self, a: &[u32], b: &[u32], s: &MinerSettings) -> bool {
+        if a.is_empty() || b.is_empty() {
+            return false;
+        }
+        if a[0] != b[0] && self.anchored(a, s) && self.anchored(b, s) {
+            return false;
+        }
+        let (n, m) = (a.len(), b.len());
+        if (n + 1) * (m + 1) > MAX_ALIGNMENT_CELLS {
+            return false;
+        }
+        // Longest common subsequence table, suffix form: lcs[i][j] for a[i..], b[j..].
+        let width = m + 1;
+        let mut lcs = vec![0u32; (n + 1) * width];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i * width + j] = if a[i] == b[j] {
+                    lcs[(i + 1) * width + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        let mut gap: Vec<u32> = Vec::new();
+        let mut prev_matched: Option<u32> = None;
+        let gap_ok = |gap: &[u32], before: Option<u32>, after: Option<u32>| {
+            let allowed = gap
+                .iter()
+                .all(|&c| c < FIRST_WORD || self.is_identifier(c, s));
+            // A whole bracketed group present on one side only is an optional clause
+            // (`403 bytes sent` against `1190 bytes (1.16 KB) sent`): another template.
+            let group = [(b'(', b')'), (b'[', b']'), (b'{', b'}')]
+                .iter()
+                .any(|&(o, c)| {
+                    gap.contains(&delimiter_code(o)) && gap.contains(&delimiter_code(c))
+                });
+            allowed
+                && !(s.bracket_clause_split && group)
+                && (gap.contains(&VAR) || before == Some(VAR) || after == Some(VAR))
+        };
+        while i < n || j < m {
+            if i < n
+                && j < m
+                && a[i] == b[j]
+                && lcs[i * width + j] == lcs[(i + 1) * width + j + 1] + 1
+            {
+                if !gap.is_empty() {
+                    if !gap_ok(&gap, prev_matched, Some(a[i])) {
+                        return false;
+                    }
+                    gap.clear();
+                }
+                prev_matched = Some(a[i]);
+                i += 1;
+                j += 1;
+            } else if j >= m || (i < n && lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
+                gap.push(a[i]);
+                i += 1;
+            } else {
+                gap.push(b[j]);
+                j += 1;
+            }
+        }
+        gap.is_empty() || gap_ok(&gap, prev_matched, None)
+    }
+
+    /// Builds the template of a union of clusters, rendered from its largest cluster.
+    fn describe(
+        &self,
+        root: &[ShapeId],
+        pattern: &[u32],
+        members: &[ShapeId],
+        s: &MinerSettings,
+    ) -> Template {
+        let lead = &self.shapes[root[0].index()];
+        let example = lead.examples.first().cloned().unwrap_or_default();
+        let tokens = tokenize(&example, &self.settings);
+        let slots: Vec<usize> = (0..pattern.len()).filter(|&i| pattern[i] == VAR).collect();
+        let text = if tokens.len() == pattern.len() {
+            render(&example, &tokens, |i| pattern[i] == VAR)
+        } else {
+            mask(&example)
+        };
+        let mut slot_examples: Vec<Vec<String>> = vec![Vec::new(); slots.len()];
+        for s in root {
+            for message in &self.shapes[s.index()].examples {
+                let tokens = tokenize(message, &self.settings);
+                if tokens.len() != pattern.len() {
+                    continue;
+                }
+                for (k, &pos) in slots.iter().enumerate() {
+                    let value = tokens[pos].text(message);
+                    let seen = &mut slot_examples[k];
+                    if seen.len() < EXAMPLES_PER_SLOT && !seen.iter().any(|v| v == value) {
+                        seen.push(value.to_string());
+                    }
+                }
+            }
+        }
+        let mut count = 0;
+        let mut first_ms = i64::MAX;
+        let mut last_ms = i64::MIN;
+        let mut levels = 0u8;
+        let mut critical_example = None;
+        let mut sorted: Vec<ShapeId> = members.to_vec();
+        sorted.sort_unstable();
+        for s in &sorted {
+            let shape = &self.shapes[s.index()];
+            count += shape.count;
+            first_ms = first_ms.min(shape.first_ms);
+            last_ms = last_ms.max(shape.last_ms);
+            levels |= shape.levels;
+            if critical_example.is_none() {
+                critical_example = shape.critical_example.clone();
+            }
+        }
+        Template {
+            tag: self
+                .tags
+                .get(lead.tag as usize)
+                .cloned()
+                .unwrap_or_default(),
+            text,
+            count,
+            first_ms,
+            last_ms,
+            levels: LogLevel::ALL
+                .into_iter()
+                .filter(|l| levels & l.bit() != 0)
+                .collect(),
+            slot_examples,
+            example,
+            critical_example,
+        }
+    }
+}
+
+/// One stretch where two aligned patterns differ: `a.0..a.1` of the first against
+/// `b.0..b.1` of the second (either may be empty).
+#[derive(Debug, Clone)]
+struct Gap {
+    a: (usize, usize),
+    b: (usize, usize),
+}
+
+/// Number of elements two sorted, deduplicated lists share.
+fn shared(x: &[u32], y: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Longest common subsequence of `a` and `b`: how many tokens match, and the stretches
+/// between matches.
+fn align(a: &[u32], b: &[u32]) -> (usize, Vec<Gap>) {
+    let (n, m) = (a.len(), b.len());
+    let width = m + 1;
+    let mut lcs = vec![0u32; (n + 1) * width];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i * width + j] = if a[i] == b[j] {
+                lcs[(i + 1) * width + j + 1] + 1
+            } else {
+                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let (mut gi, mut gj) = (0, 0);
+    let mut gaps = Vec::new();
+    let mut matched = 0;
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] && lcs[i * width + j] == lcs[(i + 1) * width + j + 1] + 1
+        {
+            if gi < i || gj < j {
+                gaps.push(Gap {
+                    a: (gi, i),
+                    b: (gj, j),
+                });
+            }
+            matched += 1;
+            i += 1;
+            j += 1;
+            gi = i;
+            gj = j;
+        } else if j >= m || (i < n && lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    if gi < n || gj < m {
+        gaps.push(Gap {
+            a: (gi, n),
+            b: (gj, m),
+        });
+    }
+    (matched, gaps)
+}
+
+/// Groups `messages` and returns one template index per message, in order: the same
+/// grouping `accord logs parse` prints.
+pub fn group_messages<S: AsRef<str>>(messages: &[S]) -> Vec<usize> {
+    let mut miner = TemplateMiner::new();
+    let shapes: Vec<ShapeId> = messages.iter().map(|m| miner.add(m.as_ref())).collect();
+    let mined = miner.templates();
+    shapes.into_iter().map(|s| mined.group_of(s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(mined: &MinedTemplates) -> Vec<&str> {
+        mined.templates().iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn lines_differing_in_numbers_share_a_template() {
+        let groups = group_messages(&[
+            "Received block blk_1 of size 67108864 from /10.0.0.1",
+            "Received block blk_2 of size 3 from /10.0.0.7",
+            "PacketResponder 1 for block blk_1 terminating",
+        ]);
+        assert_eq!(groups, vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn a_word_with_many_values_is_a_variable() {
+        let mut miner = TemplateMiner::new();
+        for user in ["news", "cyrus", "test", "news", "root"] {
+            miner.add(&format!("session opened for user {user} by (uid=0)"));
+        }
+        let mined = miner.templates();
+        assert_eq!(
+            texts(&mined),
+            vec!["session opened for user <*> by (uid=<*>)"]
+        );
+        assert_eq!(mined.templates()[0].count, 5);
+        assert_eq!(
+            mined.templates()[0].slot_examples[0],
+            vec!["news", "cyrus", "test"]
+        );
+    }
+
+    #[test]
+    fn a_word_with_two_values_names_two_events() {
+        let groups = group_messages(&[
+            "The change in focus caused us to need to do a layout begin",
+            "The change in focus caused us to need to do a layout end",
+            "The change in focus caused us to need to do a layout begin",
+        ]);
+        assert_eq!(groups, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn the_first_word_is_a_constant() {
+        let groups = group_messages(&[
+            "boot (command 1911)",
+            "wait (command 1975)",
+            "halt (command 1982)",
+            "boot (command 2000)",
+        ]);
+        assert_eq!(groups, vec![0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn enum_names_are_constants() {
+        let groups = group_messages(&[
+            "task_1 Task Transitioned from NEW to SCHEDULED",
+            "task_1 Task Transitioned from SCHEDULED to RUNNING",
+            "task_2 Task Transitioned from RUNNING to SUCCEEDED",
+            "task_3 Task Transitioned from NEW to SCHEDULED",
+        ]);
+        assert_eq!(groups, vec![0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn enum_values_named_by_a_label_are_variables() {
+        let groups = group_messages(&[
+            "Notification: 1 (n.leader), 0x0 (n.zxid), LOOKING (n.state), LOOKING (my state)",
+            "Notification: 3 (n.leader), 0x0 (n.zxid), FOLLOWING (n.state), LOOKING (my state)",
+            "Notification: 3 (n.leader), 0x1 (n.zxid), LEADING (n.state), FOLLOWING (my state)",
+        ]);
+        assert_eq!(groups, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn identifiers_and_key_values_are_variables_even_with_two_values() {
+        let groups = group_messages(&[
+            "received broadcast android.intent.action.TIME_TICK",
+            "received broadcast android.intent.action.BATTERY_CHANGED",
+            "acquire lock=1, tag=\"RILJ_ACK_WL\", name=com.android.phone",
+            "acquire lock=2, tag=\"*launch*\", name=android",
+        ]);
+        assert_eq!(groups, vec![0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn two_neighbouring_words_changing_together_are_a_different_phrase() {
+        let groups = group_messages(&[
+            "program interrupt: illegal instruction......0",
+            "program interrupt: privileged instruction...0",
+            "program interrupt: imprecise exception......0",
+            "program interrupt: illegal instruction......0",
+        ]);
+        assert_eq!(groups, vec![0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn optional_and_multi_token_values_merge_across_lengths() {
+        let mut miner = TemplateMiner::new();
+        let a =
+            miner.add("chrome.exe - proxy.example.org:5070 close, 403 bytes sent, lifetime 00:02");
+        let b =
+            miner.add("chrome.exe - proxy.example.org:5070 close, 9 bytes sent, lifetime <1 sec");
+        let c = miner.add("chrome.exe *64 - proxy.example.org:5070 open through proxy");
+        let d = miner.add("chrome.exe - proxy.example.org:5070 open through proxy");
+        let mined = miner.templates();
+        assert_eq!(mined.group_of(a), mined.group_of(b));
+        assert_eq!(mined.group_of(c), mined.group_of(d));
+        assert_ne!(mined.group_of(a), mined.group_of(c));
+    }
+
+    #[test]
+    fn an_optional_bracketed_clause_is_a_different_template() {
+        let groups = group_messages(&[
+            "chrome.exe - proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime 00:02",
+            "chrome.exe - proxy.example.org:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:05",
+            "chrome.exe - proxy.example.org:5070 close, 7 bytes sent, 26 bytes received, lifetime 00:01",
+        ]);
+        assert_eq!(groups, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn protocol_names_with_a_digit_are_words() {
+        let groups = group_messages(&[
+            "app.exe - example.org:443 open through proxy p.example.org:5070 HTTPS",
+            "app.exe - example.org:443 open through proxy p.example.org:5070 SOCKS5",
+            "app.exe - example.org:80 open through proxy p.example.org:5070 HTTPS",
+        ]);
+        assert_eq!(groups, vec![0, 1, 0]);
+        assert_eq!(
+            crate::mask("Accepted password for root port 22 ssh2"),
+            "Accepted password for root port <*> ssh2"
+        );
+    }
+
+    #[test]
+    fn extra_constant_words_are_a_different_template() {
+        let groups = group_messages(&[
+            "Failed password for root from 1.2.3.4 port 22 ssh2",
+            "Failed password for invalid user admin from 1.2.3.4 port 22 ssh2",
+            "Failed password for invalid user guest from 1.2.3.5 port 23 ssh2",
+            "Failed password for invalid user oracle from 1.2.3.5 port 23 ssh2",
+        ]);
+        assert_eq!(groups, vec![0, 1, 1, 1]);
+    }
+
+    #[test]
+    fn tags_keep_templates_apart() {
+        let mut miner = TemplateMiner::new();
+        let a = miner.add_line(&LogLine::new(1, "I", "net", "retry 1"));
+        let b = miner.add_line(&LogLine::new(2, "I", "db", "retry 2"));
+        let mined = miner.templates();
+        assert_ne!(mined.group_of(a), mined.group_of(b));
+        assert_eq!(mined.templates()[1].tag, "db");
+    }
+
+    #[test]
+    fn templates_count_times_levels_and_keep_a_critical_example() {
+        let mut miner = TemplateMiner::new();
+        miner.add_line(&LogLine::new(
+            30,
+            "W",
+            "io",
+            "write failed: errno 28 on /data/a.db",
+        ));
+        miner.add_line(&LogLine::new(
+            10,
+            "E",
+            "io",
+            "write failed: errno 28 on /data/b.db",
+        ));
+        miner.add_line(&LogLine::new(
+            20,
+            "I",
+            "io",
+            "write failed: errno 5 on /data/c.db",
+        ));
+        let mined = miner.templates();
+        let t = &mined.templates()[0];
+        assert_eq!(t.text, "write failed: errno <*> on <*>");
+        assert_eq!((t.count, t.first_ms, t.last_ms), (3, 10, 30));
+        assert_eq!(
+            t.levels,
+            vec![LogLevel::Info, LogLevel::Warn, LogLevel::Error]
+        );
+        assert!(t.is_critical());
+        assert_eq!(
+            t.critical_example.as_deref(),
+            Some("write failed: errno 28 on /data/b.db")
+        );
+        assert_eq!(
+            t.slot_examples,
+            vec![
+                vec!["28", "5"],
+                vec!["/data/a.db", "/data/b.db", "/data/c.db"]
+            ]
+        );
+        let text_bytes = [
+            "write failed: errno 28 on /data/a.db",
+            "write failed: errno 28 on /data/b.db",
+            "write failed: errno 5 on /data/c.db",
+        ]
+        .iter()
+        .map(|m| m.len() as u64 + 2)
+        .sum::<u64>();
+        assert_eq!((mined.lines(), mined.bytes()), (3, text_bytes));
+    }
+
+    #[test]
+    fn shapes_not_lines_are_stored() {
+        let mut miner = TemplateMiner::new();
+        for i in 0..10_000 {
+            miner.add(&format!("heartbeat {i} ok"));
+        }
+        assert_eq!((miner.lines(), miner.shapes()), (10_000, 1));
+    }
+
+    #[test]
+    fn empty_and_odd_messages_are_grouped() {
+        let groups = group_messages(&["", "", "<*>", "==", "\"\""]);
+        assert_eq!(groups.len(), 5);
+        assert_eq!(groups[0], groups[1]);
+    }
+}
