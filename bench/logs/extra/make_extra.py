@@ -140,8 +140,8 @@ def app_logcat():
     def st(weight, level, tag, fmt, *gens):
         S.append((weight, level, tag, fmt, gens))
 
-    st(40, "I", "ActivityTaskManager", "Displayed {}: {}{}", component, duration,
-       lambda r: "" if r.random() < 0.6 else f" (total {duration(r)})")
+    st(25, "I", "ActivityTaskManager", "Displayed {}: {}", component, duration)
+    st(15, "I", "ActivityTaskManager", "Displayed {}: {} (total {})", component, duration, duration)
     st(25, "I", "ActivityManager", "Start proc {}:{}/u0a{} for {} {}",
        lambda r: r.randrange(2000, 30000), pkg, lambda r: r.randrange(10, 400),
        lambda r: pick(r, ["activity", "service", "broadcast", "content provider", "top-activity"]),

@@ -55,7 +55,7 @@ fn shown(path: &Path) -> String {
         .unwrap_or_else(|_| path.display().to_string())
 }
 
-fn default_loghub() -> PathBuf {
+pub(crate) fn default_loghub() -> PathBuf {
     let shared = std::env::var_os("ACCORD_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("../shared"));

@@ -12,6 +12,9 @@ pub const LOGHUB_SYSTEMS: [&str; 10] = [
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "Linux", "OpenSSH", "Spark", "Windows",
 ];
 
+/// Our own labelled logs (bench/logs/extra, made by make_extra.py), read like Loghub's.
+pub const EXTRA_SYSTEMS: [&str; 3] = ["AppLogcat", "SyncServer", "DesktopDaemons"];
+
 /// Why labelled log data could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LogDataError {

@@ -20,5 +20,6 @@ pub use report::{
     build_report, citations, summarise, DigestEntry, LogDigest, ReportBudget, Summary,
     MAX_REPORT_BYTES, MIN_REPORT_BYTES,
 };
+#[cfg(feature = "tuning")]
 pub use settings::{Knob, MinerSettings, KNOBS};
 pub use token::mask;

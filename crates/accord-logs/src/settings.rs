@@ -1,22 +1,22 @@
 //! The miner's settings: every rule switch and threshold the grouping depends on.
 //!
 //! There is one configuration for every log, [`MinerSettings::default`]. Its values are
-//! not written by hand: `accord bench ga` chooses them by leave-one-system-out on the
+//! not written by hand: `accord-bench ga` chooses them by leave-one-system-out on the
 //! development logs (every knob starts at its first candidate, and the one change that
 //! most raises the mean Grouping Accuracy of the systems in the training fold is made,
 //! until no change raises it), and the default is the choice made on all of them. The
 //! same procedure run without one system scores that system, which is how the miner's
 //! accuracy on logs it has never seen is measured (bench/results/logs.md).
+//!
+//! The knobs are public only with the `tuning` feature (accord-bench); apps get the
+//! default and nothing to turn.
+#![cfg_attr(not(any(test, feature = "tuning")), allow(dead_code))]
 
 /// The knobs of the template miner. Each rule can be switched off, so the selection can
-/// leave out a rule that does not help logs it was not written for.
+/// leave out a rule that does not help logs it was not written for. What each rule is
+/// there for, measured, is in bench/results/logs.md ("What each rule is there for").
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MinerSettings {
-    /// Words with one trailing digit (`ssh2`, `eth0`) are judged like words rather than
-    /// masked as numbers.
-    pub versioned_names: bool,
-    /// Runs of eight or more hex letters (`deadbeef`) are masked.
-    pub hex_runs: bool,
     /// `true`, `false` and `null` are masked.
     pub literals: bool,
     /// Month, weekday and time-zone names next to a number are masked with it.
@@ -34,11 +34,9 @@ pub struct MinerSettings {
     pub enum_constants: bool,
     /// See `enum_constants`.
     pub min_enum_values: usize,
-    /// An enum name named by the bracketed label after it (`LOOKING (n.state)`) is a value.
-    pub labelled_enums: bool,
     /// A varying position holding identifiers (`a.b`, `a/b`, `x@y`) is a variable.
     pub identifiers_vary: bool,
-    /// Words joined by `_` or `-` are identifiers.
+    /// Words joined by `_` or `-` (`xhci_hcd`, `get-details`) are identifiers.
     pub joined_identifiers: bool,
     /// A varying position inside quotes is a variable.
     pub quoted_vary: bool,
@@ -46,53 +44,34 @@ pub struct MinerSettings {
     pub key_values_vary: bool,
     /// Two neighbouring plain words changing together are a different phrase (split).
     pub phrase_split: bool,
-    /// Templates whose lengths differ only by variable parts are merged.
-    pub merge_lengths: bool,
-    /// ... unless the difference is a whole bracketed clause.
-    pub bracket_clause_split: bool,
-    /// Templates merge by aligned regions (instead of `merge_lengths`).
+    /// A word whose value decides whether another position holds a masked value or a
+    /// word starts a different statement (split).
+    pub kind_split: bool,
+    /// Templates of one tag merge where their aligned differences are slots.
     pub region_merge: bool,
-    /// A region where one template has only variables takes whatever the other has.
-    pub region_substitution: bool,
-    /// ... only when some line had a masked value there.
-    pub substitution_masked: bool,
-    /// A region with this many distinct contents is a slot (0: never).
-    pub min_region_values: usize,
-    /// ... only when punctuation or the message's ends bound it.
-    pub region_fields_only: bool,
-    /// Larger templates each template is aligned with.
-    pub region_partners: usize,
-    /// Least share of tokens (percent of the longer) two aligned templates must match.
+    /// Least share of words (percent of the longer's) two aligned templates must match.
     pub region_min_match: usize,
 }
 
 impl Default for MinerSettings {
+    /// The choice `accord-bench ga` makes on all development logs.
     fn default() -> Self {
         MinerSettings {
-            versioned_names: true,
-            hex_runs: true,
             literals: true,
             date_words: true,
             units: true,
             empty_values: true,
             first_word_anchor: true,
             min_values_for_variable: 3,
-            enum_constants: true,
+            enum_constants: false,
             min_enum_values: 8,
-            labelled_enums: true,
             identifiers_vary: true,
-            joined_identifiers: false,
-            quoted_vary: false,
+            joined_identifiers: true,
+            quoted_vary: true,
             key_values_vary: true,
             phrase_split: true,
-            merge_lengths: true,
-            bracket_clause_split: true,
-            region_merge: false,
-            region_substitution: false,
-            substitution_masked: false,
-            min_region_values: 0,
-            region_fields_only: false,
-            region_partners: 4,
+            kind_split: true,
+            region_merge: true,
             region_min_match: 50,
         }
     }
@@ -147,8 +126,6 @@ macro_rules! knobs {
 }
 
 knobs! {
-    versioned_names: switch, true;
-    hex_runs: switch, true;
     literals: switch, true;
     date_words: switch, true;
     units: switch, true;
@@ -157,20 +134,13 @@ knobs! {
     min_values_for_variable: count = &[3, 2, 4, 5, 6], false;
     enum_constants: switch, false;
     min_enum_values: count = &[8, 4, 16], false;
-    labelled_enums: switch, false;
     identifiers_vary: switch, false;
     joined_identifiers: switch, false;
     quoted_vary: switch, false;
     key_values_vary: switch, false;
     phrase_split: switch, false;
-    merge_lengths: switch, false;
-    bracket_clause_split: switch, false;
+    kind_split: switch, false;
     region_merge: switch, false;
-    region_substitution: switch, false;
-    substitution_masked: switch, false;
-    min_region_values: count = &[0, 3, 4, 6, 8], false;
-    region_fields_only: switch, false;
-    region_partners: count = &[4, 1, 8], false;
     region_min_match: count = &[50, 30, 70], false;
 }
 
@@ -208,6 +178,6 @@ mod tests {
             }
         }
         assert!(!s.set("no_such_knob", 1));
-        assert_eq!(MinerSettings::start().get("merge_lengths"), Some(0));
+        assert_eq!(MinerSettings::start().get("region_merge"), Some(0));
     }
 }
