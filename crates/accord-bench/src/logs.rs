@@ -341,7 +341,7 @@ fn print_summaries(
         for incident in &incidents {
             let digest = LogDigest::from_events(&incident.lines, &budget);
             let summary = summarise(&digest, None, &budget);
-            let named = names_cause(&summary.text, &digest, &incident.causes);
+            let named = names_cause(&summary, &digest, &incident.causes);
             let claim = summary
                 .cited
                 .first()
@@ -385,8 +385,7 @@ fn print_summaries(
             elapsed += start.elapsed();
             prompt += summary.prompt_tokens;
             generated += summary.tokens;
-            let ok =
-                summary.fallback.is_none() && names_cause(&summary.text, &digest, &incident.causes);
+            let ok = summary.fallback.is_none() && names_cause(&summary, &digest, &incident.causes);
             named += usize::from(ok);
             fell_back += usize::from(summary.fallback.is_some());
             claims.push((ok, summary));

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use accord_logs::{citations, parse_log_line, LogDigest, LogLine};
+use accord_logs::{parse_log_line, LogDigest, LogLine, Summary};
 
 /// The ten Loghub-2k systems of the development benchmark.
 pub const LOGHUB_SYSTEMS: [&str; 10] = [
@@ -265,22 +265,22 @@ pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
 /// Whether a root-cause paragraph names the cause: the first template it cites holds
 /// one of the cause phrases, or its words up to the second citation do. Mentioning the
 /// cause somewhere later, in a list of everything, does not count.
-pub fn names_cause(summary: &str, digest: &LogDigest, causes: &[String]) -> bool {
+pub fn names_cause(summary: &Summary, digest: &LogDigest, causes: &[String]) -> bool {
     let has_cause = |text: &str| {
         let text = text.to_lowercase();
         causes.iter().any(|c| text.contains(c.as_str()))
     };
-    let cited = citations(summary, digest);
-    if let Some(first) = cited.first().and_then(|id| digest.entry(id)) {
+    if let Some(first) = summary.cited.first().and_then(|id| digest.entry(id)) {
         if has_cause(&first.display()) {
             return true;
         }
     }
-    let claim_end = cited
+    let claim_end = summary
+        .cited
         .get(1)
-        .and_then(|id| summary.find(&format!("[{id}]")))
-        .unwrap_or(summary.len());
-    has_cause(&summary[..claim_end])
+        .and_then(|id| summary.text.find(&format!("[{id}]")))
+        .unwrap_or(summary.text.len());
+    has_cause(&summary.text[..claim_end])
 }
 
 #[cfg(test)]

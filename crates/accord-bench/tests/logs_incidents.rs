@@ -37,7 +37,7 @@ fn deterministic_summary_names_the_known_causes() {
             incident.name,
             summary.text
         );
-        if names_cause(&summary.text, &digest, &incident.causes) {
+        if names_cause(&summary, &digest, &incident.causes) {
             named.push(incident.name.as_str());
         }
     }

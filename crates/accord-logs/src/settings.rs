@@ -10,7 +10,7 @@
 //!
 //! The knobs are public only with the `tuning` feature (accord-bench); apps get the
 //! default and nothing to turn.
-#![cfg_attr(not(any(test, feature = "tuning")), allow(dead_code))]
+#![cfg_attr(not(feature = "tuning"), allow(dead_code))]
 
 /// The knobs of the template miner. Each rule can be switched off, so the selection can
 /// leave out a rule that does not help logs it was not written for. What each rule is
