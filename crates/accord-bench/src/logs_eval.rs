@@ -225,10 +225,12 @@ pub struct Incident {
     pub causes: Vec<String>,
     /// What happened, for people.
     pub description: String,
+    /// In the test half: never used to change a summary (causes.tsv's fourth column).
+    pub test: bool,
 }
 
 /// Reads the incidents of `dir`: `causes.tsv` (name, `|`-separated cause phrases, what
-/// happened) and one `<name>.log` per incident.
+/// happened, and `dev` or `test`) and one `<name>.log` per incident.
 pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|source| LogDataError::Io { path, source })
@@ -240,11 +242,21 @@ pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
             continue;
         }
         let fields: Vec<&str> = row.split('\t').collect();
-        let [name, causes, description] = fields[..] else {
+        let [name, causes, description, half] = fields[..] else {
             return Err(LogDataError::Format {
                 path: index,
-                reason: format!("expected 3 tab-separated fields in {row:?}"),
+                reason: format!("expected 4 tab-separated fields in {row:?}"),
             });
+        };
+        let test = match half {
+            "dev" => false,
+            "test" => true,
+            other => {
+                return Err(LogDataError::Format {
+                    path: index,
+                    reason: format!("half must be dev or test, not {other:?}"),
+                })
+            }
         };
         let text = read(dir.join(format!("{name}.log")))?;
         incidents.push(Incident {
@@ -257,6 +269,7 @@ pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
                 .collect(),
             causes: causes.split('|').map(|c| c.trim().to_lowercase()).collect(),
             description: description.to_string(),
+            test,
         });
     }
     Ok(incidents)

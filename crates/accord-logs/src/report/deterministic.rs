@@ -4,8 +4,9 @@ use super::{json_bytes, plural, truncate_chars, truncate_json_bytes, DigestEntry
 use crate::line::format_time;
 
 impl LogDigest {
-    /// The paragraph written without a model: the first new error as the likely cause,
-    /// the warnings just before it, what followed, and what recurs throughout.
+    /// The paragraph written without a model: as the likely cause, the warning that
+    /// first appeared just before the first new error, else that error; then what
+    /// followed and what recurs throughout.
     pub fn deterministic_summary(&self) -> String {
         let quote =
             |e: &DigestEntry| format!("[{}] \"{}\"", e.id, truncate_chars(&e.display(), 100));
@@ -13,24 +14,25 @@ impl LogDigest {
         let mut parts: Vec<String> = Vec::new();
         match self.onset.as_deref().and_then(|id| self.entry(id)) {
             Some(onset) => {
-                let mut s = format!(
-                    "Likely cause: {} (first at {}, {} line{})",
+                let first_error = format!(
+                    "{} (first at {}, {} line{})",
                     quote(onset),
                     clock(onset.template.first_ms),
                     onset.template.count,
                     plural(onset.template.count)
                 );
-                let warnings: Vec<String> = self
-                    .precursors
-                    .iter()
-                    .filter_map(|id| self.entry(id))
-                    .map(|w| format!("{} at {}", quote(w), clock(w.template.first_ms)))
-                    .collect();
-                if !warnings.is_empty() {
-                    s.push_str(&format!(", preceded by warning {}", warnings.join(" and ")));
+                // A warning that first appeared just before the first new error is where
+                // things went wrong first; the error is what it led to.
+                let mut warnings = self.precursors.iter().filter_map(|id| self.entry(id));
+                match warnings.next() {
+                    Some(w) => parts.push(format!(
+                        "Likely cause: warning {} (first at {}), just before the first new error {}.",
+                        quote(w),
+                        clock(w.template.first_ms),
+                        first_error
+                    )),
+                    None => parts.push(format!("Likely cause: {first_error}.")),
                 }
-                s.push('.');
-                parts.push(s);
                 let after: Vec<&DigestEntry> = self
                     .critical
                     .iter()
@@ -116,22 +118,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deterministic_summary_names_the_first_new_error_and_the_warning_before_it() {
+    fn the_warning_just_before_the_first_new_error_is_named_first() {
         let digest = LogDigest::from_events(&incident(), &roomy());
         assert_eq!(digest.onset.as_deref(), Some("C2"));
         let text = digest.deterministic_summary();
+        assert!(text.starts_with("Likely cause: warning [T"), "{text}");
         assert!(
-            text.starts_with(
-                "Likely cause: [C2] \"NotesDb: SQLiteFullException: database or disk is full"
+            text.contains("StorageMonitor: low storage: <*> free"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "just before the first new error [C2] \"NotesDb: SQLiteFullException: database or disk is full"
             ),
             "{text}"
         );
-        assert!(text.contains("preceded by warning [T"), "{text}");
-        assert!(text.contains("low storage: <*> free"), "{text}");
-        assert!(
-            text.contains("Seen before the errors rose: [C1] \"AdLoader: no fill"),
-            "{text}"
-        );
-        assert_eq!(citations(&text, &digest)[0], "C2");
+        let cited = citations(&text, &digest);
+        assert_eq!(cited[1], "C2");
+        assert_eq!(digest.precursors.first(), cited.first());
     }
 }
