@@ -65,12 +65,18 @@ struct HostileServer {
 }
 
 impl Transport for HostileServer {
-    fn changes(&self, since: i64, _limit: u32) -> Result<ChangesPage, TransportError> {
+    fn changes(
+        &self,
+        since: i64,
+        _limit: u32,
+        _count_remaining: bool,
+    ) -> Result<ChangesPage, TransportError> {
         let page = self.page.lock().unwrap_or_else(|p| p.into_inner()).take();
         Ok(page.unwrap_or(ChangesPage {
             changes: Vec::new(),
             next: since,
             more: false,
+            remaining: None,
         }))
     }
 

@@ -263,7 +263,7 @@ fn device_loop(
         n += 1;
         let started = Instant::now();
         let pulled = (|| loop {
-            let page = transport.changes(cursor, 500)?;
+            let page = transport.changes(cursor, 500, false)?;
             cursor = page.next;
             if !page.more || page.changes.is_empty() {
                 return Ok::<_, accord::transport::TransportError>(());

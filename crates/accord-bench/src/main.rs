@@ -12,6 +12,10 @@ mod load;
 mod logs;
 mod merge_oracle;
 mod model;
+// The `accord` command's progress bars, so a benchmark's sync looks like `accord client
+// sync` (one file shared by the two binaries, as the fuzz harness is).
+#[path = "../../accord-cli/src/progress.rs"]
+mod progress;
 mod sync;
 
 /// Accord's benchmarks: each prints a Markdown table.

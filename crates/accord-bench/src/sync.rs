@@ -112,12 +112,17 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         .map(|(id, v)| (id.clone(), v.to_string()))
         .collect();
 
+    // Progress on a terminal only: the tables go to standard output, the bars to stderr.
+    let show = crate::progress::wanted(false);
     let single = Accord::open(Config::new(dir.path().join("single.db")))?;
+    let bar = steps(b.single_puts as u64, "puts", "records", show);
     let t = Instant::now();
     for (id, v) in rows.iter().take(b.single_puts) {
         single.put("notes", id, v.clone())?;
+        bar.inc(1);
     }
     let accord_single = t.elapsed();
+    bar.finish_and_clear();
     let plain_single = plain_rusqlite(
         &dir.path().join("plain1.db"),
         &texts[..b.single_puts.min(texts.len())],
@@ -165,6 +170,7 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         )?
         .context("space")?;
     let mut muts = Vec::with_capacity(1000);
+    let bar = steps(b.records as u64, "seed", "records", show);
     for i in 0..b.records {
         muts.push(accord_protocol::Mutation {
             mutation_id: format!("seed-{i}"),
@@ -177,16 +183,25 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         });
         if muts.len() == 1000 || i + 1 == b.records {
             storage.apply(space_id, &muts)?;
+            bar.inc(muts.len() as u64);
             muts.clear();
         }
     }
+    bar.finish_and_clear();
+    // One sync's bar, as `accord client sync` draws it.
+    let synced = |device: &Accord| {
+        let bar = crate::progress::SyncBar::new(show);
+        let report = device.sync_with_progress(Some(bar.listener()));
+        bar.finish();
+        report
+    };
     let server = RunningServer::start(storage, ServerOptions::default(), "127.0.0.1:0")?;
     let config =
         |name: &str| Config::new(dir.path().join(name)).with_server(&server.url(), &token, "bench");
 
     let fresh = Accord::open(config("fresh.db"))?;
     let t = Instant::now();
-    let initial = fresh.sync();
+    let initial = synced(&fresh);
     let initial_time = t.elapsed();
     if initial.outcome != SyncOutcome::Done || initial.pulled as usize != b.records {
         bail!(
@@ -210,10 +225,10 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         .collect();
     writer.put_many("notes", changed)?;
     let t = Instant::now();
-    let push = writer.sync();
+    let push = synced(&writer);
     let push_time = t.elapsed();
     let t = Instant::now();
-    let incremental = fresh.sync();
+    let incremental = synced(&fresh);
     let incremental_time = t.elapsed();
     if incremental.outcome != SyncOutcome::Done {
         bail!("incremental sync failed: {:?}", incremental.outcome);
@@ -252,4 +267,20 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     );
     server.stop();
     Ok(())
+}
+
+const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
+
+/// A counted step of the benchmark (`len` items), hidden unless `enabled`. Cleared with
+/// `finish_and_clear` when the step is done.
+fn steps(len: u64, label: &str, unit: &str, enabled: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(crate::progress::style(STEPS));
+    bar.set_prefix(label.to_string());
+    bar.set_message(unit.to_string());
+    crate::progress::show(&bar, enabled);
+    bar
 }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::{Args, Subcommand};
+use serde_json::{json, Value};
 
 use accord_server::auth;
 
@@ -31,8 +33,23 @@ enum AdminAction {
     Grant { user: String, space: String },
     /// Takes a grant away.
     Revoke { user: String, space: String },
-    /// Lists spaces with their record counts and members (JSON).
+    /// Lists spaces with their record counts, members and last change (JSON).
     Spaces,
+    /// Lists users with their spaces and how many live and revoked tokens they hold (JSON).
+    Users,
+    /// Lists tokens by public id (a prefix of the stored hash; never the secret), with
+    /// their user, creation time and whether they are revoked (JSON).
+    Tokens {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Lists grants: which user may read and write which space (JSON).
+    Grants {
+        /// Only grants of this space.
+        #[arg(long)]
+        space: Option<String>,
+    },
     /// Prints the log reports devices uploaded to a space, newest first (JSON).
     Logs {
         space: String,
@@ -79,6 +96,63 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
         }
         AdminAction::Spaces => {
             println!("{}", serde_json::to_string_pretty(&storage.spaces()?)?);
+        }
+        AdminAction::Users => {
+            let users: Vec<Value> = storage
+                .users()?
+                .into_iter()
+                .map(|u| {
+                    let live = u.tokens.iter().filter(|t| !t.revoked).count();
+                    json!({
+                        "name": u.name,
+                        "created_ms": u.created_ms,
+                        "spaces": u.spaces,
+                        "live_tokens": live,
+                        "revoked_tokens": u.tokens.len() - live,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&users)?);
+        }
+        AdminAction::Tokens { user } => {
+            let users = storage.users()?;
+            if let Some(name) = &user {
+                if !users.iter().any(|u| &u.name == name) {
+                    bail!("no user named '{name}'");
+                }
+            }
+            let tokens: Vec<Value> = users
+                .into_iter()
+                .filter(|u| user.as_ref().is_none_or(|name| &u.name == name))
+                .flat_map(|u| {
+                    u.tokens.into_iter().map(move |t| {
+                        json!({"id": t.id, "user": u.name, "created_ms": t.created_ms, "revoked": t.revoked})
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&tokens)?);
+        }
+        AdminAction::Grants { space } => {
+            if let Some(name) = &space {
+                if !storage.spaces()?.iter().any(|s| &s.name == name) {
+                    bail!("no space named '{name}'");
+                }
+            }
+            let grants: Vec<Value> = storage
+                .users()?
+                .into_iter()
+                .flat_map(|u| {
+                    u.spaces
+                        .into_iter()
+                        .map(move |s| json!({"user": u.name, "space": s}))
+                })
+                .filter(|g| {
+                    space
+                        .as_ref()
+                        .is_none_or(|name| g["space"] == name.as_str())
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&grants)?);
         }
         AdminAction::Logs { space, limit } => {
             println!(

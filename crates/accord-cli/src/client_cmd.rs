@@ -35,6 +35,10 @@ pub struct ClientArgs {
     /// self-signed certificate).
     #[arg(long, env = "ACCORD_CA_CERT")]
     ca_cert: Option<PathBuf>,
+    /// Machine-readable output only: no progress bar even on a terminal (output is
+    /// JSON either way).
+    #[arg(long)]
+    json: bool,
     #[command(subcommand)]
     verb: Verb,
 }
@@ -54,6 +58,9 @@ enum Verb {
     /// Deletes a record.
     Delete { collection: String, id: String },
     /// Syncs with the server; prints a JSON report. Exit 0 done, 2 retry later, 1 failure.
+    ///
+    /// On a terminal, a progress bar on standard error shows records pulled of the
+    /// total, bytes and rate (not with --json, nor when standard output is a pipe).
     Sync,
     /// Prints the conflict log as a JSON array (newest first).
     Conflicts {
@@ -157,7 +164,9 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             if args.server.is_none() || args.token.is_none() || args.space.is_none() {
                 bail!("sync needs --server, --token and --space (or ACCORD_SERVER, ACCORD_TOKEN, ACCORD_SPACE)");
             }
-            let report = accord.sync();
+            let bar = crate::progress::SyncBar::new(crate::progress::wanted(args.json));
+            let report = accord.sync_with_progress(Some(bar.listener()));
+            bar.finish();
             println!("{}", serde_json::to_string_pretty(&report)?);
             match report.outcome {
                 SyncOutcome::Done => ExitCode::SUCCESS,

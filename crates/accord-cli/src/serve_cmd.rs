@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// Require this bearer token on /metrics (open when not set).
     #[arg(long, env = "ACCORD_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Serve the read-only web console at /console, opened by signing in with this
+    /// token (at least 16 characters; prefer the environment variable, which `ps` does
+    /// not show). No console when not set.
+    #[arg(long, env = "ACCORD_CONSOLE_TOKEN", hide_env_values = true)]
+    console_token: Option<String>,
 }
 
 /// Opens the storage the `--db` argument names: a PostgreSQL URL or a SQLite file.
@@ -54,6 +59,14 @@ pub fn open_storage(db: &std::path::Path) -> anyhow::Result<Arc<dyn Storage>> {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(t) = &args.console_token {
+        if t.len() < accord_server::console::MIN_TOKEN_LEN {
+            anyhow::bail!(
+                "the console token must be at least {} characters (it guards every space's activity and log reports); make one with `head -c 24 /dev/urandom | base64`",
+                accord_server::console::MIN_TOKEN_LEN
+            );
+        }
+    }
     let storage = open_storage(&args.db)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -72,6 +85,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             burst: args.rate_burst,
         }),
         metrics_token: args.metrics_token.clone(),
+        console_token: args.console_token.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -85,8 +99,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .local_addr()
             .context("cannot read the bound address")?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        // Scripts wait for this exact line.
+        if options.console_token.is_some() {
+            eprintln!("console on {scheme}://{addr}/console/");
+        }
+        // Scripts wait for this exact line. A closed stdout ends the server here, quietly.
         println!("listening on {scheme}://{addr}");
+        crate::keep_running_on_closed_pipes();
         match tls {
             Some(tls) => {
                 accord_server::serve_tls(listener, storage, options, tls, shutdown_signal()).await

@@ -282,3 +282,189 @@ fn metrics_can_require_a_token() {
     assert_eq!(st, 200);
     assert!(text.contains("accord_auth_failures_total 3"), "{text}");
 }
+
+/// Who asks for a console page.
+#[derive(Debug, Clone, Copy)]
+enum ConsoleCredential {
+    Nothing,
+    SyncTokenAsBearer,
+    SyncTokenAsCookie,
+    ConsoleTokenAsBearer,
+    ConsoleTokenAsCookie,
+    ForgedSession,
+    SessionOfAnotherConsoleToken,
+}
+
+const CONSOLE_TOKEN: &str = "console-token-of-the-auth-matrix";
+
+#[test]
+fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_route() {
+    let s = TestServer::start_with(ServerOptions {
+        console_token: Some(CONSOLE_TOKEN.into()),
+        ..ServerOptions::default()
+    });
+    let alice = s.user("alice");
+    let (st, _, _) = request(
+        "POST",
+        &format!("{}/v1/spaces/notes/logs", s.url()),
+        Some(&format!("Bearer {alice}")),
+        Some(&log_report("r-secret")),
+    );
+    assert_eq!(st, 200);
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let sign_in = |token: &str| -> (u16, Option<String>) {
+        let resp = agent
+            .post(&format!("{}/console/login", s.url()))
+            .send_form(&[("token", token)]);
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        let cookie = resp
+            .header("Set-Cookie")
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string);
+        (resp.status(), cookie)
+    };
+    // The wrong token gets the sign-in page again, and no cookie.
+    for wrong in ["", "nope", alice.as_str(), &CONSOLE_TOKEN[1..]] {
+        let (status, cookie) = sign_in(wrong);
+        assert_eq!((status, cookie), (401, None), "signing in with '{wrong}'");
+    }
+    let (status, session) = sign_in(CONSOLE_TOKEN);
+    assert_eq!(status, 303);
+    let session = session.expect("a session cookie");
+    assert!(session.starts_with("accord_console=") && !session.contains(CONSOLE_TOKEN));
+    // A session signed by a server with another console token.
+    let other = TestServer::start_with(ServerOptions {
+        console_token: Some("another-console-token-entirely".into()),
+        ..ServerOptions::default()
+    });
+    let foreign = {
+        let resp = agent
+            .post(&format!("{}/console/login", other.url()))
+            .send_form(&[("token", "another-console-token-entirely")]);
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        resp.header("Set-Cookie")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+
+    let routes = [
+        ("GET", "/console/"),
+        ("GET", "/console"),
+        ("GET", "/console/activity"),
+        ("GET", "/console/reports"),
+        ("GET", "/console/spaces/notes"),
+        ("GET", "/console/spaces/notes/reports/r-secret"),
+        ("GET", "/console/no-such-page"),
+        ("POST", "/console/logout"),
+    ];
+    let credentials = [
+        ConsoleCredential::Nothing,
+        ConsoleCredential::SyncTokenAsBearer,
+        ConsoleCredential::SyncTokenAsCookie,
+        ConsoleCredential::ConsoleTokenAsBearer,
+        ConsoleCredential::ConsoleTokenAsCookie,
+        ConsoleCredential::ForgedSession,
+        ConsoleCredential::SessionOfAnotherConsoleToken,
+    ];
+    let mut checked = 0;
+    for (method, path) in routes {
+        for credential in credentials {
+            let mut req = agent.request(method, &format!("{}{path}", s.url()));
+            req = match credential {
+                ConsoleCredential::Nothing => req,
+                ConsoleCredential::SyncTokenAsBearer => {
+                    req.set("Authorization", &format!("Bearer {alice}"))
+                }
+                ConsoleCredential::SyncTokenAsCookie => {
+                    req.set("Cookie", &format!("accord_console={alice}"))
+                }
+                ConsoleCredential::ConsoleTokenAsBearer => {
+                    req.set("Authorization", &format!("Bearer {CONSOLE_TOKEN}"))
+                }
+                ConsoleCredential::ConsoleTokenAsCookie => {
+                    req.set("Cookie", &format!("accord_console={CONSOLE_TOKEN}"))
+                }
+                ConsoleCredential::ForgedSession => {
+                    req.set("Cookie", "accord_console=v1.99999999999999.00ff")
+                }
+                ConsoleCredential::SessionOfAnotherConsoleToken => req.set("Cookie", &foreign),
+            };
+            let resp = common::send(req, None);
+            let case = format!("{method} {path} with {credential:?}");
+            assert_eq!(resp.status(), 401, "{case}");
+            assert_eq!(
+                resp.header("Content-Security-Policy"),
+                Some(accord_server::console::CONTENT_SECURITY_POLICY),
+                "{case}"
+            );
+            let text = resp.into_string().unwrap();
+            assert!(
+                text.contains("action=\"/console/login\""),
+                "{case}: the sign-in page"
+            );
+            for secret in ["notes", "alice", MARKER, "r-secret"] {
+                assert!(!text.contains(secret), "{case} leaked '{secret}'");
+            }
+            checked += 1;
+        }
+        // With the session, the same route answers (a page, or the sign-out redirect).
+        let resp = common::send(
+            agent
+                .request(method, &format!("{}{path}", s.url()))
+                .set("Cookie", &session),
+            None,
+        );
+        let expected = match path {
+            "/console/logout" => 303,
+            "/console/no-such-page" => 404,
+            _ => 200,
+        };
+        assert_eq!(resp.status(), expected, "{method} {path} with the session");
+        assert_eq!(
+            resp.header("Content-Security-Policy"),
+            Some(accord_server::console::CONTENT_SECURITY_POLICY)
+        );
+    }
+    assert_eq!(checked, 56);
+
+    // The session opens no sync route, and the console token is no sync token.
+    for (method, path, body) in [
+        ("GET", "changes?since=0", None),
+        ("POST", "logs", Some(log_report("r-evil"))),
+    ] {
+        let url = format!("{}/v1/spaces/notes/{path}", s.url());
+        let resp = common::send(
+            agent.request(method, &url).set("Cookie", &session),
+            body.as_deref(),
+        );
+        assert_eq!(
+            resp.status(),
+            401,
+            "{method} {path} with the console session"
+        );
+        let resp = common::send(
+            agent
+                .request(method, &url)
+                .set("Authorization", &format!("Bearer {CONSOLE_TOKEN}")),
+            body.as_deref(),
+        );
+        assert_eq!(resp.status(), 401, "{method} {path} with the console token");
+    }
+    assert_eq!(s.storage.log_reports("notes", 10).unwrap().len(), 1);
+
+    // Without a console token there is no console at all.
+    let plain = TestServer::start();
+    let resp = common::send(agent.get(&format!("{}/console/login", plain.url())), None);
+    assert_eq!(resp.status(), 404);
+}

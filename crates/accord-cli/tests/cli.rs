@@ -328,3 +328,345 @@ fn merge_command_exit_codes() {
     let missing = merge(&dir.path().join("nope"), &theirs);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn admin_lists_users_tokens_and_grants_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    admin(&db, &["add-space", "notes"]);
+    admin(&db, &["add-space", "plans"]);
+    let first = admin(&db, &["add-user", "alice"])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let second = admin(&db, &["add-token", "alice"])
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    admin(&db, &["add-user", "bob"]);
+    admin(&db, &["grant", "alice", "notes"]);
+    admin(&db, &["grant", "alice", "plans"]);
+    admin(&db, &["grant", "bob", "plans"]);
+    admin(&db, &["revoke-tokens", "bob"]);
+
+    let users: Value = serde_json::from_str(&admin(&db, &["users"])).unwrap();
+    assert_eq!(users[0]["name"], "alice");
+    assert_eq!(users[0]["spaces"], json!(["notes", "plans"]));
+    assert_eq!(
+        (
+            users[0]["live_tokens"].clone(),
+            users[0]["revoked_tokens"].clone()
+        ),
+        (json!(2), json!(0))
+    );
+    assert_eq!(
+        (
+            users[1]["live_tokens"].clone(),
+            users[1]["revoked_tokens"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+
+    let text = admin(&db, &["tokens", "--user", "alice"]);
+    let tokens: Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for (id, secret) in ids.iter().zip([&first, &second]) {
+        // The id is a prefix of the stored hash, so it names one token...
+        assert!(
+            accord_server::auth::token_hash(secret).starts_with(id),
+            "{id}"
+        );
+    }
+    assert_ne!(ids[0], ids[1]);
+    // ...and neither the token nor its whole hash is ever printed.
+    let all = admin(&db, &["tokens"]);
+    for secret in [&first, &second] {
+        assert!(!all.contains(&secret[4..]), "a token leaked: {all}");
+        assert!(
+            !all.contains(&accord_server::auth::token_hash(secret)),
+            "a hash leaked"
+        );
+    }
+    assert_eq!(
+        serde_json::from_str::<Value>(&all)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let grants: Value = serde_json::from_str(&admin(&db, &["grants", "--space", "plans"])).unwrap();
+    assert_eq!(
+        grants,
+        json!([{"user": "alice", "space": "plans"}, {"user": "bob", "space": "plans"}])
+    );
+    let unknown = Command::new(accord_bin())
+        .args(["admin", "--db"])
+        .arg(&db)
+        .args(["tokens", "--user", "nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named 'nobody'"));
+}
+
+#[test]
+fn completions_are_a_script_the_shell_accepts() {
+    let out = Command::new(accord_bin())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("client") && script.contains("completions"));
+    // bash loads it and registers a completion for `accord`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accord.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{}' && complete -p accord", path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("accord"));
+    let bad = Command::new(accord_bin())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown shell");
+}
+
+/// Runs `args` with standard output a pipe whose reading end is already closed, so the
+/// first write fails as it does after `| head` exits.
+fn run_into_closed_pipe(args: &[&str], env: &[(&str, &str)]) -> Output {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe() writes two new descriptors into the array; each is owned once.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let mut cmd = Command::new(accord_bin());
+    cmd.args(args).stdout(std::process::Stdio::from(writer));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn every_command_ends_quietly_when_its_output_is_closed() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, _) = setup(dir.path());
+    let db = dir.path().join("server.db");
+    let a = Device {
+        store: dir.path().join("a.db"),
+        server: &server.url,
+        token: ta.clone(),
+    };
+    a.ok(&["put", "notes", "n1", r#"{"body":"one\n"}"#]);
+    a.ok(&["log", "ERROR", "net", "connection reset"]);
+    let store = a.store.to_string_lossy().into_owned();
+    let client = |verb: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "client",
+            "--store",
+            &store,
+            "--server",
+            &server.url,
+            "--token",
+            &ta,
+            "--space",
+            "notes",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(verb.iter().map(|s| s.to_string()));
+        v
+    };
+    let db = db.to_string_lossy().into_owned();
+    let base = dir.path().join("base.txt");
+    std::fs::write(&base, "a\n").unwrap();
+    let base = base.to_string_lossy().into_owned();
+    let commands: Vec<Vec<String>> = vec![
+        client(&["sync"]),
+        client(&["list", "notes"]),
+        client(&["get", "notes", "n1"]),
+        client(&["conflicts"]),
+        vec!["admin".into(), "--db".into(), db.clone(), "spaces".into()],
+        vec!["admin".into(), "--db".into(), db.clone(), "users".into()],
+        vec!["admin".into(), "--db".into(), db.clone(), "tokens".into()],
+        vec![
+            "admin".into(),
+            "--db".into(),
+            db.clone(),
+            "logs".into(),
+            "notes".into(),
+        ],
+        vec!["merge".into(), base.clone(), base.clone(), base.clone()],
+        vec!["completions".into(), "bash".into()],
+        vec![
+            "serve".into(),
+            "--db".into(),
+            dir.path().join("other.db").to_string_lossy().into_owned(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ],
+        vec!["--version".into()],
+        vec!["--help".into()],
+    ];
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_into_closed_pipe(&args, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
+        // Killed by SIGPIPE, as `cat` would be (141 in a shell); never 101 (a panic).
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
+    // And through a real pipeline: head takes the first line of far more output than a
+    // pipe holds, and accord goes quietly with the status a shell reports for SIGPIPE.
+    let log = dir.path().join("big.log");
+    let lines: String = (0..50_000)
+        .map(|i| {
+            format!(
+                "2024-01-01T00:00:00Z INFO net request {i} took {} ms\n",
+                i % 97
+            )
+        })
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let script = format!(
+        "'{}' logs parse '{}' | head -1; echo \"status ${{PIPESTATUS[0]}}\"",
+        accord_bin().display(),
+        log.display()
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert_eq!(text.lines().last(), Some("status 141"), "{text}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `command` on a pseudo-terminal (util-linux `script`), as a person at a terminal
+/// would; returns everything the terminal showed.
+fn on_a_terminal(command: &[String]) -> String {
+    let line = command
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sync_shows_progress_on_a_terminal_and_nothing_extra_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ta, tb) = setup(dir.path());
+    // 1,200 records on the server: three pages for the device below.
+    let seeder = accord::Accord::open(accord::Config::new(dir.path().join("seed.db")).with_server(
+        &server.url,
+        &tb,
+        "notes",
+    ))
+    .unwrap();
+    let rows: Vec<_> = (0..1_200)
+        .map(|i| (format!("r{i}"), json!({"body": format!("line {i}\n")})))
+        .collect();
+    seeder.put_many("notes", rows).unwrap();
+    assert_eq!(seeder.sync().outcome, accord::SyncOutcome::Done);
+
+    let client = |store: &str, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            accord_bin().to_string_lossy().into_owned(),
+            "client".into(),
+            "--store".into(),
+        ];
+        v.push(dir.path().join(store).to_string_lossy().into_owned());
+        for a in ["--server", &server.url, "--token", &ta, "--space", "notes"] {
+            v.push(a.to_string());
+        }
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let shown = on_a_terminal(&client("tty.db", &["sync"]));
+    assert!(shown.contains("pull"), "{shown}");
+    assert!(
+        shown.contains("1,200/1,200 records"),
+        "records of the total: {shown}"
+    );
+    assert!(shown.contains("KiB"), "bytes moved: {shown}");
+    assert!(
+        shown.contains("\"pulled\": 1200"),
+        "the report follows: {shown}"
+    );
+
+    let quiet = on_a_terminal(&client("json.db", &["--json", "sync"]));
+    assert!(!quiet.contains("records"), "--json draws no bar: {quiet}");
+    assert!(quiet.contains("\"pulled\": 1200"), "{quiet}");
+
+    // Through a pipe: the report alone on stdout, nothing on stderr.
+    let args = client("pipe.db", &["sync"]);
+    let out = Command::new(&args[0]).args(&args[1..]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pulled"], 1200);
+}
+
+#[test]
+fn serve_refuses_a_console_token_too_short_to_guard_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(accord_bin())
+        .args(["serve", "--db"])
+        .arg(dir.path().join("s.db"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("ACCORD_CONSOLE_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least 16 characters"), "{err}");
+    assert!(!err.contains("short"), "the token is not echoed: {err}");
+}

@@ -261,3 +261,22 @@ fn health_and_metrics_answer() {
         "{text}"
     );
 }
+
+#[test]
+fn a_device_name_that_is_not_a_name_is_refused() {
+    let s = TestServer::start();
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/changes", s.url());
+    let ask = |device: &str| {
+        common::send(
+            ureq::get(&url)
+                .set("Authorization", &format!("Bearer {token}"))
+                .set("Accord-Device", device),
+            None,
+        )
+    };
+    assert_eq!(ask("phone-1").status(), 200);
+    let long = ask(&"x".repeat(accord_protocol::MAX_NAME_LEN + 1));
+    assert_eq!(long.status(), 400);
+    assert!(long.into_string().unwrap().contains("Accord-Device"));
+}

@@ -200,8 +200,13 @@ impl Flaky {
 }
 
 impl Transport for Flaky {
-    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError> {
-        let page = self.inner.changes(since, limit);
+    fn changes(
+        &self,
+        since: i64,
+        limit: u32,
+        count_remaining: bool,
+    ) -> Result<ChangesPage, TransportError> {
+        let page = self.inner.changes(since, limit, count_remaining);
         if let Some(f) = self.during_changes.lock().unwrap().take() {
             f();
         }
@@ -553,4 +558,108 @@ fn log_ring_stays_bounded_under_a_flood() {
         20_000,
         "every dropped line is counted"
     );
+}
+
+/// A server from before `remaining` existed: it never counts.
+struct OldServer(HttpTransport);
+
+impl Transport for OldServer {
+    fn changes(
+        &self,
+        since: i64,
+        limit: u32,
+        _count_remaining: bool,
+    ) -> Result<ChangesPage, TransportError> {
+        self.0.changes(since, limit, false)
+    }
+    fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
+        self.0.push(batch)
+    }
+    fn upload_logs(&self, report: &LogReport) -> Result<LogReceipt, TransportError> {
+        self.0.upload_logs(report)
+    }
+    fn traffic(&self) -> Traffic {
+        self.0.traffic()
+    }
+}
+
+#[test]
+fn progress_counts_records_of_the_total_and_bytes_as_they_move() {
+    use accord::sync::{SyncPhase, SyncProgress};
+    let server = TestServer::start();
+    let seeder_token = server.user("seeder");
+    let mut config = server.device_config("seed", &seeder_token);
+    config.sync.push_batch = 400;
+    let seeder = Accord::open(config).unwrap();
+    let rows: Vec<_> = (0..1_200)
+        .map(|i| (format!("r{i}"), json!({"body": format!("line {i}\n")})))
+        .collect();
+    seeder.put_many("notes", rows).unwrap();
+    let seen: Arc<Mutex<Vec<SyncProgress>>> = Arc::default();
+    let record = |seen: &Arc<Mutex<Vec<SyncProgress>>>| -> accord::ProgressListener {
+        let seen = seen.clone();
+        Arc::new(move |p: &SyncProgress| seen.lock().unwrap().push(*p))
+    };
+    done(&seeder.sync_with_progress(Some(record(&seen))));
+    let pushes: Vec<(u64, Option<u64>)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.phase == SyncPhase::Push)
+        .map(|p| (p.done, p.total))
+        .collect();
+    assert_eq!(
+        pushes,
+        [(400, Some(1200)), (800, Some(1200)), (1200, Some(1200))]
+    );
+
+    let mut config = server.device_config("b", &server.user("bob"));
+    config.sync.page_limit = 500;
+    let b = Accord::open(config).unwrap();
+    seen.lock().unwrap().clear();
+    let report = b.sync_with_progress(Some(record(&seen)));
+    done(&report);
+    let pulls: Vec<SyncProgress> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.phase == SyncPhase::Pull)
+        .copied()
+        .collect();
+    let counts: Vec<(u64, Option<u64>)> = pulls.iter().map(|p| (p.done, p.total)).collect();
+    assert_eq!(
+        counts,
+        [(500, Some(1200)), (1000, Some(1200)), (1200, Some(1200))]
+    );
+    // Bytes grow page by page and end at what the report says crossed the network.
+    assert!(pulls
+        .windows(2)
+        .all(|w| w[0].bytes_received < w[1].bytes_received));
+    let last = pulls.last().unwrap();
+    assert!(last.bytes_received > 0 && last.bytes_received <= report.bytes_received);
+
+    // A server that cannot count still drives progress, without a total.
+    let mut config = server.device_config("c", &server.user("carol"));
+    config.sync.page_limit = 500;
+    let c = Accord::open(config).unwrap();
+    let old = OldServer(
+        HttpTransport::new(
+            &server.url(),
+            &server.user("dave"),
+            "notes",
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+        )
+        .unwrap(),
+    );
+    seen.lock().unwrap().clear();
+    done(&c.sync_via(&old, Some(record(&seen))));
+    let counts: Vec<(u64, Option<u64>)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.phase == SyncPhase::Pull)
+        .map(|p| (p.done, p.total))
+        .collect();
+    assert_eq!(counts, [(500, None), (1000, None), (1200, None)]);
 }

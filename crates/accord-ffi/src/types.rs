@@ -92,13 +92,21 @@ pub enum SyncPhase {
     Logs,
 }
 
-/// Progress of a running sync (for WorkManager's `setProgress`).
+/// Progress of a running sync (for WorkManager's `setProgress`, a status line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct SyncProgress {
     /// Current step.
     pub phase: SyncPhase,
     /// Changes pulled or mutations pushed so far in this step.
     pub done: i64,
+    /// What `done` counts up to in this step, when known: the changes the server had
+    /// to send when the pull began, the mutations queued when the push began. `null`
+    /// while unknown (a server too old to count). Never below `done`.
+    pub total: Option<i64>,
+    /// Request bytes sent so far in this sync (compressed, as on the wire).
+    pub bytes_sent: i64,
+    /// Response bytes received so far in this sync (compressed, as on the wire).
+    pub bytes_received: i64,
 }
 
 /// How a sync ended, in the terms WorkManager needs.
@@ -303,6 +311,9 @@ impl From<&accord::sync::SyncProgress> for SyncProgress {
                 accord::sync::SyncPhase::Logs => SyncPhase::Logs,
             },
             done: count(p.done),
+            total: p.total.map(count),
+            bytes_sent: count(p.bytes_sent),
+            bytes_received: count(p.bytes_received),
         }
     }
 }

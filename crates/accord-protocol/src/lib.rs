@@ -8,9 +8,12 @@
 //! Endpoints (all under [`API_PREFIX`], JSON, optionally gzip, `Authorization: Bearer`):
 //!
 //! - `GET  /v1/spaces/{space}/changes?since={seq}&limit={n}` → [`ChangesPage`]
+//!   (with [`COUNT_REMAINING_HEADER`], the page says how many changes follow it)
 //! - `POST /v1/spaces/{space}/mutations` [`MutationBatch`] → [`MutationResults`]
 //! - `POST /v1/spaces/{space}/logs` [`LogReport`] → [`LogReceipt`]
 //! - `GET  /health`, `GET /metrics` (Prometheus text)
+//!
+//! Any request may name its device in [`DEVICE_HEADER`].
 //!
 //! Errors are [`ErrorBody`] with a status code that matches [`ErrorCode`].
 
@@ -69,7 +72,23 @@ pub struct ChangesPage {
     pub next: i64,
     /// True when more changes follow after `next`.
     pub more: bool,
+    /// How many records changed after `next` when the page was read: present only when
+    /// the request carried [`COUNT_REMAINING_HEADER`] and the server can count (servers
+    /// before it was added leave it out). For progress; the feed itself is `more`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
 }
+
+/// Request header of `GET .../changes` asking the server to fill
+/// [`ChangesPage::remaining`]. Counting costs the server a scan of the rest of the feed,
+/// so a client asks once per pull, on its first page. Servers that do not know the header
+/// ignore it.
+pub const COUNT_REMAINING_HEADER: &str = "Accord-Count-Remaining";
+
+/// Request header naming the device that makes a request (its store's device id), so the
+/// server can tell a user's devices apart in its activity figures. Optional; at most
+/// [`MAX_NAME_LEN`] bytes without control characters, or the request is refused (400).
+pub const DEVICE_HEADER: &str = "Accord-Device";
 
 /// One local write, sent to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +211,54 @@ pub struct LogReport {
     pub model: String,
 }
 
+impl LogReport {
+    /// The template a citation id names: `C1` is the first entry of `critical`, `T1` the
+    /// first of `templates`; `None` for an id the report does not hold.
+    pub fn cited_template(&self, id: &str) -> Option<&LogTemplate> {
+        let (list, n) = match id.split_at_checked(1)? {
+            ("C", n) => (&self.critical, n),
+            ("T", n) => (&self.templates, n),
+            _ => return None,
+        };
+        let n: usize = n.parse().ok()?;
+        list.get(n.checked_sub(1)?)
+    }
+}
+
+/// A citation of a report's template in its summary: `[C1]`, `[T2]`, ...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citation {
+    /// The id inside the brackets, e.g. `C1`.
+    pub id: String,
+    /// Byte range of the whole `[C1]` in the text.
+    pub range: std::ops::Range<usize>,
+}
+
+/// Every citation in `text`, in order (an id cited twice appears twice). Syntax only:
+/// whether the report holds the id is [`LogReport::cited_template`]'s question.
+pub fn citations(text: &str) -> Vec<Citation> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'[' && i + 2 < bytes.len() && matches!(bytes[i + 1], b'C' | b'T') {
+            let mut j = i + 2;
+            while j < bytes.len() && bytes[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > i + 2 && j < bytes.len() && bytes[j] == b']' {
+                out.push(Citation {
+                    id: text[i + 1..j].to_string(),
+                    range: i..j + 1,
+                });
+                i = j;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Answer of `POST /v1/spaces/{space}/logs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogReceipt {
@@ -306,6 +373,47 @@ mod tests {
         let body = r#"{"changes":[],"next":3,"more":false,"server_time":1}"#;
         let page: ChangesPage = serde_json::from_str(body).unwrap();
         assert_eq!(page.next, 3);
+        assert_eq!(
+            page.remaining, None,
+            "servers before `remaining` leave it out"
+        );
+        let counted: ChangesPage =
+            serde_json::from_str(r#"{"changes":[],"next":3,"more":true,"remaining":7}"#).unwrap();
+        assert_eq!(counted.remaining, Some(7));
+    }
+
+    #[test]
+    fn citations_are_found_in_order_and_resolved_against_the_report() {
+        let found = citations("disk full [C1], then [T2] and [C1]; not [X1] nor [C] nor [T3");
+        let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["C1", "T2", "C1"]);
+        assert_eq!(found[0].range, 10..14);
+        let template = |t: &str| LogTemplate {
+            template: t.into(),
+            count: 1,
+            levels: vec![],
+            first_ms: 0,
+            last_ms: 0,
+            examples: vec![],
+            raw_example: None,
+        };
+        let report = LogReport {
+            report_id: "r".into(),
+            device: "d".into(),
+            window_start_ms: 0,
+            window_end_ms: 0,
+            lines: 1,
+            bytes: 1,
+            templates: vec![template("a"), template("b")],
+            critical: vec![template("boom")],
+            summary: String::new(),
+            model: "none".into(),
+        };
+        assert_eq!(report.cited_template("C1").unwrap().template, "boom");
+        assert_eq!(report.cited_template("T2").unwrap().template, "b");
+        for missing in ["C2", "T0", "T3", "X1", "C", ""] {
+            assert!(report.cited_template(missing).is_none(), "{missing}");
+        }
     }
 
     #[test]

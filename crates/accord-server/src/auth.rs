@@ -18,6 +18,16 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Length of a token's public id: a prefix of its hash.
+pub const TOKEN_ID_LEN: usize = 12;
+
+/// The public id of a token, from its stored hash: the first [`TOKEN_ID_LEN`] hex
+/// digits. Safe to show (it is part of a one-way hash of a 256-bit secret) and enough to
+/// tell a user's tokens apart in listings and in the console.
+pub fn token_id(token_hash: &str) -> &str {
+    token_hash.get(..TOKEN_ID_LEN).unwrap_or(token_hash)
+}
+
 /// Compares two secrets in time that depends only on their lengths, never on where they
 /// first differ, so response timing cannot be used to guess a secret byte by byte.
 pub fn secrets_equal(given: &str, expected: &str) -> bool {
@@ -46,6 +56,8 @@ mod tests {
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), token_hash(&b));
+        assert_eq!(token_id(&token_hash(&a)).len(), TOKEN_ID_LEN);
+        assert!(token_hash(&a).starts_with(token_id(&token_hash(&a))));
     }
 
     #[test]

@@ -15,10 +15,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
+use crate::activity::{now_ms, ActivityRecorder};
 use crate::auth;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimit, TokenBuckets};
-use crate::storage::{Storage, StorageError, TokenAccess, User};
+use crate::storage::{ActivityCounts, ActivityKey, Storage, StorageError, TokenAccess, User};
 use accord_protocol::{
     ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch, MutationResult,
     MutationResults, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
@@ -36,6 +37,10 @@ pub struct ServerOptions {
     /// constant time); when `None`, `/metrics` is open, as Prometheus scrapers expect on
     /// a private network.
     pub metrics_token: Option<String>,
+    /// When set (at least [`crate::console::MIN_TOKEN_LEN`] characters), the read-only
+    /// web console is served under `/console`, opened by signing in with this token;
+    /// when `None`, there is no console.
+    pub console_token: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -44,6 +49,7 @@ impl Default for ServerOptions {
             max_body_bytes: 8 * 1024 * 1024,
             rate_limit: Some(RateLimit::default()),
             metrics_token: None,
+            console_token: None,
         }
     }
 }
@@ -58,6 +64,12 @@ pub struct AppState {
     pub options: ServerOptions,
     /// Per-token request budgets (empty when limiting is off).
     pub buckets: Option<TokenBuckets>,
+    /// Sync activity counted since it was last written to storage.
+    pub activity: Arc<ActivityRecorder>,
+    /// True when served over TLS: the console's cookie is then marked `Secure`.
+    pub https: bool,
+    /// Console sign-in attempts.
+    pub console_sign_ins: crate::console::SignInLimit,
 }
 
 impl AppState {
@@ -67,6 +79,9 @@ impl AppState {
             storage,
             metrics: Metrics::default(),
             buckets: options.rate_limit.map(TokenBuckets::new),
+            activity: Arc::default(),
+            https: false,
+            console_sign_ins: Default::default(),
             options,
         }
     }
@@ -152,7 +167,19 @@ async fn blocking<T: Send + 'static>(
 /// The router with every route, limit and layer.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.options.max_body_bytes;
+    let console = match &state.options.console_token {
+        Some(t) if t.len() >= crate::console::MIN_TOKEN_LEN => crate::console::routes(&state),
+        Some(_) => {
+            tracing::error!(
+                "console token shorter than {} characters: the console is off",
+                crate::console::MIN_TOKEN_LEN
+            );
+            Router::new()
+        }
+        None => Router::new(),
+    };
     Router::new()
+        .merge(console)
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/spaces/{space}/changes", get(changes))
@@ -240,6 +267,55 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         .into_response()
 }
 
+/// Who makes a sync request, once authorized.
+struct Caller {
+    user: User,
+    space_id: i64,
+    /// Public id of the token.
+    token: String,
+    /// The device the request named, empty when none.
+    device: String,
+}
+
+impl Caller {
+    /// Counts what the request did, under this caller in the current hour.
+    fn count(&self, state: &AppState, counts: ActivityCounts) {
+        let now = now_ms();
+        state.activity.add(
+            ActivityKey {
+                space_id: self.space_id,
+                user_id: self.user.user_id,
+                token: self.token.clone(),
+                device: self.device.clone(),
+                hour_ms: ActivityKey::hour_of(now),
+            },
+            ActivityCounts {
+                last_ms: now,
+                ..counts
+            },
+        );
+    }
+}
+
+/// The device a request names in [`accord_protocol::DEVICE_HEADER`] (empty when it
+/// names none); 400 for a value that is not a valid name.
+fn device_of(headers: &HeaderMap) -> Result<String, ApiError> {
+    let Some(value) = headers.get(accord_protocol::DEVICE_HEADER) else {
+        return Ok(String::new());
+    };
+    let bad = |why: String| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("{} header: {why}", accord_protocol::DEVICE_HEADER),
+        )
+    };
+    let device = value
+        .to_str()
+        .map_err(|_| bad("must be visible ASCII".into()))?;
+    accord_protocol::check_name("device", device).map_err(bad)?;
+    Ok(device.to_string())
+}
+
 /// Resolves the token and the space: 401 for a missing, unknown or revoked token; 404
 /// for a space that does not exist or is not granted (the same answer, so a token
 /// cannot probe which spaces exist).
@@ -247,7 +323,7 @@ async fn authorize(
     state: &Arc<AppState>,
     headers: &HeaderMap,
     space: Result<Path<String>, PathRejection>,
-) -> Result<(User, i64), ApiError> {
+) -> Result<Caller, ApiError> {
     let Path(space) = space.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.body_text()))?;
     let token = headers
         .get(header::AUTHORIZATION)
@@ -261,6 +337,7 @@ async fn authorize(
             )
         })?;
     let hash = auth::token_hash(token);
+    let token_id = auth::token_id(&hash).to_string();
     let space_name = space.clone();
     // Limited before the database is asked, so guessing tokens costs the server little.
     if let Some(buckets) = &state.buckets {
@@ -276,7 +353,12 @@ async fn authorize(
     }
     let storage = state.storage.clone();
     match blocking(move || storage.access(&hash, &space_name)).await? {
-        TokenAccess::Granted(user, space_id) => Ok((user, space_id)),
+        TokenAccess::Granted(user, space_id) => Ok(Caller {
+            user,
+            space_id,
+            token: token_id,
+            device: device_of(headers)?,
+        }),
         TokenAccess::NoGrant(_) => Err(ApiError::new(
             ErrorCode::NotFound,
             format!("space '{space}' does not exist or this token has no grant for it"),
@@ -351,11 +433,32 @@ async fn changes(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (_user, space_id) = authorize(&state, &headers, space).await?;
+    let caller = authorize(&state, &headers, space).await?;
+    let space_id = caller.space_id;
     let (since, limit) = parse_query(query)?;
+    let count_remaining = headers.contains_key(accord_protocol::COUNT_REMAINING_HEADER);
     let storage = state.storage.clone();
-    let page = blocking(move || storage.changes(space_id, since, limit)).await?;
+    let page = blocking(move || {
+        let mut page = storage.changes(space_id, since, limit)?;
+        if count_remaining {
+            page.remaining = Some(if page.more {
+                storage.count_changes(space_id, page.next)?
+            } else {
+                0
+            });
+        }
+        Ok(page)
+    })
+    .await?;
     Metrics::add(&state.metrics.changes_served, page.changes.len() as u64);
+    caller.count(
+        &state,
+        ActivityCounts {
+            pulls: 1,
+            records_pulled: page.changes.len() as u64,
+            ..ActivityCounts::default()
+        },
+    );
     Ok(Json(page).into_response())
 }
 
@@ -365,7 +468,8 @@ async fn mutations(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (_user, space_id) = authorize(&state, &headers, space).await?;
+    let caller = authorize(&state, &headers, space).await?;
+    let space_id = caller.space_id;
     let body = read_body(body)?;
     let batch: MutationBatch = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
@@ -384,6 +488,15 @@ async fn mutations(
         &state.metrics.mutations_applied,
         results.len() as u64 - conflicts,
     );
+    caller.count(
+        &state,
+        ActivityCounts {
+            pushes: 1,
+            mutations_applied: results.len() as u64 - conflicts,
+            conflicts,
+            ..ActivityCounts::default()
+        },
+    );
     Ok(Json(MutationResults { results }).into_response())
 }
 
@@ -393,7 +506,8 @@ async fn logs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (user, space_id) = authorize(&state, &headers, space).await?;
+    let caller = authorize(&state, &headers, space).await?;
+    let (user, space_id) = (caller.user.clone(), caller.space_id);
     let body = read_body(body)?;
     let report: LogReport = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid log report: {e}")))?;
@@ -404,6 +518,13 @@ async fn logs(
     let stored = blocking(move || storage.store_log_report(space_id, &user, &report)).await?;
     if stored {
         Metrics::add(&state.metrics.log_reports, 1);
+        caller.count(
+            &state,
+            ActivityCounts {
+                log_reports: 1,
+                ..ActivityCounts::default()
+            },
+        );
     }
     Ok(Json(LogReceipt { report_id, stored }).into_response())
 }

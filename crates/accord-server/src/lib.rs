@@ -4,7 +4,9 @@
 //! [`serve`] runs it on a listener until a shutdown signal; [`RunningServer`] runs it on a
 //! thread of its own (the demo, benchmarks and tests use that).
 
+pub mod activity;
 pub mod auth;
+pub mod console;
 pub mod http;
 pub mod metrics;
 pub mod rate_limit;
@@ -29,9 +31,32 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = Arc::new(AppState::new(storage, options));
-    axum::serve(listener, http::router(state))
+    let flusher = flush_activity_periodically(&state);
+    let served = axum::serve(listener, http::router(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    flusher.abort();
+    state
+        .activity
+        .flush_in_background(state.storage.clone())
+        .await;
+    served
+}
+
+/// Writes counted activity to storage every [`activity::FLUSH_EVERY`] until aborted.
+fn flush_activity_periodically(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(activity::FLUSH_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            state
+                .activity
+                .flush_in_background(state.storage.clone())
+                .await;
+        }
+    })
 }
 
 /// Like [`serve`], over TLS (rustls) with the certificate and key in `tls`.
@@ -42,17 +67,26 @@ pub async fn serve_tls(
     tls: axum_server::tls_rustls::RustlsConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = Arc::new(AppState::new(storage, options));
+    let mut state = AppState::new(storage, options);
+    state.https = true;
+    let state = Arc::new(state);
+    let flusher = flush_activity_periodically(&state);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
         stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
-    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+    let served = axum_server::from_tcp_rustls(listener.into_std()?, tls)?
         .handle(handle)
-        .serve(http::router(state).into_make_service())
-        .await
+        .serve(http::router(state.clone()).into_make_service())
+        .await;
+    flusher.abort();
+    state
+        .activity
+        .flush_in_background(state.storage.clone())
+        .await;
+    served
 }
 
 /// A server running on a thread of its own, stopped when dropped.

@@ -376,6 +376,7 @@ impl Accord {
             self.config.sync.connect_timeout,
             self.config.sync.request_timeout,
         )
+        .map(|t| t.with_device(&self.device_id))
         .and_then(|t| match &self.config.sync.trusted_ca_pem {
             Some(pem) => t.with_trusted_ca(pem),
             None => Ok(t),

@@ -176,23 +176,10 @@ pub fn summarise(
 /// Ids `[C1]`, `[T2]`, ... in `text` that name entries of `digest`, in order, once each.
 pub(crate) fn citations(text: &str, digest: &LogDigest) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'[' && i + 2 < bytes.len() && matches!(bytes[i + 1], b'C' | b'T') {
-            let mut j = i + 2;
-            while j < bytes.len() && bytes[j].is_ascii_digit() {
-                j += 1;
-            }
-            if j > i + 2 && j < bytes.len() && bytes[j] == b']' {
-                let id = &text[i + 1..j];
-                if digest.entry(id).is_some() && !out.iter().any(|c| c == id) {
-                    out.push(id.to_string());
-                }
-                i = j;
-            }
+    for c in accord_protocol::citations(text) {
+        if digest.entry(&c.id).is_some() && !out.contains(&c.id) {
+            out.push(c.id);
         }
-        i += 1;
     }
     out
 }

@@ -5,12 +5,14 @@
 //! writes is one transaction: a batch of mutations applies together with the sequence
 //! numbers and idempotency records it produces, or not at all.
 
+mod activity;
 mod postgres;
 mod sqlite;
 
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 use serde::Serialize;
 
+pub use activity::{Activity, ActivityCounts, ActivityKey, HOUR_MS};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
@@ -106,6 +108,34 @@ pub struct SpaceInfo {
     pub seq: i64,
     /// Users with a grant.
     pub members: Vec<String>,
+    /// When a record of the space last changed, milliseconds since the Unix epoch;
+    /// `None` while it has no records.
+    pub last_change_ms: Option<i64>,
+}
+
+/// A user with its grants and tokens, for `accord admin` and the console. Holds no
+/// secret: tokens appear by their public id ([`crate::auth::token_id`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    /// Name given at `add-user`.
+    pub name: String,
+    /// When the user was created, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// Spaces the user may read and write, by name.
+    pub spaces: Vec<String>,
+    /// Every token the user was given, live and revoked, oldest first.
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// A token as listed: its public id, never the secret or its full hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// The first [`crate::auth::TOKEN_ID_LEN`] hex digits of the token's hash.
+    pub id: String,
+    /// When it was made, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// True once revoked.
+    pub revoked: bool,
 }
 
 /// Everything the server stores.
@@ -137,6 +167,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Records of the space changed after `since`, in seq order, at most `limit`.
     fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage>;
 
+    /// How many records of the space changed after `since` (what a pull from `since`
+    /// still has to fetch).
+    fn count_changes(&self, space_id: i64, since: i64) -> Result<u64>;
+
     /// Applies mutations in order, each only if its `base_version` matches (or its id was
     /// applied before, in which case the first answer is returned again).
     fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>>;
@@ -146,6 +180,15 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The newest log reports of a space.
     fn log_reports(&self, space: &str, limit: u32) -> Result<Vec<StoredLogReport>>;
+
+    /// One log report of a space by its id.
+    fn log_report(&self, space: &str, report_id: &str) -> Result<Option<StoredLogReport>>;
+
+    /// Adds counted activity to the stored counters (one transaction).
+    fn record_activity(&self, counts: &[(ActivityKey, ActivityCounts)]) -> Result<()>;
+
+    /// Stored activity of the hours that start at or after `since_ms`, oldest first.
+    fn activity(&self, since_ms: i64) -> Result<Vec<Activity>>;
 
     /// Creates a space.
     fn add_space(&self, name: &str) -> Result<()>;
@@ -167,6 +210,46 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Spaces with their counts and members.
     fn spaces(&self) -> Result<Vec<SpaceInfo>>;
+
+    /// Users by name, each with its grants and tokens (by public id only).
+    fn users(&self) -> Result<Vec<UserInfo>>;
+}
+
+/// Rows of `users`, `grants` and `tokens` put together as [`UserInfo`]s, in the order
+/// of `users`: one assembly for both backends.
+pub(crate) fn assemble_users(
+    users: Vec<(i64, String, i64)>,
+    grants: Vec<(i64, String)>,
+    tokens: Vec<(i64, String, i64, bool)>,
+) -> Vec<UserInfo> {
+    let mut by_id: std::collections::HashMap<i64, UserInfo> = std::collections::HashMap::new();
+    let order: Vec<i64> = users.iter().map(|u| u.0).collect();
+    for (id, name, created_ms) in users {
+        by_id.insert(
+            id,
+            UserInfo {
+                name,
+                created_ms,
+                spaces: Vec::new(),
+                tokens: Vec::new(),
+            },
+        );
+    }
+    for (id, space) in grants {
+        if let Some(u) = by_id.get_mut(&id) {
+            u.spaces.push(space);
+        }
+    }
+    for (id, hash, created_ms, revoked) in tokens {
+        if let Some(u) = by_id.get_mut(&id) {
+            u.tokens.push(TokenInfo {
+                id: crate::auth::token_id(&hash).to_string(),
+                created_ms,
+                revoked,
+            });
+        }
+    }
+    order.iter().filter_map(|id| by_id.remove(id)).collect()
 }
 
 /// The page of changes after `since` from `changes`, which were read with a limit of
@@ -179,6 +262,7 @@ pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u3
         changes,
         next,
         more,
+        remaining: None,
     }
 }
 

@@ -24,10 +24,14 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, TokenAccess, User};
+use super::activity::{from_db, to_db};
+use super::{
+    Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
+    StoredLogReport, TokenAccess, User, UserInfo,
+};
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS spaces (
@@ -85,6 +89,26 @@ const SCHEMA_V1: &[&str] = &[
         PRIMARY KEY (space_id, report_id)
     )",
 ];
+
+/// Version 2: sync activity per hour, for the console.
+const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
+        hour_ms           BIGINT NOT NULL,
+        space_id          BIGINT NOT NULL,
+        user_id           BIGINT NOT NULL,
+        token             TEXT NOT NULL,
+        device            TEXT NOT NULL,
+        pulls             BIGINT NOT NULL,
+        records_pulled    BIGINT NOT NULL,
+        pushes            BIGINT NOT NULL,
+        mutations_applied BIGINT NOT NULL,
+        conflicts         BIGINT NOT NULL,
+        log_reports       BIGINT NOT NULL,
+        last_ms           BIGINT NOT NULL,
+        PRIMARY KEY (hour_ms, space_id, user_id, token, device)
+    )"];
+
+/// Each version's schema change, applied in order.
+const MIGRATIONS: [(i64, &[&str]); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
 
 /// How long one call keeps retrying serialization failures before it answers "busy"
 /// (503 with Retry-After). A time budget rather than a count: what the caller feels is
@@ -386,10 +410,14 @@ impl PostgresStorage {
                 ))
                 .into());
             }
-            if version < 1 {
-                for statement in SCHEMA_V1 {
-                    tx.batch_execute(statement)?;
+            for (to, statements) in MIGRATIONS {
+                if version < to {
+                    for statement in statements {
+                        tx.batch_execute(statement)?;
+                    }
                 }
+            }
+            if version < SCHEMA_VERSION {
                 tx.execute(
                     "INSERT INTO accord_schema (singleton, version) VALUES (TRUE, $1)
                      ON CONFLICT (singleton) DO UPDATE SET version = excluded.version",
@@ -736,6 +764,18 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn count_changes(&self, space_id: i64, since: i64) -> Result<u64> {
+        self.read("count_changes", |tx| {
+            let n: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM records WHERE space_id = $1 AND seq > $2",
+                    &[&space_id, &since],
+                )?
+                .try_get(0)?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
     fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
         super::validate_mutations(mutations)?;
         let space_lock = self
@@ -894,6 +934,102 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn log_report(&self, space: &str, report_id: &str) -> Result<Option<StoredLogReport>> {
+        self.read("log_report", |tx| {
+            let sid = space_id(tx, space)?;
+            let Some(row) = tx.query_opt(
+                "SELECT u.name, l.received_ms, l.body FROM log_reports l
+                 JOIN users u ON u.user_id = l.user_id
+                 WHERE l.space_id = $1 AND l.report_id = $2",
+                &[&sid, &report_id],
+            )?
+            else {
+                return Ok(None);
+            };
+            let body: String = row.try_get(2)?;
+            let report = serde_json::from_str(&body)
+                .map_err(|e| StorageError::Database(format!("stored report is damaged: {e}")))?;
+            Ok(Some(StoredLogReport {
+                space: space.to_string(),
+                user: row.try_get(0)?,
+                received_ms: row.try_get(1)?,
+                report,
+            }))
+        })
+    }
+
+    fn record_activity(&self, counts: &[(ActivityKey, ActivityCounts)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        self.write("record_activity", |tx| {
+            for (k, c) in counts {
+                tx.execute(
+                    "INSERT INTO activity (hour_ms, space_id, user_id, token, device, pulls,
+                        records_pulled, pushes, mutations_applied, conflicts, log_reports, last_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     ON CONFLICT (hour_ms, space_id, user_id, token, device) DO UPDATE SET
+                        pulls = activity.pulls + excluded.pulls,
+                        records_pulled = activity.records_pulled + excluded.records_pulled,
+                        pushes = activity.pushes + excluded.pushes,
+                        mutations_applied = activity.mutations_applied + excluded.mutations_applied,
+                        conflicts = activity.conflicts + excluded.conflicts,
+                        log_reports = activity.log_reports + excluded.log_reports,
+                        last_ms = GREATEST(activity.last_ms, excluded.last_ms)",
+                    &[
+                        &k.hour_ms,
+                        &k.space_id,
+                        &k.user_id,
+                        &k.token,
+                        &k.device,
+                        &to_db(c.pulls),
+                        &to_db(c.records_pulled),
+                        &to_db(c.pushes),
+                        &to_db(c.mutations_applied),
+                        &to_db(c.conflicts),
+                        &to_db(c.log_reports),
+                        &c.last_ms,
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn activity(&self, since_ms: i64) -> Result<Vec<Activity>> {
+        self.read("activity", |tx| {
+            let rows = tx.query(
+                "SELECT s.name, u.name, a.token, a.device, a.hour_ms, a.pulls, a.records_pulled,
+                        a.pushes, a.mutations_applied, a.conflicts, a.log_reports, a.last_ms
+                 FROM activity a
+                 JOIN spaces s ON s.space_id = a.space_id
+                 JOIN users u ON u.user_id = a.user_id
+                 WHERE a.hour_ms >= $1 ORDER BY a.hour_ms, s.name, u.name, a.token, a.device",
+                &[&since_ms],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(Activity {
+                    space: r.try_get(0)?,
+                    user: r.try_get(1)?,
+                    token: r.try_get(2)?,
+                    device: r.try_get(3)?,
+                    hour_ms: r.try_get(4)?,
+                    counts: ActivityCounts {
+                        pulls: from_db(r.try_get(5)?),
+                        records_pulled: from_db(r.try_get(6)?),
+                        pushes: from_db(r.try_get(7)?),
+                        mutations_applied: from_db(r.try_get(8)?),
+                        conflicts: from_db(r.try_get(9)?),
+                        log_reports: from_db(r.try_get(10)?),
+                        last_ms: r.try_get(11)?,
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+
     fn add_space(&self, name: &str) -> Result<()> {
         accord_protocol::check_name("space", name).map_err(StorageError::Invalid)?;
         self.write("add_space", |tx| {
@@ -968,7 +1104,9 @@ impl Storage for PostgresStorage {
         self.read("spaces", |tx| {
             let rows = tx.query(
                 "SELECT s.space_id, s.name, s.seq,
-                        (SELECT count(*) FROM records r WHERE r.space_id = s.space_id)
+                        (SELECT count(*) FROM records r WHERE r.space_id = s.space_id),
+                        (SELECT r.updated_ms FROM records r WHERE r.space_id = s.space_id
+                         ORDER BY r.seq DESC LIMIT 1)
                  FROM spaces s ORDER BY s.name",
                 &[],
             )?;
@@ -989,9 +1127,42 @@ impl Storage for PostgresStorage {
                     seq: row.try_get(2)?,
                     records: row.try_get(3)?,
                     members,
+                    last_change_ms: row.try_get(4)?,
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserInfo>> {
+        self.read("users", |tx| {
+            let users = tx
+                .query(
+                    "SELECT user_id, name, created_ms FROM users ORDER BY name",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+            let grants = tx
+                .query(
+                    "SELECT g.user_id, s.name FROM grants g JOIN spaces s ON s.space_id = g.space_id
+                     ORDER BY s.name",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+            let tokens = tx
+                .query(
+                    "SELECT user_id, token_hash, created_ms, revoked FROM tokens
+                     ORDER BY created_ms, token_hash",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?;
+            Ok(super::assemble_users(users, grants, tokens))
         })
     }
 }

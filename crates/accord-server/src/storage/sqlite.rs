@@ -6,10 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::{Result, SpaceInfo, Storage, StorageError, StoredLogReport, User};
+use super::activity::{from_db, to_db};
+use super::{
+    Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
+    StoredLogReport, User, UserInfo,
+};
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE spaces (
@@ -68,6 +72,28 @@ CREATE TABLE log_reports (
 );
 "#;
 
+/// Version 2: sync activity per hour, for the console.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE activity (
+    hour_ms           INTEGER NOT NULL,
+    space_id          INTEGER NOT NULL,
+    user_id           INTEGER NOT NULL,
+    token             TEXT NOT NULL,
+    device            TEXT NOT NULL,
+    pulls             INTEGER NOT NULL,
+    records_pulled    INTEGER NOT NULL,
+    pushes            INTEGER NOT NULL,
+    mutations_applied INTEGER NOT NULL,
+    conflicts         INTEGER NOT NULL,
+    log_reports       INTEGER NOT NULL,
+    last_ms           INTEGER NOT NULL,
+    PRIMARY KEY (hour_ms, space_id, user_id, token, device)
+);
+"#;
+
+/// Each version's schema change, applied in order, each in its own transaction.
+const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
+
 const IDLE_READERS: usize = 4;
 
 /// Server storage in one SQLite file.
@@ -112,12 +138,16 @@ impl SqliteStorage {
                 path.display()
             )));
         }
-        if version < 1 {
+        for (to, sql) in MIGRATIONS {
+            if version >= to {
+                continue;
+            }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process may have migrated while this one waited for the lock.
             let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if current < 1 {
-                tx.execute_batch(SCHEMA_V1)?;
-                tx.pragma_update(None, "user_version", 1)?;
+            if current < to {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", to)?;
             }
             tx.commit()?;
         }
@@ -265,6 +295,15 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn count_changes(&self, space_id: i64, since: i64) -> Result<u64> {
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached("SELECT count(*) FROM records WHERE space_id = ?1 AND seq > ?2")?
+                .query_row(params![space_id, since], |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
     fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
         super::validate_mutations(mutations)?;
         self.write(|tx| {
@@ -383,6 +422,108 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn log_report(&self, space: &str, report_id: &str) -> Result<Option<StoredLogReport>> {
+        self.read(|c| {
+            let sid = space_id(c, space)?;
+            let row = c
+                .query_row(
+                    "SELECT u.name, l.received_ms, l.body FROM log_reports l
+                     JOIN users u ON u.user_id = l.user_id
+                     WHERE l.space_id = ?1 AND l.report_id = ?2",
+                    params![sid, report_id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(user, received_ms, body)| {
+                Ok(StoredLogReport {
+                    space: space.to_string(),
+                    user,
+                    received_ms,
+                    report: serde_json::from_str(&body).map_err(|e| {
+                        StorageError::Database(format!("stored report is damaged: {e}"))
+                    })?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn record_activity(&self, counts: &[(ActivityKey, ActivityCounts)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut add = tx.prepare_cached(
+                "INSERT INTO activity (hour_ms, space_id, user_id, token, device, pulls,
+                    records_pulled, pushes, mutations_applied, conflicts, log_reports, last_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (hour_ms, space_id, user_id, token, device) DO UPDATE SET
+                    pulls = pulls + excluded.pulls,
+                    records_pulled = records_pulled + excluded.records_pulled,
+                    pushes = pushes + excluded.pushes,
+                    mutations_applied = mutations_applied + excluded.mutations_applied,
+                    conflicts = conflicts + excluded.conflicts,
+                    log_reports = log_reports + excluded.log_reports,
+                    last_ms = max(last_ms, excluded.last_ms)",
+            )?;
+            for (k, c) in counts {
+                add.execute(params![
+                    k.hour_ms,
+                    k.space_id,
+                    k.user_id,
+                    k.token,
+                    k.device,
+                    to_db(c.pulls),
+                    to_db(c.records_pulled),
+                    to_db(c.pushes),
+                    to_db(c.mutations_applied),
+                    to_db(c.conflicts),
+                    to_db(c.log_reports),
+                    c.last_ms
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn activity(&self, since_ms: i64) -> Result<Vec<Activity>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT s.name, u.name, a.token, a.device, a.hour_ms, a.pulls, a.records_pulled,
+                        a.pushes, a.mutations_applied, a.conflicts, a.log_reports, a.last_ms
+                 FROM activity a
+                 JOIN spaces s ON s.space_id = a.space_id
+                 JOIN users u ON u.user_id = a.user_id
+                 WHERE a.hour_ms >= ?1 ORDER BY a.hour_ms, s.name, u.name, a.token, a.device",
+            )?;
+            let rows = stmt.query_map([since_ms], |r| {
+                Ok(Activity {
+                    space: r.get(0)?,
+                    user: r.get(1)?,
+                    token: r.get(2)?,
+                    device: r.get(3)?,
+                    hour_ms: r.get(4)?,
+                    counts: ActivityCounts {
+                        pulls: from_db(r.get(5)?),
+                        records_pulled: from_db(r.get(6)?),
+                        pushes: from_db(r.get(7)?),
+                        mutations_applied: from_db(r.get(8)?),
+                        conflicts: from_db(r.get(9)?),
+                        log_reports: from_db(r.get(10)?),
+                        last_ms: r.get(11)?,
+                    },
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     fn add_space(&self, name: &str) -> Result<()> {
         accord_protocol::check_name("space", name).map_err(StorageError::Invalid)?;
         self.write(|tx| {
@@ -471,18 +612,25 @@ impl Storage for SqliteStorage {
     fn spaces(&self) -> Result<Vec<SpaceInfo>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT s.space_id, s.name, s.seq, (SELECT count(*) FROM records r WHERE r.space_id = s.space_id)
+                "SELECT s.space_id, s.name, s.seq, (SELECT count(*) FROM records r WHERE r.space_id = s.space_id),
+                        (SELECT r.updated_ms FROM records r WHERE r.space_id = s.space_id ORDER BY r.seq DESC LIMIT 1)
                  FROM spaces s ORDER BY s.name",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
             })?;
             let mut out = Vec::new();
             let mut members = c.prepare(
                 "SELECT u.name FROM grants g JOIN users u ON u.user_id = g.user_id WHERE g.space_id = ?1 ORDER BY u.name",
             )?;
             for row in rows {
-                let (sid, name, seq, records) = row?;
+                let (sid, name, seq, records, last_change_ms) = row?;
                 let names = members
                     .query_map([sid], |r| r.get::<_, String>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -491,9 +639,34 @@ impl Storage for SqliteStorage {
                     records,
                     seq,
                     members: names,
+                    last_change_ms,
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserInfo>> {
+        self.read(|c| {
+            let users = c
+                .prepare("SELECT user_id, name, created_ms FROM users ORDER BY name")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let grants = c
+                .prepare(
+                    "SELECT g.user_id, s.name FROM grants g JOIN spaces s ON s.space_id = g.space_id
+                     ORDER BY s.name",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let tokens = c
+                .prepare(
+                    "SELECT user_id, token_hash, created_ms, revoked FROM tokens
+                     ORDER BY created_ms, token_hash",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(super::assemble_users(users, grants, tokens))
         })
     }
 }

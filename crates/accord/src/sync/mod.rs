@@ -201,13 +201,37 @@ pub enum SyncPhase {
     Logs,
 }
 
-/// Progress of a running pass (for WorkManager's `setProgress`).
+/// Progress of a running pass (for WorkManager's `setProgress`, a terminal's progress
+/// bar, a status line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SyncProgress {
     /// Current step.
     pub phase: SyncPhase,
     /// Changes pulled or mutations pushed so far in this step.
     pub done: u64,
+    /// What `done` counts up to in this step, when known: for a pull, the changes the
+    /// server had after the cursor when the pull began (plus any that arrived since and
+    /// were pulled too; `None` from a server that cannot count); for a push, the
+    /// mutations queued when it began (plus any a merge queued). Never below `done`.
+    pub total: Option<u64>,
+    /// Request bytes sent so far in this pass (compressed, as on the wire).
+    pub bytes_sent: u64,
+    /// Response bytes received so far in this pass (compressed, as on the wire).
+    pub bytes_received: u64,
+}
+
+impl SyncProgress {
+    /// Progress of `phase` at `done` of `total`, with the transport's byte counts.
+    fn now(ctx: &SyncContext<'_>, phase: SyncPhase, done: u64, total: Option<u64>) -> Self {
+        let traffic = ctx.transport.traffic();
+        SyncProgress {
+            phase,
+            done,
+            total: total.map(|t| t.max(done)),
+            bytes_sent: traffic.sent,
+            bytes_received: traffic.received,
+        }
+    }
 }
 
 /// Everything a pass works with.
@@ -283,6 +307,8 @@ fn pull(
     retrier: &mut Retrier<'_>,
     report: &mut SyncReport,
 ) -> Result<(), Stop> {
+    let mut total: Option<u64> = None;
+    let mut first = true;
     loop {
         retrier.check_interrupt()?;
         let cursor = ctx
@@ -290,16 +316,24 @@ fn pull(
             .read(|c| Meta::cursor(c, ctx.space))
             .map_err(|e| store_failed("reading the pull cursor", e))?;
         let page = retrier.run("pulling changes", || {
-            ctx.transport.changes(cursor, ctx.options.page_limit)
+            ctx.transport.changes(cursor, ctx.options.page_limit, first)
         })?;
         check_page(&page, cursor)?;
+        if first {
+            total = page
+                .remaining
+                .map(|r| r.saturating_add(page.changes.len() as u64));
+            first = false;
+        }
         report.pulled += page.changes.len() as u64;
         apply_remote(ctx, &page.changes, report, Some(page.next))?;
         crash_point("pull:page-applied");
-        (ctx.on_progress)(SyncProgress {
-            phase: crate::sync::SyncPhase::Pull,
-            done: report.pulled,
-        });
+        (ctx.on_progress)(SyncProgress::now(
+            ctx,
+            SyncPhase::Pull,
+            report.pulled,
+            total,
+        ));
         if !page.more || page.changes.is_empty() {
             return Ok(());
         }
@@ -462,6 +496,12 @@ fn push(
     retrier: &mut Retrier<'_>,
     report: &mut SyncReport,
 ) -> Result<(), Stop> {
+    let queued = ctx
+        .store
+        .read(store::pending_mutations)
+        .map_err(|e| store_failed("reading the outbox", e))?
+        .max(0) as u64;
+    let total = Some(report.pushed + queued);
     for _round in 0..ctx.options.max_push_rounds {
         retrier.check_interrupt()?;
         let rows: Vec<OutboxRow> = ctx
@@ -513,10 +553,12 @@ fn push(
             }
         }
         apply_remote(ctx, &conflicts, report, None)?;
-        (ctx.on_progress)(SyncProgress {
-            phase: SyncPhase::Push,
-            done: report.pushed,
-        });
+        (ctx.on_progress)(SyncProgress::now(
+            ctx,
+            SyncPhase::Push,
+            report.pushed,
+            total,
+        ));
     }
     Ok(())
 }
@@ -539,10 +581,7 @@ fn upload_logs(
             return Ok(());
         }
     };
-    (ctx.on_progress)(SyncProgress {
-        phase: SyncPhase::Logs,
-        done: 0,
-    });
+    (ctx.on_progress)(SyncProgress::now(ctx, SyncPhase::Logs, 0, None));
     match retrier.run("uploading the log report", || {
         ctx.transport.upload_logs(&pending.report)
     }) {

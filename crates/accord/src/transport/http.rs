@@ -30,6 +30,8 @@ pub struct HttpTransport {
     request_timeout: Duration,
     space_url: String,
     authorization: String,
+    /// This device's id, sent in [`accord_protocol::DEVICE_HEADER`] when set.
+    device: Option<String>,
     sent: AtomicU64,
     received: AtomicU64,
 }
@@ -70,9 +72,30 @@ impl HttpTransport {
             request_timeout,
             space_url: format!("{base}{API_PREFIX}/spaces/{}", encode_segment(space)),
             authorization: format!("Bearer {token}"),
+            device: None,
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
         })
+    }
+
+    /// Names this device to the server in every request (the server counts activity
+    /// per device with it).
+    pub fn with_device(mut self, device: &str) -> Self {
+        self.device = Some(device.to_string());
+        self
+    }
+
+    /// The headers every request carries.
+    fn request(&self, method: &str, url: &str) -> ureq::Request {
+        let req = self
+            .agent
+            .request(method, url)
+            .set("Authorization", &self.authorization)
+            .set("Accept-Encoding", "gzip");
+        match &self.device {
+            Some(d) => req.set(accord_protocol::DEVICE_HEADER, d),
+            None => req,
+        }
     }
 
     /// Also trusts the certificate authorities in `pem` (one or more PEM certificates)
@@ -122,10 +145,7 @@ impl HttpTransport {
         let json = serde_json::to_vec(body)
             .map_err(|e| TransportError::protocol(format!("cannot encode {what}: {e}")))?;
         let req = self
-            .agent
-            .post(&format!("{}{path}", self.space_url))
-            .set("Authorization", &self.authorization)
-            .set("Accept-Encoding", "gzip")
+            .request("POST", &format!("{}{path}", self.space_url))
             .set("Content-Type", "application/json");
         let result = if json.len() > COMPRESS_ABOVE {
             let body = gzip(&json)?;
@@ -211,15 +231,20 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
-    fn changes(&self, since: i64, limit: u32) -> Result<ChangesPage, TransportError> {
-        let result = self
-            .agent
-            .get(&format!("{}/changes", self.space_url))
-            .set("Authorization", &self.authorization)
-            .set("Accept-Encoding", "gzip")
+    fn changes(
+        &self,
+        since: i64,
+        limit: u32,
+        count_remaining: bool,
+    ) -> Result<ChangesPage, TransportError> {
+        let mut req = self
+            .request("GET", &format!("{}/changes", self.space_url))
             .query("since", &since.to_string())
-            .query("limit", &limit.to_string())
-            .call();
+            .query("limit", &limit.to_string());
+        if count_remaining {
+            req = req.set(accord_protocol::COUNT_REMAINING_HEADER, "1");
+        }
+        let result = req.call();
         self.answer(result, "changes page")
     }
 
@@ -311,7 +336,7 @@ mod tests {
             Duration::from_secs(2),
         )
         .unwrap();
-        let err = t.changes(0, 10).unwrap_err();
+        let err = t.changes(0, 10, false).unwrap_err();
         assert_eq!(err.class, ErrorClass::Transient, "{err}");
     }
 }
