@@ -641,16 +641,16 @@ impl TemplateMiner {
             .map(|(c, _)| *c);
         for q in mixed {
             let decided = varying.iter().any(|(p, values)| {
-                *p != q
-                    && !values.contains(&VAR)
-                    && values.iter().all(|&v| {
-                        let mut kinds = group
-                            .iter()
-                            .filter(|sh| code_at(sh, *p) == v)
-                            .map(|sh| code_at(sh, q) == VAR);
-                        let first = kinds.next();
-                        kinds.all(|k| Some(k) == first)
-                    })
+                if *p == q || values.contains(&VAR) {
+                    return false;
+                }
+                // One pass: the kind at `q` first seen with each value at `p` must be the
+                // kind at `q` in every line with that value.
+                let mut kind_of: QuickMap<u32, bool> = QuickMap::default();
+                group.iter().all(|sh| {
+                    let kind = code_at(sh, q) == VAR;
+                    *kind_of.entry(code_at(sh, *p)).or_insert(kind) == kind
+                })
             });
             if decided {
                 return Some(q);
@@ -776,12 +776,13 @@ impl TemplateMiner {
                 &keys[j],
             ))
         });
+        // Each pattern's words, sorted: how many two share bounds how many an alignment
+        // can match, so most pairs are ruled out without aligning them.
         let words: Vec<Vec<u32>> = patterns
             .iter()
             .map(|p| {
                 let mut w: Vec<u32> = p.iter().copied().filter(|&c| c >= FIRST_WORD).collect();
                 w.sort_unstable();
-                w.dedup();
                 w
             })
             .collect();
@@ -796,9 +797,11 @@ impl TemplateMiner {
             if rank > 0 && tag_of(order[rank - 1]) != tag_of(b) {
                 start = rank;
             }
+            let needed = |a: usize| s.region_min_match * words[a].len().max(words[b].len());
             let mut scored: Vec<(usize, usize)> = order[start..rank]
                 .iter()
                 .map(|&a| (shared(&words[a], &words[b]), a))
+                .filter(|&(sh, a)| sh * 100 >= needed(a))
                 .collect();
             scored.sort_by_key(|&(sh, _)| std::cmp::Reverse(sh));
             scored.truncate(ALIGNED_PARTNERS);
@@ -811,8 +814,7 @@ impl TemplateMiner {
                 let (matched, matched_words, gaps) = align(pa, pb);
                 // The share of words matched: variables and punctuation, which lists
                 // and optional values add, do not count against a match.
-                let words = |p: &[u32]| p.iter().filter(|&&c| c >= FIRST_WORD).count();
-                if matched_words * 100 >= s.region_min_match * words(pa).max(words(pb)) {
+                if matched_words * 100 >= needed(a) {
                     aligned.push((matched, a, gaps));
                 }
             }
@@ -896,6 +898,9 @@ impl TemplateMiner {
                     }
                 }
             }
+            if slot_examples.iter().all(|e| e.len() >= EXAMPLES_PER_SLOT) {
+                break;
+            }
         }
         let mut count = 0;
         let mut first_ms = i64::MAX;
@@ -943,7 +948,8 @@ struct Gap {
     b: (usize, usize),
 }
 
-/// Number of elements two sorted, deduplicated lists share.
+/// Number of elements two sorted lists share, counting repeats as often as both have
+/// them.
 fn shared(x: &[u32], y: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < x.len() && j < y.len() {
