@@ -174,6 +174,8 @@ struct Shape {
     last_ms: i64,
     levels: u8,
     examples: Vec<String>,
+    /// The tokens of `examples[0]`, so templates are written without tokenising again.
+    tokens: Box<[Token]>,
     critical_example: Option<String>,
 }
 
@@ -332,6 +334,7 @@ impl TemplateMiner {
                     last_ms: time_ms,
                     levels: 0,
                     examples: Vec::new(),
+                    tokens: tokens.as_slice().into(),
                     critical_example: None,
                 });
                 self.shape_ids.insert(key.as_slice().into(), id);
@@ -425,12 +428,12 @@ impl TemplateMiner {
             (0..clusters.len()).collect()
         };
 
-        // Template order: by tag, then by the root's pattern, so the numbering does not
-        // depend on the order the lines came in.
+        // Template order: by tag, then by a hash of the root's pattern, so the numbering
+        // does not depend on the order the lines came in.
         let mut roots_seen: Vec<usize> = roots.clone();
         roots_seen.sort_unstable();
         roots_seen.dedup();
-        let mut order: Vec<((&str, String), usize)> = roots_seen
+        let mut order: Vec<((&str, u64), usize)> = roots_seen
             .into_iter()
             .map(|r| {
                 let tag = self.shapes[clusters[r][0].index()].tag as usize;
@@ -716,25 +719,20 @@ impl TemplateMiner {
         pattern
     }
 
-    /// The tokens of `codes` as text, one space apart: a key that depends on the tokens
-    /// only, never on the order they were first seen in.
-    fn canonical(&self, codes: &[u32]) -> String {
-        let mut out = String::new();
+    /// A hash of the tokens of `codes` as text: a key that depends on the tokens only,
+    /// never on the order they were first seen in (codes are numbered by first sight).
+    fn canonical(&self, codes: &[u32]) -> u64 {
+        let mut h = QuickHasher::default();
         for &c in codes {
-            if !out.is_empty() {
-                out.push(' ');
-            }
             match c {
-                VAR => out.push_str("<*>"),
-                DOTS => out.push_str(".."),
-                c if c < FIRST_WORD => {
-                    let i = (c - DELIM_BASE) as usize;
-                    out.push(char::from(DELIMITERS.get(i).copied().unwrap_or(b'?')));
+                c if c < FIRST_WORD => h.write_u32(c),
+                c => {
+                    h.write(self.word(c).map_or(&b""[..], |w| w.text.as_bytes()));
+                    h.write_u32(u32::MAX);
                 }
-                c => out.push_str(self.word(c).map_or("", |w| &w.text)),
             }
         }
-        out
+        h.finish()
     }
 
     /// Step 3: each cluster is aligned with the larger clusters of its tag that share
@@ -757,17 +755,9 @@ impl TemplateMiner {
             x
         }
         let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
-        // Largest first; equal counts by their smallest shape, so the order (and which
-        // cluster anchors a merge) does not depend on the order lines came in.
-        let keys: Vec<String> = clusters
-            .iter()
-            .map(|c| {
-                c.iter()
-                    .map(|sh| self.canonical(&self.shapes[sh.index()].codes))
-                    .min()
-                    .unwrap_or_default()
-            })
-            .collect();
+        // Largest first; equal counts by their pattern, so the order (and which cluster
+        // anchors a merge) does not depend on the order lines came in.
+        let keys: Vec<u64> = patterns.iter().map(|p| self.canonical(p)).collect();
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&i, &j| {
             (tag_of(i), std::cmp::Reverse(counts[i]), &keys[i]).cmp(&(
@@ -876,30 +866,39 @@ impl TemplateMiner {
     fn describe(&self, root: &[ShapeId], pattern: &[u32], members: &[ShapeId]) -> Template {
         let lead = &self.shapes[root[0].index()];
         let example = lead.examples.first().cloned().unwrap_or_default();
-        let tokens = tokenize(&example, &self.settings);
         let slots: Vec<usize> = (0..pattern.len()).filter(|&i| pattern[i] == VAR).collect();
-        let text = if tokens.len() == pattern.len() {
-            render(&example, &tokens, |i| pattern[i] == VAR)
+        let text = if lead.tokens.len() == pattern.len() {
+            render(&example, &lead.tokens, |i| pattern[i] == VAR)
         } else {
             mask(&example)
         };
+        // Slot values from each shape's first example (its tokens are kept), then, while
+        // a slot has fewer than it may show, from the other examples.
         let mut slot_examples: Vec<Vec<String>> = vec![Vec::new(); slots.len()];
-        for s in root {
-            for message in &self.shapes[s.index()].examples {
-                let tokens = tokenize(message, &self.settings);
-                if tokens.len() != pattern.len() {
-                    continue;
-                }
-                for (k, &pos) in slots.iter().enumerate() {
-                    let value = tokens[pos].text(message);
-                    let seen = &mut slot_examples[k];
-                    if seen.len() < EXAMPLES_PER_SLOT && !seen.iter().any(|v| v == value) {
-                        seen.push(value.to_string());
-                    }
+        let collect = |found: &mut [Vec<String>], message: &str, tokens: &[Token]| {
+            if tokens.len() != pattern.len() {
+                return;
+            }
+            for (seen, &pos) in found.iter_mut().zip(&slots) {
+                let value = tokens[pos].text(message);
+                if seen.len() < EXAMPLES_PER_SLOT && !seen.iter().any(|v| v == value) {
+                    seen.push(value.to_string());
                 }
             }
-            if slot_examples.iter().all(|e| e.len() >= EXAMPLES_PER_SLOT) {
-                break;
+        };
+        for s in root {
+            let shape = &self.shapes[s.index()];
+            if let Some(first) = shape.examples.first() {
+                collect(&mut slot_examples, first, &shape.tokens);
+            }
+        }
+        'more: for s in root {
+            for message in self.shapes[s.index()].examples.iter().skip(1) {
+                if slot_examples.iter().all(|e| e.len() >= EXAMPLES_PER_SLOT) {
+                    break 'more;
+                }
+                let tokens = tokenize(message, &self.settings);
+                collect(&mut slot_examples, message, &tokens);
             }
         }
         let mut count = 0;

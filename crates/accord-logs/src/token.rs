@@ -4,8 +4,9 @@
 //! separates fields (`= , ; : ( ) [ ] { } < > " ' |`), so `uid=0` is three tokens and a
 //! key never fuses with its value. A token is *masked* (becomes a variable, `<*>`) when its
 //! shape alone says it is one: it holds a digit (numbers, ids, versions, hex with digits,
-//! IPs, times, dates, UUIDs, sizes), it is a boolean or null, a path or a URL, a MAC or IPv6 address, a month, weekday or time-zone name or a size or
-//! duration unit next to a number, or the missing value in `key=`, `()` or `""`.
+//! IPs, times, dates, UUIDs, sizes), it is a boolean or null, a path or a URL, a MAC or
+//! IPv6 address, a month, weekday or time-zone name or a size or duration unit next to a
+//! number, or the missing value in `key=`, `()` or `""`.
 //! Adjacent variables fold into one, so `Mon Jul  4 12:52:44 2005` or a list of block
 //! ids is a single slot. Whatever the masks leave is decided by the miner, from how the
 //! tokens vary across messages.
@@ -176,8 +177,24 @@ pub(crate) fn render(message: &str, tokens: &[Token], is_slot: impl Fn(usize) ->
     out
 }
 
+/// `set` as a table indexed by byte: one load per byte where `contains` would compare
+/// with every member (this runs on every byte of every message).
+const fn byte_table(set: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+const IS_DELIMITER: [bool; 256] = byte_table(DELIMITERS);
+const IS_PATH_STOP: [bool; 256] = byte_table(PATH_STOP);
+const IS_URL_STOP: [bool; 256] = byte_table(URL_STOP);
+
 fn is_delimiter(b: u8) -> bool {
-    DELIMITERS.contains(&b)
+    IS_DELIMITER[b as usize]
 }
 
 fn closing(open: u8) -> Option<u8> {
@@ -313,7 +330,7 @@ fn match_url(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         return None;
     }
     i += 3;
-    while i < end && !URL_STOP.contains(&bytes[i]) {
+    while i < end && !IS_URL_STOP[bytes[i] as usize] {
         i += 1;
     }
     Some(i)
@@ -335,7 +352,7 @@ fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         return None;
     };
     let mut i = start + prefix;
-    while i < end && !PATH_STOP.contains(&bytes[i]) {
+    while i < end && !IS_PATH_STOP[bytes[i] as usize] {
         i += 1;
     }
     while i > start + prefix && matches!(bytes[i - 1], b':' | b'.') {
