@@ -7,7 +7,7 @@ RELEASE := target/release/accord
 BENCH   := target/release/accord-bench
 SHARED  ?= ../shared
 
-.PHONY: demo test test-rust build release bench bench-sync bench-merge lint
+.PHONY: demo test test-rust build release bench bench-sync bench-merge
 
 # Each area adds its targets (and its part of `test`) in mk/<area>.mk.
 .DEFAULT_GOAL := build
@@ -29,15 +29,11 @@ test: $(TEST_TARGETS)
 test-rust:
 	$(CARGO) test --workspace
 
-lint:
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-
 bench: bench-sync bench-merge
 
 bench-sync: release
 	mkdir -p bench/results
-	$(BENCH) sync | tee bench/results/sync.md
+	$(BENCH) sync | tee bench/results/sync-latest.md
 
 bench-merge: release
 	ACCORD_SHARED_DIR=$(SHARED) bash bench/merge/merge_eval.sh $(SHARED)/bench/merge-dev.jsonl $(RELEASE)

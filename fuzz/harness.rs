@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use accord::transport::{Traffic, Transport, TransportError};
 use accord::{Accord, Config};
 use accord_protocol::{
-    ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RemoteRecord,
+    ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RawData, RemoteRecord,
 };
 use accord_server::Storage;
 
@@ -60,7 +60,7 @@ pub fn server_protocol(data: &[u8]) {
 
 /// A server that answers with whatever the fuzzer wrote.
 struct HostileServer {
-    page: Mutex<Option<ChangesPage>>,
+    page: Mutex<Option<ChangesPage<RawData>>>,
     answer: Option<MutationResults>,
 }
 
@@ -70,7 +70,7 @@ impl Transport for HostileServer {
         since: i64,
         _limit: u32,
         _count_remaining: bool,
-    ) -> Result<ChangesPage, TransportError> {
+    ) -> Result<ChangesPage<RawData>, TransportError> {
         let page = self.page.lock().unwrap_or_else(|p| p.into_inner()).take();
         Ok(page.unwrap_or(ChangesPage {
             changes: Vec::new(),
@@ -103,7 +103,7 @@ impl Transport for HostileServer {
 /// end with a report, never a panic, and leave the store sound.
 pub fn client_protocol(data: &[u8]) {
     let parts = split(data, 2);
-    let page = serde_json::from_slice::<ChangesPage>(parts[0]).ok();
+    let page = serde_json::from_slice::<ChangesPage<RawData>>(parts[0]).ok();
     let answer = serde_json::from_slice::<MutationResults>(parts[1]).ok();
     if page.is_none() && answer.is_none() {
         return;

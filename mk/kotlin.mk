@@ -3,8 +3,9 @@
 #   make test-kotlin   build the library and the `accord` server, generate, run the JUnit tests
 #   make bench-kotlin  FFI call costs from Kotlin, into bench/results/kotlin.md
 #   make android       cross-compile for Android with cargo-ndk (skipped without an NDK)
+#   make ffi-size      the stripped release library for this host, with and without the model
 
-.PHONY: bindings test-kotlin bench-kotlin android
+.PHONY: bindings test-kotlin bench-kotlin android ffi-size
 
 FFI_LIB       := target/debug/libaccord_ffi.so
 KOTLIN_DIR    := bindings/kotlin
@@ -41,6 +42,17 @@ bench-kotlin: bindings
 	mkdir -p bench/results
 	cd $(KOTLIN_DIR) && $(MVN) -q -B test -Dtest=FfiBenchmark -Daccord.bench.out=$(CURDIR)/bench/results/kotlin.md
 	cat bench/results/kotlin.md
+
+# The shipped library's size for this host, as `make android` builds it (no bindgen CLI),
+# with and without the model runtime. A release build of each: slow the first time.
+FFI_RELEASE := target/release/libaccord_ffi.so
+ffi-size:
+	$(CARGO) build --release -p accord-ffi --lib --no-default-features --features model
+	strip --strip-all -o target/release/libaccord_ffi.model.so $(FFI_RELEASE)
+	$(CARGO) build --release -p accord-ffi --lib --no-default-features
+	strip --strip-all -o target/release/libaccord_ffi.nomodel.so $(FFI_RELEASE)
+	@printf '| libaccord_ffi.so, stripped | bytes |\n|---|---:|\n| with the model runtime | %s |\n| without | %s |\n' \
+	  "$$(stat -c %s target/release/libaccord_ffi.model.so)" "$$(stat -c %s target/release/libaccord_ffi.nomodel.so)"
 
 # 16 KB pages (Android 15+ devices) need the linker flag on every ABI. Bindings are
 # generated from the unstripped host library; the shipped libraries are stripped.

@@ -124,9 +124,9 @@ pub fn run(args: BenchLogsArgs) -> anyhow::Result<ExitCode> {
     let models = if args.no_model {
         Vec::new()
     } else if args.models.is_empty() {
-        accord_model::locate::KNOWN_MODELS
+        accord_model::KNOWN_MODELS
             .iter()
-            .filter_map(|m| accord_model::known_model_path(m.key))
+            .map(|m| m.path_in(&crate::workspace_root().join("models")))
             .filter(|p| p.is_file())
             .collect()
     } else {

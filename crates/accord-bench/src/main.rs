@@ -30,6 +30,9 @@ struct Cli {
 enum Which {
     /// Local writes against plain rusqlite; initial and incremental sync over loopback.
     Sync(sync::SyncBench),
+    /// One device's sync in this process (run by `sync` in a fresh process).
+    #[command(hide = true)]
+    SyncDevice(sync::DeviceArgs),
     /// Log template mining against drain3, grouping accuracy, report size, root-cause
     /// paragraphs on incidents with known causes.
     Logs(logs::BenchLogsArgs),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.which {
         Which::Sync(b) => sync::run(&b).map(|()| ExitCode::SUCCESS),
+        Which::SyncDevice(a) => sync::run_device(&a).map(|()| ExitCode::SUCCESS),
         Which::Logs(b) => logs::run(b),
         Which::Ga(b) => ga::run(b),
         Which::Model(b) => model::run_bench(b),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use accord_model::{known_model_path, GgufModel, LoadOptions};
+use accord_model::{GgufModel, KnownModel, LoadOptions};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
@@ -88,7 +88,7 @@ struct Sample {
 
 /// Runs `cmd`, returns its stdout and its peak resident set (from `wait4`, the same
 /// way for candle and llama.cpp).
-fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> {
+pub(crate) fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> {
     let started = std::time::Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -250,8 +250,8 @@ pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     println!("| model | threads | engine | load ms | peak RSS MB | prompt tok/s | decode tok/s | prompt ratio | decode ratio | note |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for key in &args.models {
-        let path = match known_model_path(key) {
-            Some(p) => p,
+        let path = match KnownModel::by_key(key) {
+            Some(m) => m.path_in(&crate::workspace_root().join("models")),
             None => PathBuf::from(key),
         };
         if !path.is_file() {

@@ -1,5 +1,6 @@
 //! `accord-bench sync`: local writes against plain rusqlite, initial and incremental
-//! sync over loopback.
+//! sync over loopback with the device in its own process, the server's feed beside a
+//! plain `SELECT`, and the feed's codecs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,10 +12,33 @@ use serde_json::{json, Value};
 use accord::{Accord, Config, SyncOutcome};
 use accord_server::{auth, RunningServer, ServerOptions, SqliteStorage, Storage};
 
+/// Arguments of the hidden `accord-bench sync-device`: one device's sync, in a process
+/// of its own so its peak memory can be measured.
+#[derive(Args)]
+pub struct DeviceArgs {
+    /// The device's local database.
+    #[arg(long)]
+    store: std::path::PathBuf,
+    /// Server URL.
+    #[arg(long)]
+    server: String,
+    /// Bearer token.
+    #[arg(long)]
+    token: String,
+}
+
+/// Runs one sync of the bench space and prints its report as JSON.
+pub fn run_device(a: &DeviceArgs) -> anyhow::Result<()> {
+    let accord = Accord::open(Config::new(&a.store).with_server(&a.server, &a.token, "bench"))?;
+    println!("{}", serde_json::to_string(&accord.sync())?);
+    Ok(())
+}
+
 /// Arguments of `accord-bench sync`.
 #[derive(Args)]
 pub struct SyncBench {
-    /// Records in the initial sync.
+    /// Records in the space (the initial sync pulls them all). 1000000 takes minutes and
+    /// about 4 GB of disk.
     #[arg(long, default_value_t = 100_000)]
     records: usize,
     /// Bytes of each record's body.
@@ -26,6 +50,9 @@ pub struct SyncBench {
     /// Single-record puts timed (each its own transaction, fsync included).
     #[arg(long, default_value_t = 2_000)]
     single_puts: usize,
+    /// Also measure the feed on PostgreSQL storage at this URL.
+    #[arg(long, env = "ACCORD_BENCH_POSTGRES")]
+    postgres: Option<String>,
 }
 
 fn body(i: usize, bytes: usize) -> String {
@@ -56,45 +83,90 @@ fn rate(n: usize, d: Duration) -> f64 {
 }
 
 /// Plain rusqlite: the same rows into one table with the same durability settings, as
-/// the floor a sync engine's local write path is measured against.
+/// the floor a sync engine's local write path is measured against. `rows(i)` makes row
+/// `i` (so a million rows need not be held at once); batched: 1,000 per transaction.
 fn plain_rusqlite(
     path: &std::path::Path,
-    rows: &[(String, String)],
+    n: usize,
+    rows: impl Fn(usize) -> (String, String),
     batched: bool,
 ) -> anyhow::Result<Duration> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, data TEXT NOT NULL)")?;
-    let start = Instant::now();
-    if batched {
-        for chunk in rows.chunks(1000) {
-            let tx = conn.transaction()?;
-            {
-                let mut stmt =
-                    tx.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
-                for (id, data) in chunk {
-                    stmt.execute([id, data])?;
-                }
+    let mut elapsed = Duration::ZERO;
+    let per_tx = if batched { 1000 } else { 1 };
+    for start in (0..n).step_by(per_tx) {
+        let chunk: Vec<(String, String)> = (start..(start + per_tx).min(n)).map(&rows).collect();
+        let t = Instant::now();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
+            for (id, data) in &chunk {
+                stmt.execute([id, data])?;
             }
-            tx.commit()?;
         }
-    } else {
-        let mut stmt =
-            conn.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
-        for (id, data) in rows {
-            stmt.execute([id, data])?;
-        }
+        tx.commit()?;
+        elapsed += t.elapsed();
     }
-    Ok(start.elapsed())
+    Ok(elapsed)
 }
 
-/// Runs `accord-bench sync`: prints its tables.
+fn row_text(i: usize, bytes: usize) -> (String, String) {
+    (format!("r{i}"), record(i, bytes).to_string())
+}
+
+/// A device as its own process (`accord-bench sync-device`), so its wall time and peak
+/// memory are the device's alone. Returns its report, peak RSS in MB and wall time.
+fn device_sync(
+    store: &std::path::Path,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<(Value, f64, Duration)> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args(["sync-device", "--store"])
+        .arg(store)
+        .args(["--server", url, "--token", token]);
+    let (out, rss_mb, elapsed) = crate::model::run_measured(cmd)?;
+    let report: Value = serde_json::from_str(&out).context("the device's report is not JSON")?;
+    if report["outcome"]["status"] != "done" {
+        bail!("the device's sync did not finish: {report}");
+    }
+    Ok((report, rss_mb, elapsed))
+}
+
+/// A bar for a counted step of the bench (seeding), drawn on a terminal only.
+fn steps(len: u64, label: &str, unit: &str, enabled: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(crate::progress::style(STEPS));
+    bar.set_prefix(label.to_string());
+    bar.set_message(unit.to_string());
+    crate::progress::show(&bar, enabled);
+    bar
+}
+
+const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
+
+/// One in-process device's sync, with the bar `accord client sync` draws (on a terminal).
+fn synced(device: &Accord) -> accord::SyncReport {
+    let bar = crate::progress::SyncBar::new(crate::progress::wanted(false));
+    let report = device.sync_with_progress(Some(bar.listener()));
+    bar.finish();
+    report
+}
+
+/// Runs the sync benchmark and prints its tables.
 pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
-    println!("## accord-bench sync\n");
+    println!("## accord bench sync\n");
     println!(
-        "{} records of {} bytes; {} single puts; incremental sync of {} changed records. Loopback HTTP, server on SQLite, {} cores.\n",
+        "Command: `accord-bench {}`. {} records of {} bytes; {} single puts; incremental sync of {} changed records. Loopback HTTP, server on SQLite, {} cores.\n",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" "),
         b.records,
         b.record_bytes,
         b.single_puts,
@@ -107,25 +179,18 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     let rows: Vec<(String, Value)> = (0..batch_n)
         .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
         .collect();
-    let texts: Vec<(String, String)> = rows
-        .iter()
-        .map(|(id, v)| (id.clone(), v.to_string()))
-        .collect();
 
-    // Progress on a terminal only: the tables go to standard output, the bars to stderr.
-    let show = crate::progress::wanted(false);
     let single = Accord::open(Config::new(dir.path().join("single.db")))?;
-    let bar = steps(b.single_puts as u64, "puts", "records", show);
+    let n1 = b.single_puts.min(rows.len());
     let t = Instant::now();
-    for (id, v) in rows.iter().take(b.single_puts) {
+    for (id, v) in rows.iter().take(n1) {
         single.put("notes", id, v.clone())?;
-        bar.inc(1);
     }
     let accord_single = t.elapsed();
-    bar.finish_and_clear();
     let plain_single = plain_rusqlite(
         &dir.path().join("plain1.db"),
-        &texts[..b.single_puts.min(texts.len())],
+        n1,
+        |i| row_text(i, b.record_bytes),
         false,
     )?;
 
@@ -135,11 +200,15 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         batched.put_many("notes", chunk.to_vec())?;
     }
     let accord_batched = t.elapsed();
-    let plain_batched = plain_rusqlite(&dir.path().join("plain2.db"), &texts, true)?;
+    let plain_batched = plain_rusqlite(
+        &dir.path().join("plain2.db"),
+        batch_n,
+        |i| row_text(i, b.record_bytes),
+        true,
+    )?;
 
     println!("| local writes | rows | accord rows/s | plain rusqlite rows/s | accord / rusqlite |");
     println!("|---|---:|---:|---:|---:|");
-    let n1 = b.single_puts.min(rows.len());
     println!(
         "| put, one transaction each (WAL, synchronous=FULL) | {n1} | {:.0} | {:.0} | {:.2} |",
         rate(n1, accord_single),
@@ -154,23 +223,233 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     );
     drop(single);
     drop(batched);
+    drop(rows);
 
     // The server, seeded through its storage (the seeding is not what is measured).
     let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db"))?);
-    storage.add_space("bench")?;
+    let (token, space_id) = seed(storage.as_ref(), b)?;
+    let server = RunningServer::start(storage.clone(), ServerOptions::default(), "127.0.0.1:0")?;
+
+    let (initial, initial_rss, initial_time) =
+        device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
+    let pulled = initial["pulled"].as_u64().unwrap_or(0);
+    if pulled as usize != b.records {
+        bail!("the initial sync pulled {pulled} of {} records", b.records);
+    }
+    // The peer of the initial sync: the same rows into plain rusqlite, batched.
+    let plain_initial = plain_rusqlite(
+        &dir.path().join("plain3.db"),
+        b.records,
+        |i| row_text(i, b.record_bytes),
+        true,
+    )?;
+
+    // Another device changes some records (written through storage, as that device's
+    // pushes would be), then the first device pulls them.
+    let mut muts = Vec::with_capacity(b.changed);
+    for i in 0..b.changed {
+        let idx = i * (b.records / b.changed.max(1)).max(1) % b.records.max(1);
+        muts.push(accord_protocol::Mutation {
+            mutation_id: format!("change-{i}"),
+            collection: "notes".into(),
+            id: format!("r{idx}"),
+            base_version: 1,
+            data: Some(record(idx + b.records, b.record_bytes)),
+            deleted: false,
+            hlc: String::new(),
+        });
+    }
+    storage.apply(space_id, &muts)?;
+    let (incremental, incremental_rss, incremental_time) =
+        device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
+
+    // Another device, synced, writes new records and pushes them: that sync is timed.
+    let writer = Accord::open(Config::new(dir.path().join("writer.db")).with_server(
+        &server.url(),
+        &token,
+        "bench",
+    ))?;
+    if synced(&writer).outcome != SyncOutcome::Done {
+        bail!("the writer's first sync failed");
+    }
+    let new_records: Vec<(String, Value)> = (0..b.changed)
+        .map(|i| (format!("new{i}"), record(i, b.record_bytes)))
+        .collect();
+    writer.put_many("notes", new_records)?;
+    let w = synced(&writer);
+    if w.outcome != SyncOutcome::Done || w.pushed as usize != b.changed {
+        bail!("the writer's push failed: {:?}", w.outcome);
+    }
+
+    println!("\n| sync over loopback (device in its own process) | records | wall time | records/s | device peak RSS MB | bytes received | received bytes/record |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let line = |what: &str, r: &Value, d: Duration, rss: f64| {
+        let n = r["pulled"].as_u64().unwrap_or(0);
+        let received = r["bytes_received"].as_u64().unwrap_or(0);
+        println!(
+            "| {what} | {n} | {:.2} s | {:.0} | {rss:.0} | {received} | {:.0} |",
+            d.as_secs_f64(),
+            rate(n as usize, d),
+            received as f64 / n.max(1) as f64
+        );
+    };
+    line(
+        "initial sync to a new device (pull)",
+        &initial,
+        initial_time,
+        initial_rss,
+    );
+    line(
+        &format!("incremental sync ({} changed of {})", b.changed, b.records),
+        &incremental,
+        incremental_time,
+        incremental_rss,
+    );
+    println!(
+        "\nInitial sync against plain rusqlite inserting the same {} rows (1,000 per transaction, WAL, synchronous=FULL) in this run: {:.0} against {:.0} rows/s = **{:.2}**. The device's time includes starting its process.",
+        b.records,
+        rate(b.records, initial_time),
+        rate(b.records, plain_initial),
+        plain_initial.as_secs_f64() / initial_time.as_secs_f64()
+    );
+    println!(
+        "Push of {} new records by another device: {} ms, {} bytes sent.",
+        b.changed, w.elapsed_ms, w.bytes_sent
+    );
+    let json_bytes = record(0, b.record_bytes).to_string().len() as f64;
+    println!(
+        "Raw JSON of the records in the initial sync: {:.0} bytes; on the wire (compressed): {} bytes ({:.1}%).",
+        b.records as f64 * json_bytes,
+        initial["bytes_received"],
+        100.0 * initial["bytes_received"].as_f64().unwrap_or(0.0) / (b.records as f64 * json_bytes)
+    );
+    server.stop();
+
+    feed(b, storage, &token, dir.path())?;
+    codecs(b)?;
+    Ok(())
+}
+
+/// Seeds the server's space with the bench's records through its storage; returns the
+/// bench user's token and the space id.
+fn seed(storage: &dyn Storage, b: &SyncBench) -> anyhow::Result<(String, i64)> {
     let token = auth::new_token().map_err(anyhow::Error::msg)?;
-    storage.add_user("bench", &auth::token_hash(&token))?;
-    storage.grant("bench", "bench")?;
-    let space_id = storage
-        .space_for(
-            &storage
-                .user_for_token(&auth::token_hash(&token))?
-                .context("user")?,
+    seed_with_token(storage, b, &token)
+}
+
+/// The server's feed: pages per second through storage and through HTTP (compressed,
+/// decoded by the client's transport), beside a plain `SELECT` of the same rows.
+fn feed(
+    b: &SyncBench,
+    sqlite: Arc<SqliteStorage>,
+    token: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let limit = accord_protocol::MAX_PAGE_LIMIT;
+    let pages = b.records.div_ceil(limit as usize);
+    println!(
+        "\n| server feed, {pages} pages of {limit} | storage pages/s | HTTP pages/s | wire bytes/record | plain SELECT pages/s | storage / SELECT |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut backends: Vec<(&str, Arc<dyn Storage>, i64)> = Vec::new();
+    let sqlite_space = {
+        let user = sqlite
+            .user_for_token(&auth::token_hash(token))?
+            .context("user")?;
+        sqlite.space_for(&user, "bench")?.context("space")?
+    };
+    backends.push(("sqlite", sqlite, sqlite_space));
+    let mut pg_url = None;
+    if let Some(url) = &b.postgres {
+        let pg = accord_server::storage::open(url)?;
+        let (_, pg_space) = seed_with_token(pg.as_ref(), b, token)?;
+        backends.push(("postgres", pg, pg_space));
+        pg_url = Some(url.clone());
+    }
+    for (name, storage, space_id) in backends {
+        let t = Instant::now();
+        let mut since = 0;
+        loop {
+            let page = storage.changes(space_id, since, limit)?;
+            since = page.next;
+            if !page.more {
+                break;
+            }
+        }
+        let through_storage = t.elapsed();
+        let server = RunningServer::start(
+            storage.clone(),
+            ServerOptions {
+                rate_limit: None,
+                ..ServerOptions::default()
+            },
+            "127.0.0.1:0",
+        )?;
+        let transport = accord::transport::HttpTransport::new(
+            &server.url(),
+            token,
             "bench",
-        )?
-        .context("space")?;
+            Duration::from_secs(10),
+            Duration::from_secs(120),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        use accord::transport::Transport;
+        let t = Instant::now();
+        let mut since = 0;
+        let mut n = 0usize;
+        loop {
+            let page = transport
+                .changes(since, limit, false)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            n += page.changes.len();
+            since = page.next;
+            if !page.more {
+                break;
+            }
+        }
+        let through_http = t.elapsed();
+        server.stop();
+        let plain = match name {
+            "sqlite" => plain_select_sqlite(&dir.join("server.db"), space_id, limit)?,
+            _ => plain_select_postgres(pg_url.as_deref().unwrap_or_default(), space_id, limit)?,
+        };
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+            rate(pages, through_storage),
+            rate(pages, through_http),
+            transport.traffic().received as f64 / n.max(1) as f64,
+            rate(pages, plain),
+            plain.as_secs_f64() / through_storage.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// [`seed`] with a given token (the same on SQLite and PostgreSQL).
+fn seed_with_token(
+    storage: &dyn Storage,
+    b: &SyncBench,
+    token: &str,
+) -> anyhow::Result<(String, i64)> {
+    let bar = steps(
+        b.records as u64,
+        "seed",
+        "records",
+        crate::progress::wanted(false),
+    );
+    // A database shared between runs may hold an earlier run's space.
+    let name = "bench";
+    if storage.spaces()?.iter().any(|s| s.name == name) {
+        bail!("the PostgreSQL database already has a space named '{name}'; use an empty database");
+    }
+    storage.add_space(name)?;
+    storage.add_user(name, &auth::token_hash(token))?;
+    storage.grant(name, name)?;
+    let user = storage
+        .user_for_token(&auth::token_hash(token))?
+        .context("user")?;
+    let space_id = storage.space_for(&user, name)?.context("space")?;
     let mut muts = Vec::with_capacity(1000);
-    let bar = steps(b.records as u64, "seed", "records", show);
     for i in 0..b.records {
         muts.push(accord_protocol::Mutation {
             mutation_id: format!("seed-{i}"),
@@ -188,99 +467,161 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    // One sync's bar, as `accord client sync` draws it.
-    let synced = |device: &Accord| {
-        let bar = crate::progress::SyncBar::new(show);
-        let report = device.sync_with_progress(Some(bar.listener()));
-        bar.finish();
-        report
-    };
-    let server = RunningServer::start(storage, ServerOptions::default(), "127.0.0.1:0")?;
-    let config =
-        |name: &str| Config::new(dir.path().join(name)).with_server(&server.url(), &token, "bench");
-
-    let fresh = Accord::open(config("fresh.db"))?;
-    let t = Instant::now();
-    let initial = synced(&fresh);
-    let initial_time = t.elapsed();
-    if initial.outcome != SyncOutcome::Done || initial.pulled as usize != b.records {
-        bail!(
-            "initial sync did not finish: {:?}, pulled {}",
-            initial.outcome,
-            initial.pulled
-        );
-    }
-
-    // Another device changes some records and pushes them.
-    let writer = Accord::open(config("writer.db"))?;
-    let w = writer.sync();
-    if w.outcome != SyncOutcome::Done {
-        bail!("writer sync failed: {:?}", w.outcome);
-    }
-    let changed: Vec<(String, Value)> = (0..b.changed)
-        .map(|i| {
-            let idx = i * (b.records / b.changed.max(1)).max(1) % b.records;
-            (format!("r{idx}"), record(idx + b.records, b.record_bytes))
-        })
-        .collect();
-    writer.put_many("notes", changed)?;
-    let t = Instant::now();
-    let push = synced(&writer);
-    let push_time = t.elapsed();
-    let t = Instant::now();
-    let incremental = synced(&fresh);
-    let incremental_time = t.elapsed();
-    if incremental.outcome != SyncOutcome::Done {
-        bail!("incremental sync failed: {:?}", incremental.outcome);
-    }
-
-    println!("\n| sync over loopback | records | wall time | records/s | bytes sent | bytes received | received bytes/record |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    let line = |what: &str, n: u64, d: Duration, r: &accord::SyncReport| {
-        println!(
-            "| {what} | {n} | {:.2} s | {:.0} | {} | {} | {:.0} |",
-            d.as_secs_f64(),
-            rate(n as usize, d),
-            r.bytes_sent,
-            r.bytes_received,
-            r.bytes_received as f64 / n.max(1) as f64
-        );
-    };
-    line(
-        "initial sync to a new device (pull)",
-        initial.pulled,
-        initial_time,
-        &initial,
-    );
-    line("push of changed records", push.pushed, push_time, &push);
-    line(
-        "incremental sync (pull of changed records)",
-        incremental.pulled,
-        incremental_time,
-        &incremental,
-    );
-    println!(
-        "\nRaw JSON of the records in the initial sync: {} bytes; on the wire (gzip): {} bytes ({:.1}%).",
-        b.records as u64 * (record(0, b.record_bytes).to_string().len() as u64),
-        initial.bytes_received,
-        100.0 * initial.bytes_received as f64 / (b.records as f64 * record(0, b.record_bytes).to_string().len() as f64)
-    );
-    server.stop();
-    Ok(())
+    Ok((token.to_string(), space_id))
 }
 
-const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
+const FEED_SELECT: &str = "SELECT collection, id, version, seq, data, deleted, hlc, mutation_id FROM records WHERE space_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
-/// A counted step of the benchmark (`len` items), hidden unless `enabled`. Cleared with
-/// `finish_and_clear` when the step is done.
-fn steps(len: u64, label: &str, unit: &str, enabled: bool) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
-        indicatif::ProgressDrawTarget::hidden(),
+/// The feed's query through plain rusqlite, each row read into owned values.
+fn plain_select_sqlite(
+    path: &std::path::Path,
+    space_id: i64,
+    limit: u32,
+) -> anyhow::Result<Duration> {
+    let conn = rusqlite::Connection::open(path)?;
+    let t = Instant::now();
+    let mut stmt = conn.prepare(&FEED_SELECT.replace('$', "?"))?;
+    let mut since = 0i64;
+    loop {
+        let mut rows = stmt.query(rusqlite::params![space_id, since, i64::from(limit)])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let row: (
+                String,
+                String,
+                i64,
+                i64,
+                Option<String>,
+                bool,
+                String,
+                String,
+            ) = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            );
+            since = row.3;
+            n += 1;
+        }
+        if n < limit {
+            return Ok(t.elapsed());
+        }
+    }
+}
+
+/// The feed's query through the plain PostgreSQL client.
+fn plain_select_postgres(url: &str, space_id: i64, limit: u32) -> anyhow::Result<Duration> {
+    let url = url.split_once('?').map_or(url, |(base, _)| base);
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let t = Instant::now();
+    let stmt = client.prepare(FEED_SELECT)?;
+    let mut since = 0i64;
+    loop {
+        let rows = client.query(&stmt, &[&space_id, &since, &i64::from(limit)])?;
+        for r in &rows {
+            let _: (String, String, i64, Option<String>, bool, String, String) = (
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+                r.try_get(6)?,
+                r.try_get(7)?,
+            );
+            since = r.try_get(3)?;
+        }
+        if rows.len() < limit as usize {
+            return Ok(t.elapsed());
+        }
+    }
+}
+
+/// The codecs a changes page can travel in, on one page of the bench's records: bytes
+/// against CPU, which is what the server's choice of encoding trades.
+fn codecs(b: &SyncBench) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let page = accord_protocol::ChangesPage {
+        changes: (0..accord_protocol::MAX_PAGE_LIMIT as usize)
+            .map(|i| accord_protocol::RemoteRecord {
+                collection: "notes".into(),
+                id: format!("r{i}"),
+                version: 1,
+                seq: i as i64 + 1,
+                data: Some(record(i, b.record_bytes)),
+                deleted: false,
+                hlc: format!("0000018f3a2b{i:08}-0000-5f1c2d3e4a5b6c7d"),
+                mutation_id: format!("0190a1b2-c3d4-7e5f-8a9b-{i:012}"),
+            })
+            .collect(),
+        next: accord_protocol::MAX_PAGE_LIMIT as i64,
+        more: true,
+        remaining: None,
+    };
+    let json = serde_json::to_vec(&page)?;
+    let reps = 5;
+    println!(
+        "\n| codec of a changes page ({} records, {} bytes of JSON) | bytes | % of JSON | compress MB/s | decompress MB/s |",
+        page.changes.len(),
+        json.len()
     );
-    bar.set_style(crate::progress::style(STEPS));
-    bar.set_prefix(label.to_string());
-    bar.set_message(unit.to_string());
-    crate::progress::show(&bar, enabled);
-    bar
+    println!("|---|---:|---:|---:|---:|");
+    type Transform = Box<dyn Fn(&[u8]) -> std::io::Result<Vec<u8>>>;
+    type Codec = (Transform, Transform);
+    let gzip = |level: u32| -> Codec {
+        (
+            Box::new(move |data: &[u8]| {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                e.write_all(data)?;
+                e.finish()
+            }),
+            Box::new(|data: &[u8]| {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(data).read_to_end(&mut out)?;
+                Ok(out)
+            }),
+        )
+    };
+    let zstd = |level: i32| -> Codec {
+        (
+            Box::new(move |data: &[u8]| zstd::stream::encode_all(data, level)),
+            Box::new(|data: &[u8]| zstd::stream::decode_all(data)),
+        )
+    };
+    let codecs: Vec<(String, Codec)> = vec![
+        ("gzip level 1".into(), gzip(1)),
+        ("gzip level 6 (tower-http's default)".into(), gzip(6)),
+        ("zstd level 1".into(), zstd(1)),
+        ("zstd level 3 (tower-http's default)".into(), zstd(3)),
+    ];
+    for (name, (compress, decompress)) in codecs {
+        let t = Instant::now();
+        let mut packed = Vec::new();
+        for _ in 0..reps {
+            packed = compress(&json)?;
+        }
+        let c = t.elapsed();
+        let t = Instant::now();
+        for _ in 0..reps {
+            let back = decompress(&packed)?;
+            if back.len() != json.len() {
+                bail!("{name} did not round-trip");
+            }
+        }
+        let d = t.elapsed();
+        let mb = (json.len() * reps) as f64 / 1e6;
+        println!(
+            "| {name} | {} | {:.1} | {:.0} | {:.0} |",
+            packed.len(),
+            100.0 * packed.len() as f64 / json.len() as f64,
+            mb / c.as_secs_f64(),
+            mb / d.as_secs_f64()
+        );
+    }
+    Ok(())
 }

@@ -6,6 +6,10 @@
 //! Reads the benchmark from `$ACCORD_SHARED_DIR/bench/loghub`, by default `../shared`
 //! next to the workspace, and fails when it is missing.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use accord_bench::logs_eval::{

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use accord::merge::FieldPolicy;
@@ -68,14 +68,32 @@ enum Verb {
         #[arg(long)]
         open: bool,
     },
-    /// Settles a logged merge: keep (the merge), local, remote.
-    Resolve { conflict_id: i64, choice: String },
+    /// Settles a logged merge: keep the merge, restore the local or remote side, or
+    /// apply the merge's suggestion (`suggested`, shown by `conflicts`).
+    Resolve {
+        conflict_id: i64,
+        #[arg(value_enum)]
+        choice: ResolveChoice,
+    },
     /// Captures a log line (uploaded as a summary at the next sync).
     Log {
         level: String,
         tag: String,
         message: String,
     },
+}
+
+/// How `resolve` settles a logged merge.
+#[derive(Clone, Copy, ValueEnum)]
+enum ResolveChoice {
+    /// Keep what the merge produced.
+    Keep,
+    /// Restore this device's version.
+    Local,
+    /// Restore the other device's version.
+    Remote,
+    /// Apply the merge's suggested resolution.
+    Suggested,
 }
 
 fn parse_policies(specs: &[String]) -> anyhow::Result<Vec<(String, String, FieldPolicy)>> {
@@ -185,11 +203,11 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             conflict_id,
             choice,
         } => {
-            let resolution = match choice.as_str() {
-                "keep" => ConflictResolution::KeepMerged,
-                "local" => ConflictResolution::UseLocal,
-                "remote" => ConflictResolution::UseRemote,
-                other => bail!("unknown choice '{other}': use keep, local or remote"),
+            let resolution = match choice {
+                ResolveChoice::Keep => ConflictResolution::KeepMerged,
+                ResolveChoice::Local => ConflictResolution::UseLocal,
+                ResolveChoice::Remote => ConflictResolution::UseRemote,
+                ResolveChoice::Suggested => ConflictResolution::Suggested,
             };
             accord.resolve_conflict(*conflict_id, resolution)?;
             ExitCode::SUCCESS

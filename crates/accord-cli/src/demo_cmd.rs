@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Value};
 
-use accord::merge::{CollectionSchema, FieldPolicy};
+use accord::merge::{CollectionSchema, FieldOutcome, FieldPolicy, Side, Step};
 use accord::{Accord, Config, SyncOutcome, SyncReport};
 use accord_server::{auth, RunningServer, ServerOptions, SqliteStorage, Storage};
 
@@ -82,46 +82,52 @@ fn print_device(d: &Device) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn describe_field(f: &Value) -> String {
-    let field = match f["field"].as_str() {
-        Some("*") | None => "record",
-        Some(name) => name,
+fn describe_field(f: &FieldOutcome) -> String {
+    let field = match f.field.as_str() {
+        "*" => "record",
+        name => name,
     };
-    let step = f["step"].as_str().unwrap_or("?");
-    let how = match step {
-        "took_local" => "changed on this device only: kept".to_string(),
-        "took_remote" => "changed on the other device only: taken".to_string(),
-        "lww" => format!(
+    let how = match &f.step {
+        Step::Equal => "the same on both devices".to_string(),
+        Step::TookLocal => "changed on this device only: kept".to_string(),
+        Step::TookRemote => "changed on the other device only: taken".to_string(),
+        Step::Lww { winner } => format!(
             "changed on both: last writer wins ({} edit is later)",
-            f["winner"].as_str().unwrap_or("?")
+            winner.as_str()
         ),
-        "counter" => "counter: both increments added".to_string(),
-        "set" => "set: additions and removals of both sides applied".to_string(),
-        "json" => "object: merged key by key".to_string(),
-        "line_diff3" => "text: different lines edited — merged line by line (diff3)".to_string(),
-        "arbiter" => format!(
-            "text: overlapping edit decided by the model {}",
-            f["model"].as_str().unwrap_or("")
-        ),
-        "kept_local_edit_over_remote_delete" => {
-            "deleted on the other device, edited here: the edit is kept".to_string()
+        Step::Counter => "counter: both increments added".to_string(),
+        Step::Set => "set: additions and removals of both sides applied".to_string(),
+        Step::Json => "object: merged key by key".to_string(),
+        Step::LineDiff3 => "text: different lines edited — merged line by line (diff3)".to_string(),
+        Step::WordDiff3 => {
+            "text: different words of the same line edited — both edits applied (word diff3)"
+                .to_string()
         }
-        "kept_remote_edit_over_local_delete" => {
-            "deleted here, edited on the other device: the edit is kept".to_string()
+        Step::Arbiter { model, .. } => {
+            format!("text: overlapping edit decided by the arbiter ({model})")
         }
-        "keep_both" => {
+        Step::KeptEditOverDelete {
+            edited: Side::Local,
+        } => "deleted on the other device, edited here: the edit is kept".to_string(),
+        Step::KeptEditOverDelete {
+            edited: Side::Remote,
+        } => "deleted here, edited on the other device: the edit is kept".to_string(),
+        Step::KeepBoth => {
             "text: the same words edited differently — both versions kept, flagged for review"
                 .to_string()
         }
-        other => other.replace('_', " "),
     };
-    format!("{field:<6} {how}")
+    match &f.suggestion {
+        Some(why) => format!("{field:<6} {how}\n             suggested: {why}"),
+        None => format!("{field:<6} {how}"),
+    }
 }
 
 /// Shows one overlapping edit the model decides, beside what the fallback does.
 fn show_model_merge() {
+    use crate::model_path::default_model_path;
     use accord::merge::{merge_text, Arbiter, ArbiterOptions, CandidateArbiter, Choice};
-    use accord_model::{default_model_path, LazyModel, LoadOptions};
+    use accord_model::{LazyModel, LoadOptions};
 
     let base = "How to set up the phone:\n1. Open the box.\n4. Turn the phone on.\n";
     let phone =
@@ -137,7 +143,7 @@ fn show_model_merge() {
         println!("      | {line}");
     }
     let Some(path) = default_model_path().filter(|p| p.is_file()) else {
-        println!("   with the model: no model file found (run `make model`, or set ACCORD_MODEL)");
+        println!("   with the model: no model file found (run `make model` and the demo from the checkout, or set ACCORD_MODEL)");
         return;
     };
     let model = std::sync::Arc::new(LazyModel::new(path, LoadOptions::default()));
@@ -306,7 +312,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "   {}/{} on {device}: strategy '{}'{flag}",
             NOTES, m.id, m.strategy
         );
-        for f in m.fields.as_array().into_iter().flatten() {
+        for f in &m.fields {
             println!("      {}", describe_field(f));
         }
     }

@@ -12,6 +12,7 @@ mod demo_cmd;
 mod logs_cmd;
 mod merge_cmd;
 mod model_cmd;
+mod model_path;
 mod progress;
 mod serve_cmd;
 

@@ -1,8 +1,12 @@
 //! `accord merge BASE OURS THEIRS [-o OUT]`.
 //!
-//! The text pipeline of a sync (line diff3, the arbiter, keep-both) on three
-//! files, usable as a git merge driver. The arbiter's model is `--model`, else
-//! `ACCORD_MODEL`, else the default model in `models/` when present; it is loaded only
+//! The text pipeline of a sync (line diff3, word diff3, the arbiter, keep-both) on three
+//! files, usable as a git merge driver: with `--markers`, each hunk that needs a person
+//! is written between git's conflict markers instead of both sides one after the other,
+//! so git, `git diff` and mergetools find it; with `--suggest`, it is written as its
+//! suggested resolution. The arbiter's model is `--model`, else `ACCORD_MODEL`, else the
+//! default model in the models folder (`ACCORD_MODELS_DIR`, else `./models`) when
+//! present; it is loaded only
 //! if a hunk needs it. A model that is missing or cannot be loaded is reported on
 //! standard error and the merge goes on without it.
 
@@ -14,9 +18,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use accord::merge::{
-    Arbiter, ArbiterError, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk, Resolution,
+    Arbiter, ArbiterError, ArbiterOptions, CandidateArbiter, Choice, ConflictHunk, Markers,
+    Resolution, Suggestion,
 };
-use accord_model::{default_model_path, LazyModel, LoadOptions};
+use accord_model::{LazyModel, LoadOptions};
+
+use crate::model_path::default_model_path;
 
 /// Arguments of `accord merge`.
 #[derive(Args)]
@@ -31,7 +38,7 @@ pub struct MergeArgs {
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
     /// GGUF model the arbiter consults (default: ACCORD_MODEL, else the default model in
-    /// models/ if present).
+    /// ACCORD_MODELS_DIR or ./models if present).
     #[arg(long, value_name = "PATH", conflicts_with = "no_model")]
     model: Option<PathBuf>,
     /// Decide overlapping edits without a model (the arbiter's structural choice).
@@ -50,6 +57,26 @@ pub struct MergeArgs {
     /// Wall-time budget of the arbiter per conflicting hunk, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     budget: f64,
+    /// Write each hunk that needs review between git's conflict markers (ours, base,
+    /// theirs: the diff3 style) instead of keeping both sides one after the other.
+    #[arg(long, conflicts_with = "suggest")]
+    markers: bool,
+    /// Labels of the markers, as git merge-file takes them: the first for ours, the
+    /// second for the base, the third for theirs (default: ours, base, theirs).
+    #[arg(short = 'L', value_name = "LABEL", num_args = 1, action = clap::ArgAction::Append)]
+    labels: Vec<String>,
+    /// Length of the conflict markers (git passes %L).
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
+    marker_size: u16,
+    /// Write each hunk that needs review as its suggested resolution (what a person most
+    /// likely wants; see `conflicts` in the README) instead of both sides. The exit
+    /// status stays 1: a person should still look.
+    #[arg(long)]
+    suggest: bool,
+    /// How the suggestion for a hunk that needs review is chosen: `structural` (the
+    /// default), or by the model (`likelihood`, `prompt`, `generate`; see --choice).
+    #[arg(long, value_enum, default_value_t = ChoiceArg::Structural)]
+    suggest_with: ChoiceArg,
     /// Print what decided each conflicting hunk on standard error.
     #[arg(short, long)]
     verbose: bool,
@@ -92,6 +119,13 @@ impl Arbiter for CandidateDump<'_> {
         eprintln!("{line}");
         result
     }
+
+    fn suggest(&self, hunk: &ConflictHunk<'_>, structural: Suggestion) -> Suggestion {
+        match self.inner {
+            Some(a) => a.suggest(hunk, structural),
+            None => structural,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,13 +161,15 @@ fn arbiter(args: &MergeArgs) -> (Option<CandidateArbiter>, Option<Arc<LazyModel>
         return (Some(CandidateArbiter::structural()), None);
     }
     let model = Arc::new(LazyModel::new(path, LoadOptions::default()));
+    let choice = |c: ChoiceArg| match c {
+        ChoiceArg::Likelihood => Choice::DocumentLikelihood,
+        ChoiceArg::Prompt => Choice::Prompt,
+        ChoiceArg::Generate => Choice::Generate,
+        ChoiceArg::Structural => Choice::Structural,
+    };
     let options = ArbiterOptions {
-        choice: match args.choice {
-            ChoiceArg::Likelihood => Choice::DocumentLikelihood,
-            ChoiceArg::Prompt => Choice::Prompt,
-            ChoiceArg::Generate => Choice::Generate,
-            ChoiceArg::Structural => Choice::Structural,
-        },
+        choice: choice(args.choice),
+        suggestion: choice(args.suggest_with),
         time_budget: std::time::Duration::from_secs_f64(args.budget.clamp(0.0, 3600.0)),
         ..ArbiterOptions::default()
     };
@@ -149,6 +185,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(p)
             .with_context(|| format!("cannot read {} as UTF-8 text", p.display()))
     };
+    if args.labels.len() > 3 {
+        anyhow::bail!("-L is given at most three times: ours, base, theirs");
+    }
     let (base, ours, theirs) = (read(&args.base)?, read(&args.ours)?, read(&args.theirs)?);
     let (arbiter, model) = arbiter(&args);
     let arbiter = arbiter.as_ref().map(|a| a as &dyn Arbiter);
@@ -172,15 +211,36 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 Some(e) => eprintln!("hunk {}: {step} ({e})", i + 1),
                 None => eprintln!("hunk {}: {step}", i + 1),
             }
+            if let Some(s) = &h.suggestion {
+                eprintln!("hunk {}: suggested: {}", i + 1, s.reason);
+            }
         }
     }
+    let text = if args.markers {
+        let label = |i: usize, default: &str| {
+            args.labels
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| default.to_string())
+        };
+        merged.with_markers(&Markers {
+            ours: label(0, "ours"),
+            base: label(1, "base"),
+            theirs: label(2, "theirs"),
+            size: usize::from(args.marker_size),
+        })
+    } else if args.suggest {
+        merged.suggested().unwrap_or_else(|| merged.text.clone())
+    } else {
+        merged.text.clone()
+    };
     match &args.output {
-        Some(path) => std::fs::write(path, &merged.text)
+        Some(path) => std::fs::write(path, &text)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            out.write_all(merged.text.as_bytes())
+            out.write_all(text.as_bytes())
                 .context("cannot write to standard output")?;
             out.flush().context("cannot write to standard output")?;
         }

@@ -5,17 +5,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use accord_model::{
-    default_model_path, Budget, ChatMessage, GgufFile, GgufModel, KnownModel, LanguageModel,
-    LoadOptions, Tokenizer,
+    Budget, ChatMessage, GgufFile, GgufModel, KnownModel, LanguageModel, LoadOptions, Tokenizer,
 };
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
+
+use crate::model_path::default_model_path;
 
 /// Which model file a command uses.
 #[derive(Args, Debug, Clone)]
 pub struct ModelChoice {
     /// GGUF file to load (default: $ACCORD_MODEL, else the first model present in
-    /// models/, fetched by scripts/fetch-models.sh).
+    /// $ACCORD_MODELS_DIR or ./models, fetched by scripts/fetch-models.sh).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Check the file's sha256 first (known models only).

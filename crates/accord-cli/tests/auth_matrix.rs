@@ -4,12 +4,16 @@
 //! Runs against SQLite, and against PostgreSQL when `ACCORD_TEST_POSTGRES` is set (as
 //! `make test-postgres` does).
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;
 
 use accord_server::{auth, RateLimit, ServerOptions};
-use common::TestServer;
+use common::{request, TestServer};
 use serde_json::{json, Value};
 
 /// What a request carries in `Authorization`.
@@ -23,22 +27,6 @@ enum Credential {
 }
 
 const MARKER: &str = "SECRET-MARKER-7f3a";
-
-fn request(
-    method: &str,
-    url: &str,
-    authorization: Option<&str>,
-    body: Option<&str>,
-) -> (u16, Option<String>, String) {
-    let mut req = ureq::request(method, url);
-    if let Some(a) = authorization {
-        req = req.set("Authorization", a);
-    }
-    let resp = common::send(req, body);
-    let status = resp.status();
-    let retry_after = resp.header("Retry-After").map(str::to_string);
-    (status, retry_after, resp.into_string().unwrap())
-}
 
 fn log_report(id: &str) -> String {
     json!({

@@ -8,14 +8,19 @@
 //! run with `child-bulk` or `child-sync` is the child. Seeded by `ACCORD_CRASH_SEED`
 //! (default 1); `ACCORD_CRASH_KILLS` sets kills per scenario (default 8).
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use accord::{Accord, Config, SyncOutcome};
 use common::TestServer;
@@ -42,7 +47,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(8);
-    let scenarios: [(&str, Scenario); 2] = [
+    let scenarios: [(&str, Scenario); 3] = [
+        (
+            "a_named_crash_point_aborts_the_sync_there",
+            crash_point_scenario,
+        ),
         (
             "bulk_writes_killed_at_random_instants_keep_every_acknowledged_write",
             bulk_scenario,
@@ -127,6 +136,54 @@ fn child_sync(store: &Path, url: &str, token: &str, first: &str) {
             .and_then(|_| out.flush())
             .expect("stdout");
     }
+}
+
+/// Signal number of `abort()` (6 on Linux and macOS).
+const SIGABRT: i32 = 6;
+
+/// The sync child run with `ACCORD_CRASH_AT=push:before-send` must abort by itself at
+/// that point: proves the crash points are compiled into this test (the engine's
+/// `test-hooks` feature), so the kills at named points below are real.
+fn crash_point_scenario(_seed: u64, _kills: usize) -> Result<String, String> {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let store = server.store_path("device");
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .args([
+            "child-sync",
+            &store.to_string_lossy(),
+            &server.url(),
+            &token,
+            "0",
+        ])
+        .env("ACCORD_CRASH_AT", "push:before-send")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the child kept syncing past push:before-send: crash points are not compiled in (feature `test-hooks`)".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if status.signal() != Some(SIGABRT) {
+        return Err(format!("the child ended with {status}, not abort()"));
+    }
+    if server.seq() != 0 {
+        return Err(format!(
+            "{} writes reached the server from a sync aborted before sending",
+            server.seq()
+        ));
+    }
+    Ok("aborted at push:before-send, nothing sent".into())
 }
 
 /// Runs the child, kills it after `after`, returns the numbers it acknowledged.

@@ -2,6 +2,10 @@
 //! after their fix, and hand-written seeds) through the same harness the cargo-fuzz
 //! targets run, so `make test` keeps them fixed without a fuzzer installed.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../../../fuzz/harness.rs"]
 mod harness;
 

@@ -1,5 +1,9 @@
 //! `accord logs parse` and `accord logs report` as a user runs them.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -70,8 +74,8 @@ fn parse_gives_a_line_the_same_id_whatever_the_order_of_lines() {
 
 #[test]
 fn parse_reads_a_file_like_standard_input() {
-    let dir = tempfile_dir();
-    let path = dir.join("messages.txt");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messages.txt");
     std::fs::write(&path, MESSAGES).unwrap();
     let from_file = accord()
         .args(["logs", "parse"])
@@ -152,11 +156,4 @@ fn a_missing_file_is_reported_with_exit_status_1() {
         err.contains("cannot open /nonexistent/accord-logs.txt"),
         "{err}"
     );
-}
-
-/// A fresh directory under the target's temporary folder.
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("accord-logs-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -3,13 +3,17 @@
 //! cluster and runs these with `--include-ignored`; run by hand without
 //! `ACCORD_TEST_POSTGRES` they fail, loudly, rather than pass.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use accord_server::auth;
-use common::ServeProcess;
+use common::{get, post, ServeProcess};
 use serde_json::{json, Value};
 
 fn serve(db: &str) -> ServeProcess {
@@ -36,20 +40,22 @@ fn setup() -> (String, String) {
 }
 
 fn push(url: &str, token: &str, mutations: Value) -> Value {
-    let resp = ureq::post(&format!("{url}/v1/spaces/notes/mutations"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .send_json(json!({ "mutations": mutations }))
-        .unwrap();
-    resp.into_json().unwrap()
+    let body = json!({ "mutations": mutations }).to_string();
+    let (status, answer) = post(
+        &format!("{url}/v1/spaces/notes/mutations"),
+        Some(token),
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    answer
 }
 
 fn feed(url: &str, token: &str) -> Vec<Value> {
-    let page: Value = ureq::get(&format!("{url}/v1/spaces/notes/changes?since=0&limit=1000"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let (status, page) = get(
+        &format!("{url}/v1/spaces/notes/changes?since=0&limit=1000"),
+        Some(token),
+    );
+    assert_eq!(status, 200, "{page}");
     page["changes"].as_array().unwrap().clone()
 }
 

@@ -1,37 +1,14 @@
 //! The server's HTTP surface, spoken to directly: auth, limits, bad input, idempotency.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use accord_server::ServerOptions;
-use common::TestServer;
+use common::{get, post, TestServer};
 use serde_json::{json, Value};
-
-/// Status and JSON body of a request, whatever the status.
-fn call(req: ureq::Request, body: Option<&str>) -> (u16, Value) {
-    let resp = common::send(req, body);
-    let status = resp.status();
-    let text = resp.into_string().unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn get(url: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = ureq::get(url);
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    call(req, None)
-}
-
-fn post(url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut req = ureq::post(url);
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    call(req, Some(body))
-}
 
 fn mutation(id: &str, mutation_id: &str, base: i64) -> Value {
     json!({"mutation_id": mutation_id, "collection": "notes", "id": id, "base_version": base, "data": {"body": "x"}})
@@ -260,6 +237,41 @@ fn health_and_metrics_answer() {
         text.contains("route=\"/v1/spaces/{space}/mutations\",status=\"200\""),
         "{text}"
     );
+}
+
+/// A client that sends a body over the limit slowly keeps writing while the server has
+/// already decided: the server must read (and discard) the rest, so the client's writes
+/// succeed and it can read the 413, instead of a reset connection and a broken pipe.
+#[test]
+fn oversized_body_sent_slowly_gets_413_not_a_broken_pipe() {
+    use std::io::{BufRead, BufReader, Write};
+    let s = TestServer::start_with(ServerOptions {
+        max_body_bytes: 64 * 1024,
+        ..ServerOptions::default()
+    });
+    let token = s.user("alice");
+    let body_len = 1024 * 1024;
+    let mut stream = std::net::TcpStream::connect(s.server.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/spaces/notes/mutations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n"
+    )
+    .unwrap();
+    let chunk = vec![b' '; 16 * 1024];
+    for i in 0..body_len / chunk.len() {
+        if let Err(e) = stream.write_all(&chunk) {
+            panic!("write {i} of the body failed: {e}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let mut status = String::new();
+    BufReader::new(&stream).read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert_eq!(s.seq(), 0);
 }
 
 #[test]

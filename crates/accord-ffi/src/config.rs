@@ -25,7 +25,8 @@ pub struct AccordConfig {
     #[uniffi(default = None)]
     pub sync: Option<SyncSettings>,
     /// A GGUF model file for merging overlapping text edits, loaded on first need. A
-    /// missing or corrupt file never fails a sync (see `SyncReport.modelError`).
+    /// missing or corrupt file, or a library built without the `model` feature, never
+    /// fails a sync (see `SyncReport.modelError`).
     #[uniffi(default = None)]
     pub model_path: Option<String>,
 }

@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 pub use config::{AccordConfig, CollectionConfig, FieldPolicy, ServerConfig, SyncSettings};
 pub use error::{AccordError, CallbackError, Result};
 pub use types::{
-    AccordRecord, ChangeEvent, ChangeOrigin, Conflict, ConflictResolution, FieldFilter, LogLine,
-    MergeNote, RecordData, RecordQuery, SyncOutcome, SyncPhase, SyncProgress, SyncReport,
+    AccordRecord, ChangeEvent, ChangeOrigin, Conflict, ConflictResolution, FieldFilter, FilterOp,
+    LogLine, MergeNote, QuarantinedWrite, RecordData, RecordQuery, SyncOutcome, SyncPhase,
+    SyncProgress, SyncReport,
 };
 
 use types::parse_json;
@@ -157,6 +158,14 @@ impl Accord {
             .into_iter()
             .map(AccordRecord::from)
             .collect())
+    }
+
+    /// Creates (if missing) an index on `field` (dot-separated path) of `collection`:
+    /// queries that filter on it or order by it then read the index, not every record of
+    /// the collection. Worth it for a field queried often in a collection of more than a
+    /// few hundred records; each write updates the index too.
+    pub fn create_index(&self, collection: String, field: String) -> Result<()> {
+        Ok(self.inner.create_index(&collection, &field)?)
     }
 
     /// Calls `observer` after every committed change to `collection` (every collection

@@ -30,13 +30,37 @@ pub struct RecordData {
     pub json: String,
 }
 
-/// A filter `field == value`, the value as JSON (`"\"draft\""`, `"3"`, `"true"`).
+/// A condition on a field (a top-level name or a dot-separated path), the value as
+/// JSON (`"\"draft\""`, `"3"`, `"true"`; an array for `In`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct FieldFilter {
-    /// Top-level field name.
+    /// Field name or dot-separated path.
     pub field: String,
-    /// The value it must equal, as JSON.
+    /// The comparison.
+    pub op: FilterOp,
+    /// The value compared with, as JSON: a scalar, or an array of scalars for `In`,
+    /// or a string for `Prefix`.
     pub json_value: String,
+}
+
+/// How a field is compared with a filter's value. Numbers compare as numbers, strings
+/// byte by byte; a number never matches a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FilterOp {
+    /// Equal (`null`: missing or null).
+    Eq,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Le,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Ge,
+    /// Equal to one of the array's values.
+    In,
+    /// A string starting with the value (case-sensitive).
+    Prefix,
 }
 
 /// Which live records of a collection to read, and in what order.
@@ -139,6 +163,20 @@ pub struct MergeNote {
     pub fields_json: String,
 }
 
+/// A queued write held back because its stored data is damaged: kept in the outbox,
+/// never sent. Writing the record again queues a healthy write that replaces it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct QuarantinedWrite {
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// The queued mutation's id.
+    pub mutation_id: String,
+    /// Why it cannot be sent.
+    pub reason: String,
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SyncReport {
@@ -173,6 +211,8 @@ pub struct SyncReport {
     /// Why the configured model could not be used: the merges that needed it kept both
     /// sides, flagged for review. Never changes the outcome.
     pub model_error: Option<String>,
+    /// Queued writes held back because their stored data is damaged (tell the user).
+    pub quarantined: Vec<QuarantinedWrite>,
 }
 
 /// A logged merge, with both sides kept so either can be restored.
@@ -200,6 +240,12 @@ pub struct Conflict {
     pub score: Option<f64>,
     /// True when a person should look.
     pub needs_review: bool,
+    /// For a flagged merge: the record a person most likely wants, as JSON
+    /// (`ConflictResolution.Suggested` writes it); `null` when the merge needs no review.
+    pub suggested_json: Option<String>,
+    /// Why the suggestion is what it is, in words (e.g. "both edits applied at their
+    /// places"); `null` without a suggestion.
+    pub suggestion: Option<String>,
     /// True once resolved.
     pub reviewed: bool,
     /// When it was logged, milliseconds since the Unix epoch.
@@ -215,6 +261,9 @@ pub enum ConflictResolution {
     UseLocal,
     /// Restore the server's version.
     UseRemote,
+    /// Apply the merge's suggestion (`Conflict.suggestedJson`), keeping edits made since
+    /// where they do not overlap it.
+    Suggested,
     /// Write these fields (a JSON object) instead.
     Custom { json: String },
 }
@@ -244,6 +293,13 @@ fn json_text(v: Option<&Value>) -> Option<String> {
     v.map(Value::to_string)
 }
 
+/// Per-field merge decisions as the JSON the conflict log stores.
+fn fields_json(fields: &[accord::merge::FieldOutcome]) -> String {
+    // Serialising these plain enums and strings cannot fail; an empty list is the
+    // harmless answer if it ever did.
+    serde_json::to_string(fields).unwrap_or_else(|_| "[]".to_string())
+}
+
 impl From<accord::Record> for AccordRecord {
     fn from(r: accord::Record) -> Self {
         AccordRecord {
@@ -263,10 +319,7 @@ impl TryFrom<RecordQuery> for accord::Query {
         let filters = q
             .filters
             .into_iter()
-            .map(|f| {
-                let v = parse_json(&format!("the filter value of '{}'", f.field), &f.json_value)?;
-                Ok((f.field, v))
-            })
+            .map(accord::Filter::try_from)
             .collect::<Result<Vec<_>>>()?;
         let limit = q
             .limit
@@ -286,6 +339,41 @@ impl TryFrom<RecordQuery> for accord::Query {
             limit,
             offset,
         })
+    }
+}
+
+impl TryFrom<FieldFilter> for accord::Filter {
+    type Error = AccordError;
+
+    fn try_from(f: FieldFilter) -> Result<accord::Filter> {
+        use accord::FilterOp as Op;
+        let v = parse_json(&format!("the filter value of '{}'", f.field), &f.json_value)?;
+        let op = match f.op {
+            FilterOp::Eq => Op::Eq(v),
+            FilterOp::Lt => Op::Lt(v),
+            FilterOp::Le => Op::Le(v),
+            FilterOp::Gt => Op::Gt(v),
+            FilterOp::Ge => Op::Ge(v),
+            FilterOp::In => match v {
+                Value::Array(values) => Op::In(values),
+                other => {
+                    return Err(AccordError::invalid(format!(
+                        "the IN filter on '{}' needs a JSON array, got {other}",
+                        f.field
+                    )))
+                }
+            },
+            FilterOp::Prefix => match v {
+                Value::String(p) => Op::Prefix(p),
+                other => {
+                    return Err(AccordError::invalid(format!(
+                        "the prefix filter on '{}' needs a JSON string, got {other}",
+                        f.field
+                    )))
+                }
+            },
+        };
+        Ok(accord::Filter { field: f.field, op })
     }
 }
 
@@ -344,14 +432,24 @@ impl From<accord::SyncReport> for SyncReport {
                     collection: m.collection,
                     id: m.id,
                     conflict_id: m.conflict_id,
-                    strategy: m.strategy,
+                    strategy: m.strategy.to_string(),
                     needs_review: m.needs_review,
-                    fields_json: m.fields.to_string(),
+                    fields_json: fields_json(&m.fields),
                 })
                 .collect(),
             logs_uploaded: count(r.logs_uploaded),
             logs_error: r.logs_error,
             model_error: r.model_error,
+            quarantined: r
+                .quarantined
+                .into_iter()
+                .map(|q| QuarantinedWrite {
+                    collection: q.collection,
+                    id: q.id,
+                    mutation_id: q.mutation_id,
+                    reason: q.reason,
+                })
+                .collect(),
         }
     }
 }
@@ -366,10 +464,15 @@ impl From<accord::ConflictEntry> for Conflict {
             local_json: json_text(c.local.as_ref()),
             remote_json: json_text(c.remote.as_ref()),
             result_json: json_text(c.result.as_ref()),
-            strategy: c.strategy,
-            fields_json: c.fields.to_string(),
+            strategy: c.strategy.to_string(),
+            fields_json: fields_json(&c.fields),
             score: c.score,
             needs_review: c.needs_review,
+            suggested_json: json_text(c.suggested.as_ref()),
+            suggestion: c
+                .fields
+                .iter()
+                .find_map(|f| f.suggestion.as_ref().map(|r| r.to_string())),
             reviewed: c.reviewed,
             created_ms: c.created_ms,
         }
@@ -384,6 +487,7 @@ impl TryFrom<ConflictResolution> for accord::ConflictResolution {
             ConflictResolution::KeepMerged => accord::ConflictResolution::KeepMerged,
             ConflictResolution::UseLocal => accord::ConflictResolution::UseLocal,
             ConflictResolution::UseRemote => accord::ConflictResolution::UseRemote,
+            ConflictResolution::Suggested => accord::ConflictResolution::Suggested,
             ConflictResolution::Custom { json } => {
                 accord::ConflictResolution::Custom(parse_json("the custom resolution", &json)?)
             }

@@ -1,12 +1,14 @@
-//! Device log capture, template mining and the report uploaded at sync.
+//! Device logs: line parsing, template mining and the report uploaded at sync.
 //!
-//! The store keeps captured lines in a bounded ring; at sync they are read back as
-//! [`LogLine`]s and turned into a compact [`accord_protocol::LogReport`]: lines are
-//! grouped into templates by a [`TemplateMiner`] (one generic configuration, no per-app
-//! patterns), the distinct ERROR/FATAL templates are kept with a raw example each, the
-//! most frequent templates are listed, and a short root-cause paragraph is written from
-//! those templates — by the on-device model when one is loaded, deterministically
-//! otherwise. Everything here works on lines in memory and does no I/O.
+//! The engine (`accord`) captures lines into a bounded ring in its store; at sync it reads
+//! them back as [`LogLine`]s and [`build_report`] turns them into a compact
+//! [`accord_protocol::LogReport`]: lines are grouped into templates by a
+//! [`TemplateMiner`] (one generic configuration, no per-app patterns), the distinct
+//! ERROR/FATAL templates are kept with a raw example each, the most frequent templates
+//! are listed, and a short root-cause paragraph is written from those templates — by a
+//! language model (through `accord_model_api::LanguageModel`) when one is given,
+//! deterministically otherwise. Everything here works on lines in memory and does no
+//! I/O.
 
 mod line;
 mod miner;

@@ -486,3 +486,20 @@ fn hyperparameters(path: &Path, content: &Content) -> Result<Hyperparameters, Mo
         context_length: int("context_length").unwrap_or(2048),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn sha256_of_a_file_is_its_lowercase_hex_digest() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"abc").unwrap();
+        assert_eq!(
+            sha256_file(f.path()).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

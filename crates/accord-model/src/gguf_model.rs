@@ -528,12 +528,7 @@ mod tests {
 
     #[test]
     fn a_prompt_evaluated_in_one_batch_equals_one_token_at_a_time() {
-        let path = super::super::known_model_path("smollm2").expect("workspace");
-        assert!(
-            path.is_file(),
-            "{} missing: run scripts/fetch-models.sh",
-            path.display()
-        );
+        let path = accord_test_support::test_model_path();
         let m = GgufModel::load(&path, &LoadOptions::default()).unwrap();
         let tokens = m.prompt_tokens("The capital of France is Paris, and the capital of Italy is");
         let mut batch = m.net.new_cache();

@@ -27,5 +27,5 @@ pub use chat_template::ChatTemplate;
 pub use gguf::{Architecture, GgufFile, Hyperparameters};
 pub use gguf_model::{GgufModel, LoadOptions, LoadReport, Speed};
 pub use lazy::LazyModel;
-pub use locate::{default_model_path, known_model_path, KnownModel, MODEL_ENV};
+pub use locate::{KnownModel, KNOWN_MODELS};
 pub use tokenizer::Tokenizer;

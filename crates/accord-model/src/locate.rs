@@ -1,10 +1,10 @@
-//! Where the model file is: an explicit path, `ACCORD_MODEL`, or the default model in
-//! the workspace's `models/` folder (filled by `scripts/fetch-models.sh`).
+//! The model files `scripts/fetch-models.sh` installs, with their checksums.
+//!
+//! This crate never looks for a model on its own: the caller names the file (an app's
+//! config, the `accord` command's `--model` / `ACCORD_MODEL` / models folder). These
+//! helpers only say which files the fetch script puts in a folder the caller chose.
 
 use std::path::{Path, PathBuf};
-
-/// Environment variable naming the model file to use.
-pub const MODEL_ENV: &str = "ACCORD_MODEL";
 
 /// The model files `scripts/fetch-models.sh` installs, best default first: the quality
 /// default (Qwen2.5-Coder-0.5B), then the small test model.
@@ -48,40 +48,19 @@ impl KnownModel {
         let name = path.file_name()?.to_str()?;
         KNOWN_MODELS.iter().find(|m| m.file == name)
     }
-}
 
-/// The workspace's `models/` folder, found by walking up from the current directory and
-/// from this crate's source directory to the folder holding `Cargo.lock`.
-pub fn models_dir() -> Option<PathBuf> {
-    let starts = [
-        std::env::current_dir().ok(),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
-    ];
-    for start in starts.into_iter().flatten() {
-        for dir in start.ancestors() {
-            if dir.join("Cargo.lock").is_file() {
-                return Some(dir.join("models"));
-            }
-        }
+    /// Where this model is in `dir`, whether or not it is there (so a caller can say
+    /// exactly what is missing and how to fetch it).
+    pub fn path_in(&self, dir: &Path) -> PathBuf {
+        dir.join(self.file)
     }
-    None
-}
 
-/// The model to use when none is named: `ACCORD_MODEL` if set, else the first known
-/// model present in `models/` (the quality default before the small test model).
-pub fn default_model_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(MODEL_ENV).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
+    /// The first known model present in `dir`, best default first (the quality default
+    /// before the small test model).
+    pub fn first_in(dir: &Path) -> Option<PathBuf> {
+        KNOWN_MODELS
+            .iter()
+            .map(|m| m.path_in(dir))
+            .find(|p| p.is_file())
     }
-    let dir = models_dir()?;
-    KNOWN_MODELS
-        .iter()
-        .map(|m| dir.join(m.file))
-        .find(|p| p.is_file())
-}
-
-/// The path of a known model under `models/` by its script key, whether or not it is
-/// present, so a caller can say exactly what is missing and how to fetch it.
-pub fn known_model_path(key: &str) -> Option<PathBuf> {
-    Some(models_dir()?.join(KnownModel::by_key(key)?.file))
 }

@@ -4,6 +4,10 @@
 //! `ACCORD_TEST_MODEL` to use another copy. A missing file fails these tests with the
 //! command that fetches it: a model test that silently skipped would prove nothing.
 
+// An integration test: the workspace denies unwrap, expect and panic outside tests, and
+// clippy counts only #[test] functions as tests, not the helpers beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -11,29 +15,17 @@ use std::time::Duration;
 
 use accord::InterruptHandle;
 use accord_model::{
-    known_model_path, Budget, ChatMessage, GgufModel, LanguageModel, LoadOptions, ModelError,
-    StopReason,
+    Budget, ChatMessage, GgufModel, LanguageModel, LoadOptions, ModelError, StopReason,
 };
-
-fn model_path() -> PathBuf {
-    let path = std::env::var_os("ACCORD_TEST_MODEL")
-        .map(PathBuf::from)
-        .or_else(|| known_model_path("smollm2"))
-        .expect("cannot locate the workspace's models/ folder");
-    assert!(
-        path.is_file(),
-        "test model {} is missing: run `scripts/fetch-models.sh smollm2` (or `make model`), \
-         or point ACCORD_TEST_MODEL at SmolLM2-135M-Instruct.Q4_1.gguf",
-        path.display()
-    );
-    path
-}
+use accord_test_support::test_model_path;
 
 fn model() -> Arc<GgufModel> {
     static MODEL: OnceLock<Arc<GgufModel>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            Arc::new(GgufModel::load(&model_path(), &LoadOptions::default()).expect("load SmolLM2"))
+            Arc::new(
+                GgufModel::load(&test_model_path(), &LoadOptions::default()).expect("load SmolLM2"),
+            )
         })
         .clone()
 }
@@ -74,7 +66,7 @@ fn requantized_load_reports_it_and_still_ranks_correctly() {
         own_kernels: false,
         ..LoadOptions::default()
     };
-    let m = GgufModel::load(&model_path(), &options).unwrap();
+    let m = GgufModel::load(&test_model_path(), &options).unwrap();
     assert_eq!(
         m.report().requantized,
         vec![("Q4_1->Q8_0".to_string(), 210)]
@@ -273,7 +265,7 @@ fn a_spent_deadline_stops_generation_and_scoring() {
 
 #[test]
 fn a_prompt_longer_than_the_context_is_rejected() {
-    let path = model_path();
+    let path = test_model_path();
     let small = GgufModel::load(
         &path,
         &LoadOptions {
@@ -305,7 +297,7 @@ fn load_err(path: &std::path::Path) -> ModelError {
 
 #[test]
 fn missing_truncated_or_corrupt_files_are_errors_not_crashes() {
-    let path = model_path();
+    let path = test_model_path();
     let bytes = std::fs::read(&path).unwrap();
 
     let missing = load_err(std::path::Path::new("/nonexistent/model.gguf"));
@@ -345,7 +337,7 @@ fn a_wrong_checksum_is_refused_before_loading() {
         sha256: Some("0".repeat(64)),
         ..LoadOptions::default()
     };
-    let e = GgufModel::load(&model_path(), &options)
+    let e = GgufModel::load(&test_model_path(), &options)
         .err()
         .expect("must refuse");
     assert!(e.to_string().contains("sha256"), "{e}");

@@ -35,10 +35,17 @@ pub const MAX_MUTATIONS_PER_BATCH: usize = 1000;
 /// Longest collection name or record id, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
 
+/// A record's fields as JSON text, carried through without being decoded: the change
+/// feed's form, so a server sends what it stored and a client stores what it received
+/// without building a [`Value`] for each record. Its JSON on the wire is the same.
+pub type RawData = Box<serde_json::value::RawValue>;
+
 /// A record as the server holds it: the latest state, with its version and the change
-/// sequence at which it last changed.
+/// sequence at which it last changed. `D` is how its fields are held: a decoded
+/// [`Value`] (the default), or [`RawData`] in the change feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RemoteRecord {
+#[serde(bound(serialize = "D: Serialize", deserialize = "D: Deserialize<'de>"))]
+pub struct RemoteRecord<D = Value> {
     /// Collection the record belongs to.
     pub collection: String,
     /// Record id, unique within its collection.
@@ -49,7 +56,7 @@ pub struct RemoteRecord {
     pub seq: i64,
     /// The record's fields; `None` when the record is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<D>,
     /// True for a tombstone.
     #[serde(default)]
     pub deleted: bool,
@@ -63,11 +70,39 @@ pub struct RemoteRecord {
     pub mutation_id: String,
 }
 
-/// One page of the change feed.
+impl RemoteRecord<RawData> {
+    /// True when the fields are a JSON object (what every live record must hold).
+    pub fn data_is_object(&self) -> bool {
+        self.data
+            .as_ref()
+            .is_some_and(|d| d.get().trim_start().starts_with('{'))
+    }
+
+    /// The same record with its fields decoded.
+    pub fn decode(&self) -> Result<RemoteRecord, serde_json::Error> {
+        Ok(RemoteRecord {
+            collection: self.collection.clone(),
+            id: self.id.clone(),
+            version: self.version,
+            seq: self.seq,
+            data: self
+                .data
+                .as_ref()
+                .map(|d| serde_json::from_str(d.get()))
+                .transpose()?,
+            deleted: self.deleted,
+            hlc: self.hlc.clone(),
+            mutation_id: self.mutation_id.clone(),
+        })
+    }
+}
+
+/// One page of the change feed; `D` as in [`RemoteRecord`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangesPage {
+#[serde(bound(serialize = "D: Serialize", deserialize = "D: Deserialize<'de>"))]
+pub struct ChangesPage<D = Value> {
     /// Records changed after `since`, in increasing `seq`, each at its latest state.
-    pub changes: Vec<RemoteRecord>,
+    pub changes: Vec<RemoteRecord<D>>,
     /// Cursor to pass as `since` for the next page.
     pub next: i64,
     /// True when more changes follow after `next`.
@@ -414,6 +449,20 @@ mod tests {
         for missing in ["C2", "T0", "T3", "X1", "C", ""] {
             assert!(report.cited_template(missing).is_none(), "{missing}");
         }
+    }
+
+    #[test]
+    fn a_raw_page_reads_and_writes_the_same_json_as_a_decoded_one() {
+        let body = r#"{"changes":[{"collection":"notes","id":"n1","version":2,"seq":7,"data":{"b":[1,2],"a":"x"},"deleted":false,"hlc":"h","mutation_id":"m"},{"collection":"notes","id":"n2","version":1,"seq":8,"deleted":true,"hlc":"h","mutation_id":"m2"}],"next":8,"more":false}"#;
+        let raw: ChangesPage<RawData> = serde_json::from_str(body).unwrap();
+        let decoded: ChangesPage = serde_json::from_str(body).unwrap();
+        assert!(raw.changes[0].data_is_object());
+        assert!(!raw.changes[1].data_is_object());
+        assert_eq!(raw.changes[0].decode().unwrap(), decoded.changes[0]);
+        assert_eq!(raw.changes[1].decode().unwrap(), decoded.changes[1]);
+        let again: ChangesPage =
+            serde_json::from_str(&serde_json::to_string(&raw).unwrap()).unwrap();
+        assert_eq!(again, decoded);
     }
 
     #[test]

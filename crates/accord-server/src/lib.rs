@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod auth;
 pub mod console;
+mod drain;
 pub mod http;
 pub mod metrics;
 pub mod rate_limit;

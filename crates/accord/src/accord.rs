@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::interrupt::InterruptHandle;
-use crate::merge::{Arbiter, ArbiterOptions, CandidateArbiter, CollectionSchema};
+use crate::merge::{
+    merge_record, Arbiter, ArbiterOptions, CandidateArbiter, CollectionSchema, MergeContext,
+};
 use crate::model::ModelFile;
 use crate::store::{
     self, ConflictEntry, ConflictResolution, LocalRecord, LogEvent, LogRing, LogRingStats, Meta,
@@ -304,6 +306,17 @@ impl Accord {
         Ok(rows.into_iter().filter_map(Record::from_local).collect())
     }
 
+    /// Creates (if missing) an index on `field` (a dot-separated path) of
+    /// `collection`'s records: queries that filter on it (equality, range, `IN`,
+    /// prefix) or order by it read the index instead of every record of the collection.
+    /// Each write of a record then updates the index too, so it pays for a field that
+    /// is queried often in a collection of more than a few hundred records.
+    pub fn create_index(&self, collection: &str, field: &str) -> Result<()> {
+        self.check_open()?;
+        self.store
+            .write(|tx| crate::store::create_index(tx, collection, field))
+    }
+
     /// Calls `listener` after every committed change to `collection` (all collections
     /// when `None`), local or synced. Returns an id for [`Accord::unobserve`].
     pub fn observe(&self, collection: Option<&str>, listener: ChangeListener) -> u64 {
@@ -443,23 +456,29 @@ impl Accord {
         self.store.read(|c| ConflictEntry::list(c, open_only))
     }
 
-    /// Settles a logged merge: keep the result, or restore one side (written as a new
-    /// local edit, so it syncs), or write other fields. Marks it reviewed.
+    /// Settles a logged merge: keep the result, restore one side, apply the merge's
+    /// suggestion, or write other fields (each written as a new local edit, so it
+    /// syncs). Marks it reviewed.
     pub fn resolve_conflict(&self, conflict_id: i64, resolution: ConflictResolution) -> Result<()> {
         self.check_open()?;
         let entry = self.store.read(|c| ConflictEntry::get(c, conflict_id))?;
-        let write = match resolution {
-            ConflictResolution::KeepMerged => None,
-            ConflictResolution::UseLocal => Some(side_write(entry.local.clone())),
-            ConflictResolution::UseRemote => Some(side_write(entry.remote.clone())),
-            ConflictResolution::Custom(v) => Some(RecordWrite::Put(v)),
-        };
-        if let Some(w) = &write {
-            store::check_write(&entry.collection, &entry.id, w)?;
-        }
+        let default_schema = CollectionSchema::new();
+        let schema = self
+            .config
+            .collections
+            .get(&entry.collection)
+            .unwrap_or(&default_schema);
         let changed = self.store.write(|tx| {
+            let write = match &resolution {
+                ConflictResolution::KeepMerged => None,
+                ConflictResolution::UseLocal => Some(side_write(entry.local.clone())),
+                ConflictResolution::UseRemote => Some(side_write(entry.remote.clone())),
+                ConflictResolution::Suggested => Some(suggested_write(tx, &entry, schema)?),
+                ConflictResolution::Custom(v) => Some(RecordWrite::Put(v.clone())),
+            };
             let changed = match write {
                 Some(w) => {
+                    store::check_write(&entry.collection, &entry.id, &w)?;
                     let writes = [(entry.id.clone(), w)];
                     !store::write_batch(tx, &self.device_id, &entry.collection, &writes)?.is_empty()
                 }
@@ -541,6 +560,49 @@ impl Drop for Accord {
         // Best effort: a failure here has nobody left to report to.
         let _ = self.flush_logs();
     }
+}
+
+/// The write that applies a logged merge's suggestion: the suggested record, with the
+/// record's edits since the merge kept where they do not touch what the suggestion
+/// changes (a three-way merge from the merge's result; edits since win a field both
+/// changed). An error, and nothing written, when there is no suggestion, the record was
+/// deleted since, or an edit since overlaps what the suggestion changes.
+fn suggested_write(
+    tx: &rusqlite::Connection,
+    entry: &ConflictEntry,
+    schema: &CollectionSchema,
+) -> Result<RecordWrite> {
+    let Some(suggested) = &entry.suggested else {
+        return Err(Error::invalid(format!(
+            "conflict {} has no suggestion: it needed no review",
+            entry.conflict_id
+        )));
+    };
+    let current = LocalRecord::load(tx, &entry.collection, &entry.id)?;
+    let Some(current) = current.filter(|r| !r.deleted) else {
+        return Err(Error::invalid(format!(
+            "{}/{} was deleted after conflict {}; restore a side or write a custom value",
+            entry.collection, entry.id, entry.conflict_id
+        )));
+    };
+    let data = current.data.unwrap_or_default();
+    if Some(&data) == entry.result.as_ref() {
+        return Ok(RecordWrite::Put(suggested.clone()));
+    }
+    let ctx = MergeContext {
+        local_hlc: &current.hlc,
+        remote_hlc: "",
+        arbiter: None,
+    };
+    let m = merge_record(schema, entry.result.as_ref(), &data, suggested, &ctx);
+    if m.needs_review {
+        return Err(Error::invalid(format!(
+            "{}/{} was edited after conflict {} where its suggestion changes it; \
+             write a custom value instead",
+            entry.collection, entry.id, entry.conflict_id
+        )));
+    }
+    Ok(RecordWrite::Put(m.value))
 }
 
 fn side_write(side: Option<Value>) -> RecordWrite {

@@ -25,5 +25,5 @@ pub mod transport;
 pub use accord::{Accord, ChangeListener, Config, ProgressListener, Record, ServerConfig};
 pub use accord_model_api::{interrupt, InterruptHandle};
 pub use error::{Error, Result};
-pub use store::{ConflictEntry, ConflictResolution, Query};
+pub use store::{ConflictEntry, ConflictResolution, Filter, FilterOp, Query};
 pub use sync::{ChangeEvent, ChangeOrigin, SyncOptions, SyncOutcome, SyncReport};

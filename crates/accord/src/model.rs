@@ -88,3 +88,35 @@ impl ModelFile {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_model_that_cannot_be_used_is_reported_and_never_called() {
+        let file = ModelFile::open(Path::new("/nonexistent/Tiny.Q8_0.gguf"));
+        assert!(file.get().is_none());
+        assert!(file.shared().is_none());
+        let why = file.error().unwrap_or_default();
+        assert!(why.contains("/nonexistent/Tiny.Q8_0.gguf"), "{why}");
+        if cfg!(feature = "model") {
+            assert!(why.contains("not found"), "{why}");
+        } else {
+            assert!(why.contains("no model runtime"), "{why}");
+        }
+    }
+
+    /// Built without the runtime, even a file that exists is not loaded.
+    #[cfg(not(feature = "model"))]
+    #[test]
+    fn without_the_runtime_an_existing_model_file_is_reported_unusable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.gguf");
+        std::fs::write(&path, b"GGUF").unwrap();
+        let file = ModelFile::open(&path);
+        assert!(file.get().is_none());
+        let why = file.error().unwrap_or_default();
+        assert!(why.contains("cargo feature `model`"), "{why}");
+    }
+}

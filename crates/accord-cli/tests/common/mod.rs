@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use accord::{Accord, Config};
 use accord_server::{auth, RunningServer, ServerOptions, Storage};
+use serde_json::Value;
 
 /// Environment variable naming a PostgreSQL server (`postgres://user@host:port/db`) to
 /// run the server suites against instead of SQLite (`scripts/pg-test-cluster.sh` sets it).
@@ -116,6 +117,15 @@ impl TestServer {
 
     /// The server's version of a record.
     pub fn version_of(&self, collection: &str, id: &str) -> Option<i64> {
+        self.record(collection, id).map(|r| r.version)
+    }
+
+    /// The server's copy of a record's fields (`None` when absent or deleted).
+    pub fn data_of(&self, collection: &str, id: &str) -> Option<serde_json::Value> {
+        self.record(collection, id).and_then(|r| r.data)
+    }
+
+    fn record(&self, collection: &str, id: &str) -> Option<accord_protocol::RemoteRecord> {
         let user = self
             .storage
             .user_for_token(&auth::token_hash(&self.user_token_for_reading()))
@@ -128,7 +138,7 @@ impl TestServer {
             .changes
             .into_iter()
             .find(|r| r.collection == collection && r.id == id)
-            .map(|r| r.version)
+            .map(|r| r.decode().unwrap())
     }
 
     fn user_token_for_reading(&self) -> String {
@@ -219,8 +229,10 @@ impl Drop for ServeProcess {
 }
 
 /// Sends `req`, with `body` as JSON when given, and returns the response whatever its
-/// status: the HTTP suites assert on 4xx and 5xx answers.
+/// status: the HTTP suites assert on 4xx and 5xx answers. A transport error fails the
+/// test.
 pub fn send(req: ureq::Request, body: Option<&str>) -> ureq::Response {
+    let what = format!("{} {}", req.method(), req.url());
     let result = match body {
         Some(b) => req.set("Content-Type", "application/json").send_string(b),
         None => req.call(),
@@ -228,6 +240,47 @@ pub fn send(req: ureq::Request, body: Option<&str>) -> ureq::Response {
     match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
+        Err(e) => panic!("transport error: {what}: {e}"),
     }
+}
+
+/// Sends `method url` with the `Authorization` header when given and `body` as JSON
+/// when given; returns the status, the `Retry-After` header and the body text, whatever
+/// the status.
+pub fn request(
+    method: &str,
+    url: &str,
+    authorization: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let mut req = ureq::request(method, url);
+    if let Some(a) = authorization {
+        req = req.set("Authorization", a);
+    }
+    let resp = send(req, body);
+    let status = resp.status();
+    let retry_after = resp.header("Retry-After").map(str::to_string);
+    (status, retry_after, resp.into_string().unwrap())
+}
+
+/// Status and JSON body (the text as a JSON string when it is not JSON) of `method url`
+/// with a bearer `token` when given.
+fn json_request(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let (status, _, text) = request(method, url, bearer.as_deref(), body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// `GET url` with a bearer `token` when given: status and JSON body, whatever the status.
+pub fn get(url: &str, token: Option<&str>) -> (u16, Value) {
+    json_request("GET", url, token, None)
+}
+
+/// `POST url` with JSON `body` and a bearer `token` when given: status and JSON body,
+/// whatever the status.
+pub fn post(url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    json_request("POST", url, token, Some(body))
 }

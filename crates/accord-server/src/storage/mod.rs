@@ -9,7 +9,7 @@ mod activity;
 mod postgres;
 mod sqlite;
 
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 use serde::Serialize;
 
 pub use activity::{Activity, ActivityCounts, ActivityKey, HOUR_MS};
@@ -26,6 +26,14 @@ pub fn open(db: &str) -> Result<std::sync::Arc<dyn Storage>> {
             std::path::Path::new(db),
         )?))
     }
+}
+
+/// Milliseconds since the Unix epoch: the server's one clock, for the `*_ms` columns of
+/// either database (a clock before 1970 reads as 0 rather than failing a write).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// True when `db` names a PostgreSQL database rather than a SQLite file.
@@ -164,8 +172,9 @@ pub trait Storage: Send + Sync + 'static {
         })
     }
 
-    /// Records of the space changed after `since`, in seq order, at most `limit`.
-    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage>;
+    /// Records of the space changed after `since`, in seq order, at most `limit`, their
+    /// fields as stored (never decoded: the feed is the server's hottest path).
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage<RawData>>;
 
     /// How many records of the space changed after `since` (what a pull from `since`
     /// still has to fetch).
@@ -254,7 +263,11 @@ pub(crate) fn assemble_users(
 
 /// The page of changes after `since` from `changes`, which were read with a limit of
 /// `limit + 1`: the extra row only says whether there is more.
-pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u32) -> ChangesPage {
+pub(crate) fn changes_page(
+    mut changes: Vec<RemoteRecord<RawData>>,
+    since: i64,
+    limit: u32,
+) -> ChangesPage<RawData> {
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     let next = changes.last().map_or(since, |r| r.seq);
@@ -264,6 +277,13 @@ pub(crate) fn changes_page(mut changes: Vec<RemoteRecord>, since: i64, limit: u3
         more,
         remaining: None,
     }
+}
+
+/// Stored record fields as the feed sends them. The text was written by this server from a
+/// decoded JSON object, so it is checked (a damaged row is an error) but not decoded.
+pub(crate) fn raw_data(text: String) -> Result<RawData> {
+    serde_json::value::RawValue::from_string(text)
+        .map_err(|e| StorageError::Database(format!("a stored record is damaged: {e}")))
 }
 
 /// Checks a batch before it touches storage, so a bad mutation rejects the request with

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
@@ -26,10 +26,10 @@ use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::activity::{from_db, to_db};
 use super::{
-    Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
+    now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, TokenAccess, User, UserInfo,
 };
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 
 const SCHEMA_VERSION: i64 = 2;
 
@@ -211,6 +211,8 @@ enum Mode {
 struct Conn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// True when `SET LOCAL enable_seqscan` is understood (see [`Tx::index_scans_only`]).
+    planner_settings: bool,
 }
 
 /// A transaction on a pooled connection, preparing each statement once per connection.
@@ -218,6 +220,7 @@ struct Conn {
 struct Tx<'a> {
     tx: Transaction<'a>,
     statements: &'a mut HashMap<String, Statement>,
+    planner_settings: bool,
 }
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -271,6 +274,21 @@ impl Tx<'_> {
     fn batch_execute(&mut self, sql: &str) -> std::result::Result<(), postgres::Error> {
         self.tx.batch_execute(sql)
     }
+
+    /// Tells the planner, for this transaction only, not to scan whole tables.
+    ///
+    /// Under SERIALIZABLE a sequential scan takes a relation-level predicate lock (an
+    /// index scan locks pages). Once statistics say `spaces` is small, the planner picks
+    /// a sequential scan for the push's `WHERE space_id = $1`, and then every push
+    /// conflicts with every other push, of any space. The push's queries are all key
+    /// lookups, so the index is always the right plan there; other transactions keep
+    /// the planner's own choice.
+    fn index_scans_only(&mut self) -> std::result::Result<(), postgres::Error> {
+        if self.planner_settings {
+            self.tx.batch_execute("SET LOCAL enable_seqscan = off")?;
+        }
+        Ok(())
+    }
 }
 
 /// A bounded pool: at most `size` connections open; callers wait for a free one.
@@ -307,13 +325,6 @@ impl From<StorageError> for TxFailure {
 }
 
 type TxResult<T> = std::result::Result<T, TxFailure>;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// True for the errors a serializable database asks the client to retry.
 fn is_retryable(e: &postgres::Error) -> bool {
@@ -458,22 +469,17 @@ impl PostgresStorage {
 
     fn connect(&self) -> std::result::Result<Conn, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
-        // Under SERIALIZABLE, a sequential scan locks the whole table against writers
-        // (PostgreSQL's predicate locks: relation-level for a scan, page-level for an
-        // index). Once statistics say `spaces` is small, the planner picks a sequential
-        // scan for `WHERE space_id = $1`, and then every push conflicts with every
-        // other push, of any space. Accord's queries are all key lookups or per-space
-        // ranges, so the index is always the right plan. A database without this
-        // planner setting (CockroachDB) has no such locks either, so its refusal is
-        // ignored; a broken connection is not.
-        if let Err(e) = client.batch_execute("SET enable_seqscan = off") {
-            if e.as_db_error().is_none() {
-                return Err(e);
-            }
-        }
+        // Whether this database has PostgreSQL's planner settings (CockroachDB has
+        // neither the setting nor the predicate locks it is needed against).
+        let planner_settings = match client.batch_execute("SHOW enable_seqscan") {
+            Ok(()) => true,
+            Err(e) if e.as_db_error().is_some() => false,
+            Err(e) => return Err(e),
+        };
         Ok(Conn {
             client,
             statements: HashMap::new(),
+            planner_settings,
         })
     }
 
@@ -563,6 +569,7 @@ fn run_once<T>(
     let mut tx = Tx {
         tx,
         statements: &mut conn.statements,
+        planner_settings: conn.planner_settings,
     };
     let out = f(&mut tx)?;
     tx.tx.commit()?;
@@ -747,7 +754,7 @@ impl Storage for PostgresStorage {
         Ok(access)
     }
 
-    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage> {
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage<RawData>> {
         self.read("changes", |tx| {
             let rows = tx.query(
                 &format!(
@@ -758,7 +765,21 @@ impl Storage for PostgresStorage {
             )?;
             let changes = rows
                 .iter()
-                .map(record_from_row)
+                .map(|row| {
+                    Ok(RemoteRecord {
+                        collection: row.try_get(0)?,
+                        id: row.try_get(1)?,
+                        version: row.try_get(2)?,
+                        seq: row.try_get(3)?,
+                        data: row
+                            .try_get::<_, Option<String>>(4)?
+                            .map(super::raw_data)
+                            .transpose()?,
+                        deleted: row.try_get(5)?,
+                        hlc: row.try_get(6)?,
+                        mutation_id: row.try_get(7)?,
+                    })
+                })
                 .collect::<TxResult<Vec<_>>>()?;
             Ok(super::changes_page(changes, since, limit))
         })
@@ -790,6 +811,7 @@ impl Storage for PostgresStorage {
         // after it look each id up before writing, as a read would.
         let mut careful = false;
         self.write("apply", |tx| {
+            tx.index_scans_only()?;
             // The space row is the per-space write lock: writers of one space take
             // their seq numbers one after another, so the feed commits in seq order and
             // a reader never skips a seq that commits later.

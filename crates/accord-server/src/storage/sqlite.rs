@@ -2,16 +2,16 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::activity::{from_db, to_db};
 use super::{
-    Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
+    now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, User, UserInfo,
 };
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 
 const SCHEMA_VERSION: i64 = 2;
 
@@ -101,13 +101,6 @@ pub struct SqliteStorage {
     path: std::path::PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -280,17 +273,29 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage> {
+    fn changes(&self, space_id: i64, since: i64, limit: u32) -> Result<ChangesPage<RawData>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {RECORD_COLUMNS} FROM records WHERE space_id = ?1 AND seq > ?2
                  ORDER BY seq LIMIT ?3"
             ))?;
-            let rows = stmt.query_map(
-                params![space_id, since, i64::from(limit) + 1],
-                record_from_row,
-            )?;
-            let changes = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut rows = stmt.query(params![space_id, since, i64::from(limit) + 1])?;
+            let mut changes = Vec::with_capacity(limit as usize + 1);
+            while let Some(row) = rows.next()? {
+                changes.push(RemoteRecord {
+                    collection: row.get(0)?,
+                    id: row.get(1)?,
+                    version: row.get(2)?,
+                    seq: row.get(3)?,
+                    data: row
+                        .get::<_, Option<String>>(4)?
+                        .map(super::raw_data)
+                        .transpose()?,
+                    deleted: row.get(5)?,
+                    hlc: row.get(6)?,
+                    mutation_id: row.get(7)?,
+                });
+            }
             Ok(super::changes_page(changes, since, limit))
         })
     }

@@ -11,8 +11,9 @@ use std::collections::HashSet;
 
 use similar::{capture_diff_slices, Algorithm, DiffOp};
 
-use super::arbiter::ConflictHunk;
-use super::text::{merge_words, words};
+use super::hunk::{lines, ConflictHunk};
+use super::tokens::tokens as words;
+use super::words::merge_words;
 
 /// Hunks longer than this (in lines, per side) get only the whole-side candidates: the
 /// structural rules diff the hunk, and a conflict that large is for a person anyway.
@@ -240,17 +241,6 @@ pub fn check(hunk: &ConflictHunk<'_>, text: &str) -> Check {
     }
 }
 
-/// The lines of `text` without their terminators (`""` has none, `"\n"` one empty line).
-pub(crate) fn lines(text: &str) -> Vec<&str> {
-    if text.is_empty() {
-        return Vec::new();
-    }
-    text.strip_suffix('\n')
-        .unwrap_or(text)
-        .split('\n')
-        .collect()
-}
-
 /// Joins lines, ending with a newline when `newline` (and there is a line).
 fn join(body: &[String], newline: bool) -> String {
     let mut text = body.join("\n");
@@ -422,7 +412,8 @@ fn word_merged_union(base: &[&str], l: &SideEdits<'_>, r: &SideEdits<'_>) -> Opt
             .take_while(|&i| l.deleted[i] && r.deleted[i])
             .count();
         if !li.is_empty() && !ri.is_empty() && li != ri && run > 0 {
-            let merged = merge_words(&base[p..p + run].join("\n"), &li.join("\n"), &ri.join("\n"))?;
+            let merged = merge_words(&base[p..p + run].join("\n"), &li.join("\n"), &ri.join("\n"))
+                .and_then(|m| m.merged())?;
             out.extend(merged.split('\n').map(str::to_string));
             merged_any = true;
             p += run;

@@ -3,10 +3,10 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
 use super::arbiter::Arbiter;
+use super::decision::{FieldOutcome, Side, Step, Strategy};
 use super::policy::{CollectionSchema, FieldPolicy};
 use super::text::merge_text;
 use crate::hlc::compare_hlc_str;
@@ -32,95 +32,6 @@ impl fmt::Debug for MergeContext<'_> {
     }
 }
 
-/// How one field was decided.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-pub enum Step {
-    /// Both sides hold the same value.
-    Equal,
-    /// Only this device changed it.
-    TookLocal,
-    /// Only the other device changed it.
-    TookRemote,
-    /// Both changed it; the later write by hybrid logical clock won.
-    Lww {
-        /// `local` or `remote`.
-        winner: String,
-    },
-    /// Both changed a counter; the changes were added.
-    Counter,
-    /// Both changed a set; additions and removals of both were applied.
-    Set,
-    /// Both changed an object; its keys were merged one by one.
-    Json,
-    /// Both changed the text in different lines; line diff3 merged it.
-    LineDiff3,
-    /// The arbiter decided the overlapping hunks.
-    Arbiter {
-        /// Model name.
-        model: String,
-        /// Which candidate or method won.
-        detail: String,
-        /// Its score, when scored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        score: Option<f64>,
-    },
-    /// The edits overlap and nothing decided them: both sides are kept, local first.
-    KeepBoth,
-}
-
-impl Step {
-    /// The conflict-log strategy this step belongs to; `None` for steps where no
-    /// merging happened (one side or both equal).
-    pub fn strategy(&self) -> Option<Strategy> {
-        match self {
-            Step::Equal | Step::TookLocal | Step::TookRemote => None,
-            Step::Lww { .. } | Step::Counter | Step::Set | Step::Json => Some(Strategy::Field),
-            Step::LineDiff3 => Some(Strategy::Diff3),
-            Step::Arbiter { model, .. } => Some(Strategy::Arbiter(model.clone())),
-            Step::KeepBoth => Some(Strategy::Fallback),
-        }
-    }
-}
-
-/// The strongest step a record merge needed, as written to the conflict log.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Strategy {
-    /// Fields were combined by policy (disjoint edits, lww, counter, set, json).
-    Field,
-    /// A text field needed diff3.
-    Diff3,
-    /// A text hunk was decided by the arbiter with this model.
-    Arbiter(String),
-    /// A text hunk kept both sides for review.
-    Fallback,
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Strategy::Field => f.write_str("field"),
-            Strategy::Diff3 => f.write_str("diff3"),
-            Strategy::Arbiter(model) => write!(f, "arbiter:{model}"),
-            Strategy::Fallback => f.write_str("fallback"),
-        }
-    }
-}
-
-/// How one (possibly nested, dot-separated) field was decided.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldOutcome {
-    /// Field path, e.g. `body` or `meta.tags`.
-    pub field: String,
-    /// Policy that applied.
-    pub policy: FieldPolicy,
-    /// What decided it.
-    #[serde(flatten)]
-    pub step: Step,
-    /// True when a person should review this field.
-    pub needs_review: bool,
-}
-
 /// The result of merging a record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordMerge {
@@ -133,6 +44,10 @@ pub struct RecordMerge {
     pub strategy: Option<Strategy>,
     /// True when any field kept both sides or otherwise needs a person.
     pub needs_review: bool,
+    /// When flagged: the record a person most likely wants, each flagged text field
+    /// replaced by its suggestion (see [`FieldOutcome::suggestion`] for why). `value`
+    /// keeps both sides; an app applies this one in one call.
+    pub suggested: Option<Value>,
 }
 
 /// Merges a record changed on both sides.
@@ -150,17 +65,19 @@ pub fn merge_record(
     ctx: &MergeContext<'_>,
 ) -> RecordMerge {
     let mut fields = Vec::new();
-    let value = match (local, remote) {
+    let (value, suggested) = match (local, remote) {
         (Value::Object(l), Value::Object(r)) => {
             let empty = Map::new();
             let b = base.and_then(Value::as_object).unwrap_or(&empty);
-            Value::Object(merge_object(Some(schema), "", b, l, r, ctx, &mut fields))
+            let (v, s) = merge_object(Some(schema), "", b, l, r, ctx, &mut fields);
+            (Value::Object(v), Value::Object(s))
         }
         _ => {
             // Not objects (should not happen for records): treat as one lww field.
             let out = merge_field(FieldPolicy::Lww, "", base, Some(local), Some(remote), ctx);
             fields.push(out.outcome);
-            out.value.unwrap_or(Value::Null)
+            let v = out.value.unwrap_or(Value::Null);
+            (v.clone(), v)
         }
     };
     let strategy = if value == *local || value == *remote {
@@ -178,9 +95,12 @@ pub fn merge_record(
         fields,
         strategy,
         needs_review,
+        suggested: needs_review.then_some(suggested),
     }
 }
 
+/// Merges an object key by key; returns the merged object and the same object with each
+/// flagged field's suggestion in its place.
 fn merge_object(
     schema: Option<&CollectionSchema>,
     prefix: &str,
@@ -189,7 +109,7 @@ fn merge_object(
     remote: &Map<String, Value>,
     ctx: &MergeContext<'_>,
     fields: &mut Vec<FieldOutcome>,
-) -> Map<String, Value> {
+) -> (Map<String, Value>, Map<String, Value>) {
     let default_schema = CollectionSchema::new();
     let schema = schema.unwrap_or(&default_schema);
     let mut keys: Vec<&String> = local
@@ -200,6 +120,7 @@ fn merge_object(
     keys.sort();
     keys.dedup();
     let mut out = Map::new();
+    let mut suggested = Map::new();
     for key in keys {
         let path = if prefix.is_empty() {
             key.clone()
@@ -224,45 +145,67 @@ fn merge_object(
                     let empty = Map::new();
                     let bo = b.and_then(Value::as_object).unwrap_or(&empty);
                     let before = fields.len();
-                    let v = merge_object(None, &path, bo, lo, ro, ctx, fields);
+                    let (v, s) = merge_object(None, &path, bo, lo, ro, ctx, fields);
                     let review = fields[before..].iter().any(|f| f.needs_review);
                     fields.push(FieldOutcome {
                         field: path.clone(),
-                        policy,
+                        policy: Some(policy),
                         step: Step::Json,
                         needs_review: review,
+                        suggestion: None,
                     });
-                    Some(Value::Object(v))
+                    FieldMerge {
+                        value: Some(Value::Object(v)),
+                        suggested: Some(Value::Object(s)),
+                        outcome: None,
+                    }
                 }
                 _ => {
-                    let o = merge_field(FieldPolicy::Lww, &path, b, l, r, ctx);
-                    fields.push(FieldOutcome {
-                        policy,
-                        ..o.outcome
-                    });
-                    o.value
+                    let mut o = merge_field(FieldPolicy::Lww, &path, b, l, r, ctx);
+                    o.outcome.policy = Some(policy);
+                    FieldMerge {
+                        suggested: o.value.clone(),
+                        value: o.value,
+                        outcome: Some(o.outcome),
+                    }
                 }
             }
         } else {
             let o = merge_field(policy, &path, b, l, r, ctx);
-            if o.outcome.step != Step::Equal {
-                fields.push(o.outcome);
+            let keep = o.outcome.step != Step::Equal;
+            FieldMerge {
+                suggested: o.suggested.or_else(|| o.value.clone()),
+                value: o.value,
+                outcome: keep.then_some(o.outcome),
             }
-            o.value
         };
-        if let Some(v) = merged {
+        fields.extend(merged.outcome);
+        if let Some(v) = merged.value {
             out.insert(key.clone(), v);
         }
+        if let Some(v) = merged.suggested {
+            suggested.insert(key.clone(), v);
+        }
     }
-    out
+    (out, suggested)
+}
+
+/// One key of an object, merged.
+struct FieldMerge {
+    value: Option<Value>,
+    suggested: Option<Value>,
+    outcome: Option<FieldOutcome>,
 }
 
 fn changed_on_both(b: Option<&Value>, l: Option<&Value>, r: Option<&Value>) -> bool {
     l != r && l != b && r != b
 }
 
-struct FieldMerge {
+/// One field merged under its policy.
+struct PolicyMerge {
     value: Option<Value>,
+    /// The suggested value when the merge is flagged and differs from `value`.
+    suggested: Option<Value>,
     outcome: FieldOutcome,
 }
 
@@ -273,48 +216,57 @@ fn merge_field(
     l: Option<&Value>,
     r: Option<&Value>,
     ctx: &MergeContext<'_>,
-) -> FieldMerge {
-    let done = |value: Option<&Value>, step: Step, needs_review: bool| FieldMerge {
+) -> PolicyMerge {
+    let done = |value: Option<&Value>, step: Step| PolicyMerge {
         value: value.cloned(),
+        suggested: None,
         outcome: FieldOutcome {
             field: path.to_string(),
-            policy,
+            policy: Some(policy),
             step,
-            needs_review,
+            needs_review: false,
+            suggestion: None,
         },
     };
     if l == r {
-        return done(l, Step::Equal, false);
+        return done(l, Step::Equal);
     }
     if l == b {
-        return done(r, Step::TookRemote, false);
+        return done(r, Step::TookRemote);
     }
     if r == b {
-        return done(l, Step::TookLocal, false);
+        return done(l, Step::TookLocal);
     }
     match (policy, l, r) {
         (FieldPolicy::Text, Some(Value::String(ls)), Some(Value::String(rs))) => {
             let bs = b.and_then(Value::as_str).unwrap_or("");
             let m = merge_text(bs, ls, rs, ctx.arbiter);
-            let value = Value::String(m.text);
-            FieldMerge {
-                value: Some(value),
+            // The field's suggestion reason: its first flagged hunk's.
+            let reason = m
+                .hunks
+                .iter()
+                .find_map(|h| h.suggestion.as_ref().map(|s| s.reason.clone()));
+            let suggested = m.suggested().map(Value::String);
+            PolicyMerge {
                 outcome: FieldOutcome {
                     field: path.to_string(),
-                    policy,
+                    policy: Some(policy),
                     step: m.step,
                     needs_review: m.needs_review,
+                    suggestion: reason,
                 },
+                value: Some(Value::String(m.text)),
+                suggested,
             }
         }
         (FieldPolicy::Counter, Some(Value::Number(ln)), Some(Value::Number(rn))) => {
             let bn = b.and_then(Value::as_number);
-            done(Some(&add_counter(bn, ln, rn)), Step::Counter, false)
+            done(Some(&add_counter(bn, ln, rn)), Step::Counter)
         }
         (FieldPolicy::Set, Some(Value::Array(la)), Some(Value::Array(ra))) => {
             let empty = Vec::new();
             let ba = b.and_then(Value::as_array).unwrap_or(&empty);
-            done(Some(&Value::Array(merge_set(ba, la, ra))), Step::Set, false)
+            done(Some(&Value::Array(merge_set(ba, la, ra))), Step::Set)
         }
         _ => {
             // lww, or a field whose values do not fit its policy (e.g. a text field one
@@ -326,17 +278,11 @@ fn merge_field(
                 Ordering::Equal => canonical(l) > canonical(r),
             };
             let (value, winner) = if local_wins {
-                (l, "local")
+                (l, Side::Local)
             } else {
-                (r, "remote")
+                (r, Side::Remote)
             };
-            done(
-                value,
-                Step::Lww {
-                    winner: winner.to_string(),
-                },
-                false,
-            )
+            done(value, Step::Lww { winner })
         }
     }
 }

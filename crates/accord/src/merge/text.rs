@@ -1,31 +1,37 @@
-//! Three-way text merge: line diff3, the arbiter for the hunks that still overlap, then
-//! the keep-both fallback.
+//! Three-way text merge: line diff3, word diff3 inside the lines both sides changed, the
+//! arbiter for what still overlaps, then the keep-both fallback.
 //!
-//! The invariant every step keeps: nothing either side wrote is dropped unless the merge
-//! says a person should look (`needs_review`). Line diff3 only ever takes a region from
-//! the side that changed it; the fallback keeps both sides of a hunk, local first, so its
-//! output contains every line of both.
-//!
-//! Word diff3 is not a step of its own. Carrying one side's word edits onto a line the
-//! other side also changed writes a line neither author wrote: on merge-dev it matched
-//! the person's merge in 5 conflicts, and in 2 more replaced a line the person kept
-//! verbatim. So a word merge ([`merge_words`]) is only a candidate the arbiter may offer,
-//! always flagged for review.
+//! The guarantee, at the level of edits: every run of words either side wrote (inserted,
+//! or put in place of base words) is in the result, unless the merge is flagged for
+//! review (`needs_review`) and the conflict log holds both sides. A line neither side
+//! wrote is allowed when it is the composition of both sides' edits (two typo fixes in
+//! one sentence). How each step keeps it:
+//! 1. Line diff3 takes each region from the side that changed it, once when both
+//!    changed it alike; adjacent lines changed on different sides are taken line by
+//!    line.
+//! 2. Word diff3 ([`super::words`]) applies each side's word edits at their place, and
+//!    only when every edit of one side has an unchanged word or line break between it
+//!    and every edit of the other side; two edits of the same words, or of neighbouring
+//!    words, still conflict.
+//! 3. The arbiter returns a candidate that keeps every line either side added, or flags
+//!    its choice for review.
+//! 4. The fallback keeps both sides of the hunk, local first, flagged; the hunk then
+//!    carries a suggestion ([`super::suggest`]) an app can apply in one call.
 
-use std::hash::Hash;
-use std::ops::Range;
-
-use similar::{capture_diff_slices, Algorithm, DiffOp};
-
-use super::arbiter::{Arbiter, ConflictHunk};
-use super::record::Step;
+use super::arbiter::Arbiter;
+use super::decision::{HunkOutcome, Step};
+use super::diff3::{diff3, Chunk};
+use super::hunk::{keep_both, lines_inclusive, ConflictHunk};
+use super::suggest;
+use super::words::merge_words;
 
 /// The result of merging a text field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextMerge {
     /// The merged text.
     pub text: String,
-    /// The strongest step any hunk needed (keep-both over arbiter over line diff3).
+    /// The strongest step any hunk needed (keep-both over arbiter over word diff3 over
+    /// line diff3).
     pub step: Step,
     /// True when both sides were kept somewhere (or the arbiter's choice needs a person).
     pub needs_review: bool,
@@ -33,21 +39,93 @@ pub struct TextMerge {
     pub hunks: Vec<HunkOutcome>,
 }
 
-/// How one overlapping hunk was decided.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HunkOutcome {
-    /// The step that decided it: `Arbiter` or `KeepBoth`.
-    pub step: Step,
-    /// Why the arbiter did not decide it, when it did not and one was given.
-    pub arbiter_error: Option<String>,
+/// Labels and size of git-style conflict markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Markers {
+    /// After `<<<<<<<`: this device's (our) version.
+    pub ours: String,
+    /// After `|||||||`: the common ancestor.
+    pub base: String,
+    /// After `>>>>>>>`: the other (their) version.
+    pub theirs: String,
+    /// How many marker characters (git's default is 7).
+    pub size: usize,
 }
 
-/// Merges `local` and `remote`, both edited from `base`.
-///
-/// Regions only one side changed take that side; regions both changed the same way are
-/// taken once; where both changed different adjacent lines each line comes from its
-/// side; what still overlaps goes to `arbiter` (when given) and otherwise keeps both
-/// sides, local first, flagged for review.
+impl Default for Markers {
+    fn default() -> Self {
+        Markers {
+            ours: "ours".to_string(),
+            base: "base".to_string(),
+            theirs: "theirs".to_string(),
+            size: 7,
+        }
+    }
+}
+
+impl TextMerge {
+    /// The merged text with each flagged hunk replaced by its suggestion; `None` when
+    /// nothing is flagged.
+    pub fn suggested(&self) -> Option<String> {
+        if !self.needs_review {
+            return None;
+        }
+        Some(self.replace_flagged(|h| {
+            h.suggestion.as_ref().map_or_else(
+                || self.text[h.output.clone()].to_string(),
+                |s| s.text.clone(),
+            )
+        }))
+    }
+
+    /// The merged text with git's conflict markers (diff3 style: ours, base, theirs)
+    /// around each flagged hunk instead of its resolution, so git, `git diff` and
+    /// mergetools find it.
+    pub fn with_markers(&self, markers: &Markers) -> String {
+        let line = |c: char, label: &str| {
+            let mut s: String = std::iter::repeat_n(c, markers.size.max(1)).collect();
+            if !label.is_empty() {
+                s.push(' ');
+                s.push_str(label);
+            }
+            s.push('\n');
+            s
+        };
+        let nl = |t: &str| {
+            if t.is_empty() || t.ends_with('\n') {
+                t.to_string()
+            } else {
+                format!("{t}\n")
+            }
+        };
+        self.replace_flagged(|h| {
+            let mut s = line('<', &markers.ours);
+            s.push_str(&nl(&h.local));
+            s.push_str(&line('|', &markers.base));
+            s.push_str(&nl(&h.base));
+            s.push_str(&line('=', ""));
+            s.push_str(&nl(&h.remote));
+            s.push_str(&line('>', &markers.theirs));
+            s
+        })
+    }
+
+    fn replace_flagged(&self, mut with: impl FnMut(&HunkOutcome) -> String) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut at = 0;
+        for h in self.hunks.iter().filter(|h| h.needs_review) {
+            out.push_str(&self.text[at..h.output.start]);
+            out.push_str(&with(h));
+            at = h.output.end;
+        }
+        out.push_str(&self.text[at..]);
+        out
+    }
+}
+
+/// Merges `local` and `remote`, both edited from `base` (see the module doc for the
+/// steps and the guarantee). `arbiter` decides what word diff3 cannot; without one, what
+/// overlaps keeps both sides, local first, flagged for review.
 pub fn merge_text(
     base: &str,
     local: &str,
@@ -70,75 +148,98 @@ pub fn merge_text(
         return trivial(remote, Step::TookRemote);
     }
 
-    let (b, l, r) = (lines(base), lines(local), lines(remote));
-    let chunks = diff3(&b, &l, &r, Algorithm::Histogram);
+    let (b, l, r) = (
+        lines_inclusive(base),
+        lines_inclusive(local),
+        lines_inclusive(remote),
+    );
     let mut out = String::with_capacity(local.len().max(remote.len()));
     let mut step = Step::LineDiff3;
     let mut needs_review = false;
     let mut hunks = Vec::new();
-    for chunk in &chunks {
-        match chunk {
-            Chunk::Stable(range) => push_all(&mut out, &b[range.clone()]),
-            Chunk::Local(range) => push_all(&mut out, &l[range.clone()]),
-            Chunk::Remote(range) => push_all(&mut out, &r[range.clone()]),
-            Chunk::Conflict {
-                base: br,
-                local: lr,
-                remote: rr,
-            } => {
-                let (bh, lh, rh) = (
-                    b[br.clone()].concat(),
-                    l[lr.clone()].concat(),
-                    r[rr.clone()].concat(),
-                );
-                if let Some(merged) = zip_lines(&b[br.clone()], &l[lr.clone()], &r[rr.clone()]) {
-                    out.push_str(&merged);
-                    continue;
-                }
-                // Context after the hunk: the rest of the local text.
-                let after = l[lr.end..].concat();
-                let hunk = ConflictHunk {
-                    before: &out,
-                    base: &bh,
-                    local: &lh,
-                    remote: &rh,
-                    after: &after,
-                };
-                let decided = arbiter.map(|a| (a.name().to_string(), a.resolve(&hunk)));
-                let (text, outcome) = match decided {
-                    Some((model, Ok(res))) => {
-                        needs_review |= res.needs_review;
-                        let s = Step::Arbiter {
-                            model,
-                            detail: res.detail,
-                            score: res.score,
-                        };
-                        (
-                            res.text,
-                            HunkOutcome {
-                                step: s,
-                                arbiter_error: None,
-                            },
-                        )
-                    }
-                    other => {
-                        needs_review = true;
-                        (
-                            keep_both(&lh, &rh),
-                            HunkOutcome {
-                                step: Step::KeepBoth,
-                                arbiter_error: other
-                                    .and_then(|(_, r)| r.err())
-                                    .map(|e| e.to_string()),
-                            },
-                        )
-                    }
-                };
-                out.push_str(&text);
-                step = stronger(step, outcome.step.clone());
-                hunks.push(outcome);
+    for chunk in diff3(&b, &l, &r) {
+        let (br, lr, rr) = match chunk {
+            Chunk::Stable(range) => {
+                out.extend(b[range].iter().copied());
+                continue;
             }
+            Chunk::Local(range) => {
+                out.extend(l[range].iter().copied());
+                continue;
+            }
+            Chunk::Remote(range) => {
+                out.extend(r[range].iter().copied());
+                continue;
+            }
+            Chunk::Conflict {
+                base,
+                local,
+                remote,
+            } => (base, local, remote),
+        };
+        if let Some(merged) = zip_lines(&b[br.clone()], &l[lr.clone()], &r[rr.clone()]) {
+            out.push_str(&merged);
+            continue;
         }
+        let (bh, lh, rh) = (b[br].concat(), l[lr.clone()].concat(), r[rr].concat());
+        let start = out.len();
+        let words = merge_words(&bh, &lh, &rh);
+        let mut outcome = HunkOutcome {
+            step: Step::WordDiff3,
+            arbiter_error: None,
+            needs_review: false,
+            output: 0..0,
+            suggestion: None,
+            base: String::new(),
+            local: String::new(),
+            remote: String::new(),
+        };
+        if let Some(merged) = words.as_ref().and_then(|w| w.merged()) {
+            out.push_str(&merged);
+        } else {
+            // Context after the hunk: the rest of the local text.
+            let after = l[lr.end..].concat();
+            let hunk = ConflictHunk {
+                before: &out,
+                base: &bh,
+                local: &lh,
+                remote: &rh,
+                after: &after,
+            };
+            let decided = arbiter.map(|a| (a.name().to_string(), a.resolve(&hunk)));
+            let text = match decided {
+                Some((model, Ok(res))) => {
+                    outcome.needs_review = res.needs_review;
+                    outcome.step = Step::Arbiter {
+                        model,
+                        detail: res.detail,
+                        score: res.score,
+                    };
+                    res.text
+                }
+                other => {
+                    outcome.needs_review = true;
+                    outcome.step = Step::KeepBoth;
+                    outcome.arbiter_error = other.and_then(|(_, r)| r.err()).map(|e| e.to_string());
+                    keep_both(&lh, &rh)
+                }
+            };
+            if outcome.needs_review {
+                let structural = suggest::structural(&hunk, words.as_ref());
+                outcome.suggestion = Some(match arbiter {
+                    Some(a) => a.suggest(&hunk, structural),
+                    None => structural,
+                });
+            }
+            out.push_str(&text);
+        }
+        outcome.output = start..out.len();
+        (outcome.base, outcome.local, outcome.remote) = (bh, lh, rh);
+        needs_review |= outcome.needs_review;
+        if outcome.step.rank() > step.rank() {
+            step = outcome.step.clone();
+        }
+        hunks.push(outcome);
     }
     TextMerge {
         text: out,
@@ -146,18 +247,6 @@ pub fn merge_text(
         needs_review,
         hunks,
     }
-}
-
-/// Both sides of an overlapping hunk, local first, each ending in a line break so the
-/// two never run together.
-pub(crate) fn keep_both(local: &str, remote: &str) -> String {
-    let mut text = String::with_capacity(local.len() + remote.len() + 1);
-    text.push_str(local);
-    if !text.is_empty() && !text.ends_with('\n') && !remote.is_empty() {
-        text.push('\n');
-    }
-    text.push_str(remote);
-    text
 }
 
 /// Merges a hunk whose sides kept its line count and changed different lines of it
@@ -182,175 +271,6 @@ fn zip_lines(base: &[&str], local: &[&str], remote: &[&str]) -> Option<String> {
     Some(out)
 }
 
-/// Word diff3 of `local` and `remote` against `base`: each side's word edits applied at
-/// their place, `None` when an edit of one side touches what the other side changed.
-/// Joining the result gives whole text back; line breaks are whitespace, so a merge may
-/// span several lines.
-pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<String> {
-    let (b, l, r) = (words(base), words(local), words(remote));
-    let mut out = String::with_capacity(local.len().max(remote.len()));
-    for chunk in diff3(&b, &l, &r, Algorithm::Myers) {
-        match chunk {
-            Chunk::Stable(range) => push_all(&mut out, &b[range]),
-            Chunk::Local(range) => push_all(&mut out, &l[range]),
-            Chunk::Remote(range) => push_all(&mut out, &r[range]),
-            Chunk::Conflict { .. } => return None,
-        }
-    }
-    Some(out)
-}
-
-fn stronger(a: Step, b: Step) -> Step {
-    fn rank(s: &Step) -> u8 {
-        match s {
-            Step::KeepBoth => 3,
-            Step::Arbiter { .. } => 2,
-            _ => 0,
-        }
-    }
-    if rank(&b) > rank(&a) {
-        b
-    } else {
-        a
-    }
-}
-
-fn push_all(out: &mut String, parts: &[&str]) {
-    for p in parts {
-        out.push_str(p);
-    }
-}
-
-/// Lines with their terminators, so joining them gives the text back exactly.
-fn lines(text: &str) -> Vec<&str> {
-    text.split_inclusive('\n').collect()
-}
-
-/// Words, runs of whitespace and single punctuation marks, so joining them gives the
-/// text back exactly and a change of one word does not touch its neighbours.
-pub(crate) fn words(text: &str) -> Vec<&str> {
-    #[derive(PartialEq, Clone, Copy)]
-    enum Class {
-        Word,
-        Space,
-        Mark,
-    }
-    let class = |c: char| {
-        if c.is_alphanumeric() || c == '_' || c == '\'' {
-            Class::Word
-        } else if c.is_whitespace() {
-            Class::Space
-        } else {
-            Class::Mark
-        }
-    };
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut prev: Option<Class> = None;
-    for (i, c) in text.char_indices() {
-        let k = class(c);
-        // Marks stand alone; words and spaces run on.
-        if let Some(p) = prev {
-            if p != k || k == Class::Mark {
-                out.push(&text[start..i]);
-                start = i;
-            }
-        }
-        prev = Some(k);
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
-}
-
-/// One region of a three-way comparison, as ranges into base, local or remote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Chunk {
-    /// Unchanged on both sides (a base range).
-    Stable(Range<usize>),
-    /// Changed the same way on both sides: take this local range.
-    Local(Range<usize>),
-    /// Changed on the remote side only: take this remote range.
-    Remote(Range<usize>),
-    /// Changed differently on both sides.
-    Conflict {
-        base: Range<usize>,
-        local: Range<usize>,
-        remote: Range<usize>,
-    },
-}
-
-/// For each base item, the index of the item it matches on the side `ops` leads to, if any.
-fn matches(base_len: usize, ops: &[DiffOp]) -> Vec<Option<usize>> {
-    let mut m = vec![None; base_len];
-    for op in ops {
-        if let DiffOp::Equal {
-            old_index,
-            new_index,
-            len,
-        } = *op
-        {
-            for k in 0..len {
-                m[old_index + k] = Some(new_index + k);
-            }
-        }
-    }
-    m
-}
-
-/// The classic diff3 chunking (Khanna, Kunal and Pierce): runs where all three agree are
-/// stable; between them, a region is taken from the side that changed it, once when
-/// both changed it alike, and is a conflict when both changed it differently.
-fn diff3<T: Eq + Hash>(base: &[T], local: &[T], remote: &[T], alg: Algorithm) -> Vec<Chunk> {
-    let ml = matches(base.len(), &capture_diff_slices(alg, base, local));
-    let mr = matches(base.len(), &capture_diff_slices(alg, base, remote));
-    let (mut o, mut a, mut b) = (0, 0, 0);
-    let mut out = Vec::new();
-    loop {
-        // A stable run: base, local and remote advance together.
-        let mut n = 0;
-        while o + n < base.len() && ml[o + n] == Some(a + n) && mr[o + n] == Some(b + n) {
-            n += 1;
-        }
-        if n > 0 {
-            out.push(Chunk::Stable(o..o + n));
-            o += n;
-            a += n;
-            b += n;
-            continue;
-        }
-        // The next base item both sides still hold ends the unstable region.
-        let next = (o..base.len())
-            .find(|&j| matches!((ml[j], mr[j]), (Some(x), Some(y)) if x >= a && y >= b));
-        let (o2, a2, b2) = match next {
-            Some(j) => (j, ml[j].unwrap_or(a), mr[j].unwrap_or(b)),
-            None => (base.len(), local.len(), remote.len()),
-        };
-        if o2 == o && a2 == a && b2 == b {
-            break;
-        }
-        let (br, lr, rr) = (o..o2, a..a2, b..b2);
-        let local_same = local[lr.clone()] == base[br.clone()];
-        let remote_same = remote[rr.clone()] == base[br.clone()];
-        if local_same {
-            out.push(Chunk::Remote(rr));
-        } else if remote_same || local[lr.clone()] == remote[rr.clone()] {
-            out.push(Chunk::Local(lr));
-        } else {
-            out.push(Chunk::Conflict {
-                base: br,
-                local: lr,
-                remote: rr,
-            });
-        }
-        o = o2;
-        a = a2;
-        b = b2;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,18 +290,40 @@ mod tests {
     }
 
     #[test]
-    fn edits_of_different_words_in_one_line_keep_both_lines_verbatim() {
+    fn edits_of_different_words_in_one_line_merge_by_words() {
         let m = merge(
             "The quick brown fox jumps.\n",
             "The quick red fox jumps.\n",
             "The quick brown fox leaps.\n",
         );
-        assert_eq!(
-            m.text,
-            "The quick red fox jumps.\nThe quick brown fox leaps.\n"
+        assert_eq!(m.text, "The quick red fox leaps.\n");
+        assert_eq!(m.step, Step::WordDiff3);
+        assert!(!m.needs_review);
+        assert_eq!(m.hunks.len(), 1);
+        assert_eq!(m.hunks[0].local, "The quick red fox jumps.\n");
+        assert_eq!(m.hunks[0].remote, "The quick brown fox leaps.\n");
+    }
+
+    #[test]
+    fn a_word_changed_while_the_line_is_extended_keeps_both() {
+        let m = merge(
+            "Meet Bob at 10am.\nBring the notes.\n",
+            "Meet Robert at 10am.\nBring the notes.\n",
+            "Meet Bob at 10am in room 4.\nBring the notes.\n",
         );
-        assert_eq!(m.step, Step::KeepBoth);
-        assert!(m.needs_review);
+        assert_eq!(m.text, "Meet Robert at 10am in room 4.\nBring the notes.\n");
+        assert!(!m.needs_review);
+    }
+
+    #[test]
+    fn an_edit_beside_an_inserted_line_merges() {
+        let m = merge(
+            "Milk\nEggs\nFlour\n",
+            "Oat milk\nEggs\nFlour\n",
+            "Milk\nButter\nEggs\nFlour\n",
+        );
+        assert_eq!(m.text, "Oat milk\nButter\nEggs\nFlour\n");
+        assert!(!m.needs_review);
     }
 
     #[test]
@@ -397,27 +339,6 @@ mod tests {
     }
 
     #[test]
-    fn word_diff3_applies_edits_of_different_words() {
-        assert_eq!(
-            merge_words(
-                "The quick brown fox jumps.",
-                "The quick red fox jumps.",
-                "The quick brown fox leaps."
-            )
-            .as_deref(),
-            Some("The quick red fox leaps.")
-        );
-        assert_eq!(
-            merge_words("on Tuesday", "on Wednesday", "on Thursday"),
-            None
-        );
-        assert_eq!(
-            merge_words("it's a cat\nend", "it's a dog\nend", "it is a cat\nend\n").as_deref(),
-            Some("it is a dog\nend\n")
-        );
-    }
-
-    #[test]
     fn edits_of_adjacent_lines_take_each_line_from_its_side() {
         let m = merge("a\nb\nc\nd\n", "a\nB\nc\nd\n", "a\nb\nC\nd\n");
         assert_eq!(m.text, "a\nB\nC\nd\n");
@@ -425,14 +346,56 @@ mod tests {
     }
 
     #[test]
-    fn two_rewrites_of_one_line_are_not_interleaved_by_words() {
+    fn rewrites_of_different_words_of_one_line_compose() {
         let m = merge(
             "The meeting is on Monday at noon.\n",
             "The meeting moved to Tuesday at noon.\n",
             "The meeting is on Monday at three, in room 4.\n",
         );
+        assert_eq!(m.step, Step::WordDiff3);
+        assert_eq!(
+            m.text,
+            "The meeting moved to Tuesday at three, in room 4.\n"
+        );
+    }
+
+    #[test]
+    fn rival_rewrites_of_the_same_words_are_flagged_with_a_suggestion() {
+        let m = merge(
+            "The meeting is on Monday.\n",
+            "The meeting is on Tuesday.\n",
+            "The meeting is on a Friday afternoon.\n",
+        );
         assert_eq!(m.step, Step::KeepBoth);
-        assert!(m.text.contains("moved to Tuesday at noon.") && m.text.contains("in room 4."));
+        assert!(m.needs_review);
+        assert_eq!(
+            m.text,
+            "The meeting is on Tuesday.\nThe meeting is on a Friday afternoon.\n"
+        );
+        let s = m.hunks[0].suggestion.as_ref().unwrap();
+        assert_eq!(s.text, "The meeting is on a Friday afternoon.\n");
+        assert_eq!(
+            m.suggested().as_deref(),
+            Some("The meeting is on a Friday afternoon.\n")
+        );
+    }
+
+    #[test]
+    fn markers_surround_each_flagged_hunk() {
+        let m = merge("a\nb\nc\n", "a\nB!\nc\n", "a\nB?\nc\n");
+        let markers = Markers {
+            ours: "mine".into(),
+            base: "base".into(),
+            theirs: "yours".into(),
+            size: 7,
+        };
+        assert_eq!(
+            m.with_markers(&markers),
+            "a\n<<<<<<< mine\nB!\n||||||| base\nb\n=======\nB?\n>>>>>>> yours\nc\n"
+        );
+        // A merge with nothing flagged has no markers.
+        let clean = merge("a\nb\n", "A\nb\n", "a\nB\n");
+        assert_eq!(clean.with_markers(&markers), clean.text);
     }
 
     #[test]
@@ -504,12 +467,6 @@ mod tests {
             .is_some_and(|e| e.contains("test")));
     }
 
-    #[test]
-    fn words_rejoin_to_the_text() {
-        let t = "Hello, wörld!  It's 3.14 -- ok\n\tnext_line";
-        assert_eq!(words(t).concat(), t);
-    }
-
     fn doc() -> impl Strategy<Value = Vec<String>> {
         prop::collection::vec(
             prop::sample::select(vec!["alpha", "beta", "gamma", "delta", "eps", "zeta", ""]),
@@ -523,7 +480,178 @@ mod tests {
         side.iter().filter(|l| !base.contains(l)).collect()
     }
 
+    /// A base text of words, spaces, punctuation and line breaks.
+    fn base_tokens() -> impl Strategy<Value = Vec<String>> {
+        let word = prop::sample::select(vec![
+            "alpha", "beta", "gamma", "delta", "épsilon", "会", "议", "🙂",
+        ]);
+        let sep = prop::sample::select(vec![" ", " ", " ", ", ", ". ", "\n", " - "]);
+        prop::collection::vec((word, sep), 0..24).prop_map(|v| {
+            v.into_iter()
+                .flat_map(|(w, s)| [w.to_string(), s.to_string()])
+                .collect()
+        })
+    }
+
+    /// One edit of a token list: at a position, replace or delete up to two tokens, or
+    /// insert; what it writes is fresh words (`L3`, `R7`) no base holds.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Replace(usize, usize, usize),
+        Insert(usize, usize),
+        Delete(usize, usize),
+    }
+
+    fn script() -> impl Strategy<Value = Vec<Op>> {
+        prop::collection::vec(
+            prop_oneof![
+                (0..60usize, 1..3usize, 1..3usize).prop_map(|(p, n, k)| Op::Replace(p, n, k)),
+                (0..60usize, 1..3usize).prop_map(|(p, k)| Op::Insert(p, k)),
+                (0..60usize, 1..3usize).prop_map(|(p, n)| Op::Delete(p, n)),
+            ],
+            0..4,
+        )
+    }
+
+    /// Applies `ops` to `base`, writing fresh words named `prefix` + a counter.
+    fn apply(base: &[String], ops: &[Op], prefix: &str) -> String {
+        let mut t = base.to_vec();
+        let mut fresh = 0;
+        let mut words = |k: usize| -> Vec<String> {
+            (0..k)
+                .flat_map(|i| {
+                    fresh += 1;
+                    let w = format!("{prefix}{fresh}");
+                    if i + 1 < k {
+                        vec![w, " ".to_string()]
+                    } else {
+                        vec![w]
+                    }
+                })
+                .collect()
+        };
+        for op in ops {
+            let len = t.len();
+            match *op {
+                Op::Replace(p, n, k) if len > 0 => {
+                    let p = p % len;
+                    let end = (p + n).min(len);
+                    t.splice(p..end, words(k));
+                }
+                Op::Insert(p, k) => {
+                    let p = p % (len + 1);
+                    t.splice(p..p, words(k));
+                }
+                Op::Delete(p, n) if len > 0 => {
+                    let p = p % len;
+                    t.drain(p..(p + n).min(len));
+                }
+                _ => {}
+            }
+        }
+        t.concat()
+    }
+
+    /// The runs of words `side` wrote: maximal stretches of its fresh words (with what
+    /// stands between them), which no base holds.
+    fn written_runs(side: &str, prefix: &str) -> Vec<String> {
+        let toks = crate::merge::tokens::tokens(side);
+        let fresh = |t: &str| {
+            t.starts_with(prefix) && t[prefix.len()..].chars().all(|c| c.is_ascii_digit())
+        };
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            if !fresh(toks[i]) {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            let mut end = j;
+            while j < toks.len() {
+                if fresh(toks[j]) {
+                    end = j + 1;
+                } else if crate::merge::tokens::is_word(toks[j]) {
+                    break;
+                }
+                j += 1;
+            }
+            runs.push(toks[i..end].concat());
+            i = end;
+        }
+        runs
+    }
+
     proptest! {
+        #[test]
+        fn every_run_of_words_either_side_wrote_survives(
+            b in base_tokens(), lo in script(), ro in script()
+        ) {
+            let (bs, ls, rs) = (b.concat(), apply(&b, &lo, "L"), apply(&b, &ro, "R"));
+            let m = merge(&bs, &ls, &rs);
+            for run in written_runs(&ls, "L").iter().chain(&written_runs(&rs, "R")) {
+                prop_assert!(m.text.contains(run.as_str()),
+                    "lost {run:?}: base {bs:?} local {ls:?} remote {rs:?} -> {:?}", m.text);
+            }
+            // Nothing invented: every word of the result is in some input.
+            let input: std::collections::HashSet<&str> = [bs.as_str(), &ls, &rs]
+                .iter()
+                .flat_map(|t| crate::merge::tokens::tokens(t))
+                .collect();
+            for w in crate::merge::tokens::tokens(&m.text) {
+                // Keep-both may add a line break between two sides; words are never new.
+                if crate::merge::tokens::is_word(w) {
+                    prop_assert!(input.contains(w), "invented {w:?} in {:?}", m.text);
+                }
+            }
+        }
+
+        #[test]
+        fn the_arbiter_keeps_every_written_run_unless_it_flags_the_merge(
+            b in base_tokens(), lo in script(), ro in script()
+        ) {
+            let (bs, ls, rs) = (b.concat(), apply(&b, &lo, "L"), apply(&b, &ro, "R"));
+            let arbiter = crate::merge::CandidateArbiter::structural();
+            let m = merge_text(&bs, &ls, &rs, Some(&arbiter));
+            if !m.needs_review {
+                for run in written_runs(&ls, "L").iter().chain(&written_runs(&rs, "R")) {
+                    prop_assert!(m.text.contains(run.as_str()),
+                        "lost {run:?}: base {bs:?} local {ls:?} remote {rs:?} -> {:?}", m.text);
+                }
+            }
+        }
+
+        #[test]
+        fn equal_sides_or_an_unchanged_side_merge_exactly(
+            b in base_tokens(), ops in script()
+        ) {
+            let (bs, xs) = (b.concat(), apply(&b, &ops, "X"));
+            prop_assert_eq!(merge(&bs, &xs, &xs).text, xs.clone());
+            prop_assert_eq!(merge(&bs, &bs, &xs).text, xs.clone());
+            prop_assert_eq!(merge(&bs, &xs, &bs).text, xs);
+        }
+
+        #[test]
+        fn merging_is_symmetric_up_to_the_local_first_order(
+            b in base_tokens(), lo in script(), ro in script()
+        ) {
+            let (bs, ls, rs) = (b.concat(), apply(&b, &lo, "L"), apply(&b, &ro, "R"));
+            let one = merge(&bs, &ls, &rs);
+            let other = merge(&bs, &rs, &ls);
+            prop_assert_eq!(one.needs_review, other.needs_review);
+            if one.needs_review {
+                // Keep-both puts this device's side first: the same lines, in another order.
+                let sorted = |t: &str| {
+                    let mut v: Vec<String> = t.lines().map(str::to_string).collect();
+                    v.sort();
+                    v
+                };
+                prop_assert_eq!(sorted(&one.text), sorted(&other.text));
+            } else {
+                prop_assert_eq!(one.text, other.text);
+            }
+        }
+
         #[test]
         fn no_line_either_side_added_is_lost(b in doc(), l in doc(), r in doc()) {
             let (bs, ls, rs) = (b.concat(), l.concat(), r.concat());

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::now_ms;
 use super::{exec, query_row};
 use crate::error::{Error, Result};
+use crate::merge::{FieldOutcome, Strategy};
 
 /// A merge to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,14 +25,16 @@ pub struct NewConflict<'a> {
     pub remote: Option<&'a Value>,
     /// What the merge produced (`None`: a tombstone).
     pub result: Option<&'a Value>,
-    /// `field`, `diff3`, `arbiter:<model>`, `fallback` or `delete-vs-edit`.
-    pub strategy: &'a str,
-    /// Per-field decisions, as JSON.
-    pub fields: Value,
+    /// The strongest step the merge needed.
+    pub strategy: &'a Strategy,
+    /// Per-field decisions.
+    pub fields: &'a [FieldOutcome],
     /// Arbiter score, when one was used.
     pub score: Option<f64>,
     /// True when a person should look.
     pub needs_review: bool,
+    /// For a flagged merge: the record a person most likely wants.
+    pub suggested: Option<&'a Value>,
 }
 
 /// A logged merge.
@@ -52,13 +55,17 @@ pub struct ConflictEntry {
     /// What the merge produced.
     pub result: Option<Value>,
     /// How it was decided.
-    pub strategy: String,
-    /// Per-field decisions.
-    pub fields: Value,
+    pub strategy: Strategy,
+    /// Per-field decisions, with the reason for each flagged field's suggestion.
+    pub fields: Vec<FieldOutcome>,
     /// Arbiter score, when one was used.
     pub score: Option<f64>,
     /// True when a person should look.
     pub needs_review: bool,
+    /// For a flagged merge: the record a person most likely wants (each flagged field
+    /// resolved as its [`FieldOutcome::suggestion`] says), which
+    /// [`ConflictResolution::Suggested`] writes. `result` keeps both sides.
+    pub suggested: Option<Value>,
     /// True once someone resolved it.
     pub reviewed: bool,
     /// When it was logged, milliseconds since the Unix epoch.
@@ -74,6 +81,10 @@ pub enum ConflictResolution {
     UseLocal,
     /// Restore the other device's version.
     UseRemote,
+    /// Apply the merge's suggestion ([`ConflictEntry::suggested`]); edits made to the
+    /// record since the merge are kept where they do not touch what the suggestion
+    /// changes.
+    Suggested,
     /// Write these fields instead.
     Custom(Value),
 }
@@ -82,7 +93,10 @@ fn to_text(v: Option<&Value>) -> Option<String> {
     v.map(Value::to_string)
 }
 
-fn from_text(idx: usize, t: Option<String>) -> rusqlite::Result<Option<Value>> {
+fn from_text<T: serde::de::DeserializeOwned>(
+    idx: usize,
+    t: Option<String>,
+) -> rusqlite::Result<Option<T>> {
     t.map(|t| {
         serde_json::from_str(&t).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
@@ -90,6 +104,16 @@ fn from_text(idx: usize, t: Option<String>) -> rusqlite::Result<Option<Value>> {
     })
     .transpose()
 }
+
+fn strategy_from(idx: usize, t: String) -> rusqlite::Result<Strategy> {
+    t.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// The columns [`ConflictEntry::from_row`] reads, in its order.
+const COLUMNS: &str = "conflict_id, collection, id, base, local, remote, result, strategy, \
+                       fields, score, needs_review, reviewed, created_ms, suggested";
 
 impl ConflictEntry {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<ConflictEntry> {
@@ -101,12 +125,13 @@ impl ConflictEntry {
             local: from_text(4, row.get(4)?)?,
             remote: from_text(5, row.get(5)?)?,
             result: from_text(6, row.get(6)?)?,
-            strategy: row.get(7)?,
-            fields: from_text(8, row.get(8)?)?.unwrap_or(Value::Null),
+            strategy: strategy_from(7, row.get(7)?)?,
+            fields: from_text(8, row.get(8)?)?.unwrap_or_default(),
             score: row.get(9)?,
             needs_review: row.get(10)?,
             reviewed: row.get(11)?,
             created_ms: row.get(12)?,
+            suggested: from_text(13, row.get(13)?)?,
         })
     }
 
@@ -115,8 +140,8 @@ impl ConflictEntry {
         exec(
             conn,
             "INSERT INTO conflicts (collection, id, base, local, remote, result, strategy, fields,
-                                    score, needs_review, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                    score, needs_review, created_ms, suggested)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 c.collection,
                 c.id,
@@ -124,11 +149,12 @@ impl ConflictEntry {
                 to_text(c.local),
                 to_text(c.remote),
                 to_text(c.result),
-                c.strategy,
-                c.fields.to_string(),
+                c.strategy.to_string(),
+                serde_json::to_string(c.fields)?,
                 c.score,
                 c.needs_review,
-                now_ms()
+                now_ms(),
+                to_text(c.suggested),
             ],
         )?;
         Ok(conn.last_insert_rowid())
@@ -136,11 +162,10 @@ impl ConflictEntry {
 
     /// Logged merges, newest first; only those not yet reviewed when `open_only`.
     pub fn list(conn: &Connection, open_only: bool) -> Result<Vec<ConflictEntry>> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT conflict_id, collection, id, base, local, remote, result, strategy, fields,
-                    score, needs_review, reviewed, created_ms
-             FROM conflicts WHERE (?1 = 0 OR reviewed = 0) ORDER BY conflict_id DESC",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conflicts WHERE (?1 = 0 OR reviewed = 0)
+             ORDER BY conflict_id DESC"
+        ))?;
         let rows = stmt.query_map([open_only], ConflictEntry::from_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -149,9 +174,7 @@ impl ConflictEntry {
     pub fn get(conn: &Connection, conflict_id: i64) -> Result<ConflictEntry> {
         query_row(
             conn,
-            "SELECT conflict_id, collection, id, base, local, remote, result, strategy, fields,
-                    score, needs_review, reviewed, created_ms
-             FROM conflicts WHERE conflict_id = ?1",
+            &format!("SELECT {COLUMNS} FROM conflicts WHERE conflict_id = ?1"),
             [conflict_id],
             ConflictEntry::from_row,
         )

@@ -10,6 +10,7 @@ mod conflicts;
 mod logs;
 mod meta;
 mod outbox;
+mod query;
 mod records;
 mod schema;
 
@@ -22,12 +23,16 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
 pub use logs::{LogEvent, LogRing, LogRingStats, PendingReport};
 pub use meta::Meta;
-pub use outbox::OutboxRow;
 pub(crate) use outbox::{
-    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, take_batch,
+    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, quarantined,
+    take_batch,
 };
+pub use outbox::{DamagedRow, OutboxRow, QuarantinedWrite};
+pub(crate) use query::create_index;
+pub use query::{Filter, FilterOp, Query};
 pub(crate) use records::check_write;
-pub use records::{LocalRecord, Query, RecordWrite};
+pub(crate) use records::{adopt_clean, stamp, Stamp};
+pub use records::{LocalRecord, RecordWrite};
 pub use schema::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
@@ -329,9 +334,23 @@ mod tests {
                 [],
             )
             .unwrap();
+            conn.execute(
+                "INSERT INTO outbox (mutation_id, collection, id, base_version, hlc, created_ms) VALUES ('m1', 'notes', 'n1', 0, 'h', 1)",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO conflicts (collection, id, local, remote, result, strategy, fields, needs_review, created_ms)
+                 VALUES ('notes', 'n1', '{\"t\":1}', '{\"t\":2}', '{\"t\":2}', 'field', '[]', 0, 1)",
+                [],
+            )
+            .unwrap();
         }
         let (store, report) = Store::open(&path).unwrap();
         assert_eq!(report.migrated_from, 1);
+        let queued = store.read(outbox_rows).unwrap();
+        assert_eq!(queued.len(), 1, "the queued write survives the upgrade");
+        assert_eq!(queued[0].quarantined, None);
         assert_eq!(report.schema_version, SCHEMA_VERSION);
         let body: String = store
             .read(
@@ -343,6 +362,10 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT count(*) FROM log_events", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(logs, 0);
+        let logged = store.read(|c| ConflictEntry::list(c, false)).unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].strategy, crate::merge::Strategy::Field);
+        assert_eq!(logged[0].suggested, None);
         let version: i64 = store
             .read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
             .unwrap();
@@ -380,6 +403,59 @@ mod tests {
         assert_eq!(std::fs::read(&aside).unwrap(), garbage);
         assert!(store.check_integrity().is_ok());
         assert_eq!(report.migrated_from, 0);
+    }
+
+    #[test]
+    fn a_record_taken_from_the_server_is_stored_once_and_keeps_its_base_through_an_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("a.db")).unwrap();
+        let remote: RemoteRecord<accord_protocol::RawData> = serde_json::from_str(
+            r#"{"collection":"notes","id":"n1","version":3,"seq":9,"data":{"body":"from server"},"hlc":"h","mutation_id":"m"}"#,
+        )
+        .unwrap();
+        assert!(store.write(|tx| adopt_clean(tx, &remote, false)).unwrap());
+        let stored_base: Option<String> = store
+            .read(
+                |c| Ok(c.query_row("SELECT base FROM records WHERE id = 'n1'", [], |r| r.get(0))?),
+            )
+            .unwrap();
+        assert_eq!(
+            stored_base, None,
+            "a clean record's base is not written twice"
+        );
+        let taken = store
+            .read(|c| LocalRecord::load(c, "notes", "n1"))
+            .unwrap()
+            .unwrap();
+        let server_fields = serde_json::json!({"body": "from server"});
+        assert_eq!(taken.base.as_ref(), Some(&server_fields));
+        assert!(!taken.dirty);
+        // Taking the same version again changes nothing.
+        assert!(!store.write(|tx| adopt_clean(tx, &remote, true)).unwrap());
+
+        let edit = [(
+            "n1".to_string(),
+            RecordWrite::Put(serde_json::json!({"body": "edited"})),
+        )];
+        store
+            .write(|tx| write_batch(tx, "dev", "notes", &edit))
+            .unwrap();
+        let edited = store
+            .read(|c| LocalRecord::load(c, "notes", "n1"))
+            .unwrap()
+            .unwrap();
+        assert!(edited.dirty);
+        assert_eq!(
+            edited.base.as_ref(),
+            Some(&server_fields),
+            "the edit keeps the server copy as base"
+        );
+        assert_eq!(edited.data, Some(serde_json::json!({"body": "edited"})));
+        // Writing the same fields again is no change.
+        assert!(store
+            .write(|tx| write_batch(tx, "dev", "notes", &edit))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The outbox: local mutations waiting for the server's answer.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::now_ms;
@@ -30,6 +31,39 @@ pub struct OutboxRow {
     pub hlc: String,
     /// Times it was sent without an answer recorded.
     pub attempts: i64,
+    /// Why the row is held back and never sent (see [`DamagedRow`]); `None` for a row
+    /// that is sent normally.
+    pub quarantined: Option<String>,
+}
+
+/// Why a queued row cannot be sent. The store writes only valid JSON objects, so each of
+/// these means the file was damaged; sending anything in its place (an empty object)
+/// would overwrite the record on the server, so the row is quarantined instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DamagedRow {
+    /// The stored data does not parse as JSON.
+    #[error("its stored data is not valid JSON ({0})")]
+    UnreadableData(String),
+    /// The stored data is JSON but not an object.
+    #[error("its stored data is not a JSON object")]
+    NotAnObject,
+    /// A write that is not a delete has no data.
+    #[error("it is not a delete but has no data")]
+    MissingData,
+}
+
+/// A queued write held back because its stored data is damaged: kept in the outbox,
+/// never sent, until a newer write of the same record supersedes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedWrite {
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// The queued mutation's id.
+    pub mutation_id: String,
+    /// Why it cannot be sent.
+    pub reason: String,
 }
 
 impl OutboxRow {
@@ -44,36 +78,37 @@ impl OutboxRow {
             deleted: row.get(6)?,
             hlc: row.get(7)?,
             attempts: row.get(8)?,
+            quarantined: row.get(9)?,
         })
     }
 
-    /// The wire form. Data that does not parse (it was written by this code, so only a
-    /// damaged file could cause it) is sent as an empty object rather than wedging the
-    /// queue.
-    pub fn to_mutation(&self) -> Mutation {
-        Mutation {
+    /// The wire form, or why the row's stored data cannot be sent.
+    pub fn to_mutation(&self) -> std::result::Result<Mutation, DamagedRow> {
+        let data = if self.deleted {
+            None
+        } else {
+            let text = self.data.as_deref().ok_or(DamagedRow::MissingData)?;
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| DamagedRow::UnreadableData(e.to_string()))?;
+            if !value.is_object() {
+                return Err(DamagedRow::NotAnObject);
+            }
+            Some(value)
+        };
+        Ok(Mutation {
             mutation_id: self.mutation_id.clone(),
             collection: self.collection.clone(),
             id: self.id.clone(),
             base_version: self.base_version,
-            data: if self.deleted {
-                None
-            } else {
-                Some(
-                    self.data
-                        .as_deref()
-                        .and_then(|d| serde_json::from_str(d).ok())
-                        .unwrap_or_else(|| Value::Object(Default::default())),
-                )
-            },
+            data,
             deleted: self.deleted,
             hlc: self.hlc.clone(),
-        }
+        })
     }
 }
 
 const COLUMNS: &str =
-    "seq, mutation_id, collection, id, base_version, data, deleted, hlc, attempts";
+    "seq, mutation_id, collection, id, base_version, data, deleted, hlc, attempts, quarantined";
 
 /// Queues a local write. An unsent row carries no copy of the data: it stands for the
 /// record's current local state, which [`take_batch`] copies into the row when it is sent
@@ -91,7 +126,7 @@ pub(crate) fn enqueue(
         conn,
         "UPDATE outbox SET hlc = ?3
          WHERE seq = (SELECT max(seq) FROM outbox WHERE collection = ?1 AND id = ?2)
-           AND attempts = 0",
+           AND attempts = 0 AND quarantined IS NULL",
         params![collection, id, hlc],
     )?;
     if updated == 0 {
@@ -100,7 +135,8 @@ pub(crate) fn enqueue(
     Ok(())
 }
 
-fn insert(
+/// Queues a new row for a record that has none (a clean or new record).
+pub(crate) fn insert(
     conn: &Connection,
     collection: &str,
     id: &str,
@@ -152,31 +188,74 @@ pub(crate) fn drop_record(conn: &Connection, collection: &str, id: &str) -> Resu
     Ok(())
 }
 
-/// The next mutations to send: the oldest queued row of each record (a later row of the
-/// same record needs the version the earlier one will get), at most `limit`. Unsent rows
-/// take a copy of the record's current state and are marked sent before they leave, so
-/// later writes to the same records queue new rows and a retry resends the same thing.
-pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<OutboxRow>> {
-    let rows = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT o.seq, o.mutation_id, o.collection, o.id, o.base_version,
-                    CASE WHEN o.attempts = 0 THEN r.data ELSE o.data END,
-                    CASE WHEN o.attempts = 0 THEN coalesce(r.deleted, 1) ELSE o.deleted END,
-                    o.hlc, o.attempts
-             FROM outbox o LEFT JOIN records r ON r.collection = o.collection AND r.id = o.id
-             WHERE o.seq IN (SELECT min(seq) FROM outbox GROUP BY collection, id)
-             ORDER BY o.seq LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], OutboxRow::from_row)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
+/// The next mutations to send, each with its wire form: the oldest queued row of each
+/// record that is not quarantined (a later row of the same record needs the version the
+/// earlier one will get), at most `limit`. Unsent rows take a copy of the record's
+/// current state and are marked sent before they leave, so later writes to the same
+/// records queue new rows and a retry resends the same thing.
+///
+/// A row whose data cannot be sent ([`DamagedRow`]) is quarantined instead: its data is
+/// kept in the row with the reason, and it is never sent. Rows carry the record's whole
+/// state, so a later write of the same record is sent in its place and, once the server
+/// has it, supersedes it. Empty only when nothing is left to send.
+pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<(OutboxRow, Mutation)>> {
+    let mut select = conn.prepare_cached(
+        "SELECT o.seq, o.mutation_id, o.collection, o.id, o.base_version,
+                CASE WHEN o.attempts = 0 THEN r.data ELSE o.data END,
+                CASE WHEN o.attempts = 0 THEN coalesce(r.deleted, 1) ELSE o.deleted END,
+                o.hlc, o.attempts, o.quarantined
+         FROM outbox o LEFT JOIN records r ON r.collection = o.collection AND r.id = o.id
+         WHERE o.seq IN (SELECT min(seq) FROM outbox WHERE quarantined IS NULL
+                         GROUP BY collection, id)
+         ORDER BY o.seq LIMIT ?1",
+    )?;
     let mut freeze = conn.prepare_cached(
         "UPDATE outbox SET data = ?2, deleted = ?3, attempts = attempts + 1 WHERE seq = ?1",
     )?;
-    for r in &rows {
-        freeze.execute(params![r.seq, r.data, r.deleted])?;
+    let mut quarantine = conn.prepare_cached(
+        "UPDATE outbox SET data = ?2, deleted = ?3, quarantined = ?4 WHERE seq = ?1",
+    )?;
+    // Each round quarantines at least one row or returns, so this ends.
+    loop {
+        let rows = select
+            .query_map([limit as i64], OutboxRow::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = Vec::with_capacity(rows.len());
+        for r in rows {
+            match r.to_mutation() {
+                Ok(m) => {
+                    freeze.execute(params![r.seq, r.data, r.deleted])?;
+                    batch.push((r, m));
+                }
+                Err(damage) => {
+                    quarantine.execute(params![r.seq, r.data, r.deleted, damage.to_string()])?;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            return Ok(batch);
+        }
     }
-    Ok(rows)
+}
+
+/// The quarantined rows, oldest first.
+pub(crate) fn quarantined(conn: &Connection) -> Result<Vec<QuarantinedWrite>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT collection, id, mutation_id, quarantined FROM outbox
+         WHERE quarantined IS NOT NULL ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(QuarantinedWrite {
+            collection: r.get(0)?,
+            id: r.get(1)?,
+            mutation_id: r.get(2)?,
+            reason: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Finds a queued row by mutation id.
@@ -215,4 +294,41 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<OutboxRow>> {
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], OutboxRow::from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(data: Option<&str>, deleted: bool) -> OutboxRow {
+        OutboxRow {
+            seq: 1,
+            mutation_id: "m1".into(),
+            collection: "notes".into(),
+            id: "n".into(),
+            base_version: 3,
+            data: data.map(str::to_string),
+            deleted,
+            hlc: "0000000000001-0000-dev".into(),
+            attempts: 0,
+            quarantined: None,
+        }
+    }
+
+    #[test]
+    fn only_a_json_object_or_a_delete_is_sendable() {
+        let sent = row(Some(r#"{"body":"x"}"#), false).to_mutation().unwrap();
+        assert_eq!(sent.data, Some(serde_json::json!({"body": "x"})));
+        assert_eq!(sent.base_version, 3);
+        assert_eq!(row(None, true).to_mutation().unwrap().data, None);
+        assert!(matches!(
+            row(Some(r#"{"body":"#), false).to_mutation(),
+            Err(DamagedRow::UnreadableData(_))
+        ));
+        assert_eq!(
+            row(Some("[1, 2]"), false).to_mutation(),
+            Err(DamagedRow::NotAnObject)
+        );
+        assert_eq!(row(None, false).to_mutation(), Err(DamagedRow::MissingData));
+    }
 }

@@ -1,15 +1,15 @@
 //! Records: the local state of each record, its base copy and version.
 
-use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
 use super::now_ms;
 use super::outbox;
+use super::query::{self, Query};
 use super::{exec, query_row};
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
-use accord_protocol::RemoteRecord;
+use accord_protocol::{RawData, RemoteRecord};
 
 /// A record as this device holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,25 +45,8 @@ pub enum RecordWrite {
     Delete,
 }
 
-/// A simple query over one collection: equality filters on top-level or nested fields
-/// (dot-separated paths), an optional order and a page.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Query {
-    /// Collection to read.
-    pub collection: String,
-    /// Every filter must hold: `field == value`.
-    pub filters: Vec<(String, Value)>,
-    /// Order by this field (ascending unless `descending`); by id otherwise.
-    pub order_by: Option<String>,
-    /// Reverse the order.
-    pub descending: bool,
-    /// Most rows to return (all when `None`).
-    pub limit: Option<u32>,
-    /// Rows to skip.
-    pub offset: u32,
-}
-
-const COLUMNS: &str = "collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms";
+pub(crate) const COLUMNS: &str =
+    "collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms";
 
 fn parse_json(text: Option<String>) -> rusqlite::Result<Option<Value>> {
     text.map(|t| {
@@ -75,15 +58,24 @@ fn parse_json(text: Option<String>) -> rusqlite::Result<Option<Value>> {
 }
 
 impl LocalRecord {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<LocalRecord> {
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<LocalRecord> {
+        let data = parse_json(row.get(2)?)?;
+        let dirty: bool = row.get(6)?;
+        // A clean record's base is its data: a record taken from the server stores the
+        // copy once (see `adopt_clean`), and a local write copies it into `base` first.
+        let base = if dirty {
+            parse_json(row.get(5)?)?
+        } else {
+            data.clone()
+        };
         Ok(LocalRecord {
             collection: row.get(0)?,
             id: row.get(1)?,
-            data: parse_json(row.get(2)?)?,
+            data,
             deleted: row.get(3)?,
             version: row.get(4)?,
-            base: parse_json(row.get(5)?)?,
-            dirty: row.get(6)?,
+            base,
+            dirty,
             hlc: row.get(7)?,
             rev: row.get(8)?,
             updated_ms: row.get(9)?,
@@ -109,44 +101,7 @@ impl LocalRecord {
 
     /// Live records matching `q`.
     pub fn query(conn: &Connection, q: &Query) -> Result<Vec<LocalRecord>> {
-        let mut sql =
-            format!("SELECT {COLUMNS} FROM records WHERE collection = ?1 AND deleted = 0");
-        let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.collection.clone())];
-        for (field, value) in &q.filters {
-            args.push(SqlValue::Text(json_path(field)));
-            let path_arg = args.len();
-            match sql_value(value)? {
-                None => sql.push_str(&format!(" AND json_extract(data, ?{path_arg}) IS NULL")),
-                Some(v) => {
-                    args.push(v);
-                    sql.push_str(&format!(
-                        " AND json_extract(data, ?{path_arg}) = ?{}",
-                        args.len()
-                    ));
-                }
-            }
-        }
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        match &q.order_by {
-            Some(field) => {
-                args.push(SqlValue::Text(json_path(field)));
-                sql.push_str(&format!(
-                    " ORDER BY json_extract(data, ?{}) {dir}, id {dir}",
-                    args.len()
-                ));
-            }
-            None => sql.push_str(&format!(" ORDER BY id {dir}")),
-        }
-        args.push(SqlValue::Integer(q.limit.map_or(-1, i64::from)));
-        args.push(SqlValue::Integer(i64::from(q.offset)));
-        sql.push_str(&format!(
-            " LIMIT ?{} OFFSET ?{}",
-            args.len() - 1,
-            args.len()
-        ));
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), LocalRecord::from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        query::run(conn, q)
     }
 
     /// Number of live records in a collection.
@@ -158,35 +113,6 @@ impl LocalRecord {
             |r| r.get(0),
         )?)
     }
-}
-
-/// A JSON path for `json_extract` from a dot-separated field path, each key quoted so
-/// any field name works and nothing is spliced into SQL.
-fn json_path(field: &str) -> String {
-    let mut path = String::from("$");
-    for key in field.split('.') {
-        path.push_str(".\"");
-        path.push_str(&key.replace('"', "\\\""));
-        path.push('"');
-    }
-    path
-}
-
-fn sql_value(v: &Value) -> Result<Option<SqlValue>> {
-    Ok(match v {
-        Value::Null => None,
-        Value::Bool(b) => Some(SqlValue::Integer(i64::from(*b))),
-        Value::Number(n) => Some(match n.as_i64() {
-            Some(i) => SqlValue::Integer(i),
-            None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
-        }),
-        Value::String(s) => Some(SqlValue::Text(s.clone())),
-        other => {
-            return Err(Error::invalid(format!(
-                "query filters compare with strings, numbers, booleans or null, not {other}"
-            )))
-        }
-    })
 }
 
 /// Checks what an app passes in before it reaches the store.
@@ -215,6 +141,46 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// What decides whether a server version can simply be taken over a local record: its
+/// version, whether local changes wait for the server, and its write counter, which every
+/// local write moves (so a stamp read before and after tells whether the user wrote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub version: i64,
+    pub dirty: bool,
+    pub rev: i64,
+}
+
+/// The stamp of a record, `None` when there is no local row.
+pub(crate) fn stamp(conn: &Connection, collection: &str, id: &str) -> Result<Option<Stamp>> {
+    Ok(query_row(
+        conn,
+        "SELECT version, dirty, rev FROM records WHERE collection = ?1 AND id = ?2",
+        [collection, id],
+        |r| {
+            Ok(Stamp {
+                version: r.get(0)?,
+                dirty: r.get(1)?,
+                rev: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// True when two stored field texts hold the same JSON. Every stored text is serde_json's
+/// compact output of an object (keys sorted), so equal objects have equal texts; texts of
+/// equal length are compared as JSON too, so an equal object is never taken for an edit.
+fn same_fields(stored: Option<&str>, new: Option<&str>) -> bool {
+    match (stored, new) {
+        (Some(a), Some(b)) if a == b => true,
+        (Some(a), Some(b)) if a.len() == b.len() => {
+            serde_json::from_str::<Value>(a).ok() == serde_json::from_str::<Value>(b).ok()
+        }
+        (a, b) => a == b,
+    }
+}
+
 /// Applies a local write and queues it for the server, ticking `clock` (the caller saves
 /// it once per transaction). Returns false when it changed nothing (deleting a record
 /// that does not exist, or writing the same fields again).
@@ -225,19 +191,31 @@ pub(crate) fn write_local(
     id: &str,
     write: &RecordWrite,
 ) -> Result<bool> {
-    let current = LocalRecord::load(conn, collection, id)?;
-    let (data, deleted) = match write {
-        RecordWrite::Put(v) => (Some(v), false),
+    // The row as stored, undecoded: deciding needs its version and flags, and its fields
+    // only to tell a repeated write, which compares texts.
+    let current: Option<(i64, bool, bool, Option<String>)> = query_row(
+        conn,
+        "SELECT version, deleted, dirty, data FROM records WHERE collection = ?1 AND id = ?2",
+        [collection, id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()?;
+    let (data_text, deleted) = match write {
+        RecordWrite::Put(v) => (Some(v.to_string()), false),
         RecordWrite::Delete => (None, true),
     };
     match &current {
         None if deleted => return Ok(false),
-        Some(c) if c.deleted == deleted && c.data.as_ref() == data => return Ok(false),
+        Some((_, d, _, stored))
+            if *d == deleted && same_fields(stored.as_deref(), data_text.as_deref()) =>
+        {
+            return Ok(false)
+        }
         _ => {}
     }
     *clock = Hlc::tick(clock, &clock.node);
     let hlc = clock.to_string();
-    let version = current.as_ref().map_or(0, |c| c.version);
+    let version = current.as_ref().map_or(0, |c| c.0);
     // A record created here and deleted before any sync never has to reach the server.
     if deleted && version == 0 && outbox::only_unsent(conn, collection, id)? {
         outbox::drop_record(conn, collection, id)?;
@@ -248,18 +226,68 @@ pub(crate) fn write_local(
         )?;
         return Ok(true);
     }
-    let data_text = data.map(Value::to_string);
+    // A clean record keeps its base only implicitly (base is data); the first local
+    // write makes it explicit before replacing the data.
     exec(
         conn,
         "INSERT INTO records (collection, id, data, deleted, version, dirty, hlc, rev, updated_ms)
          VALUES (?1, ?2, ?3, ?4, 0, 1, ?5, 1, ?6)
          ON CONFLICT (collection, id) DO UPDATE SET
+            base = CASE WHEN records.dirty THEN records.base ELSE records.data END,
             data = excluded.data, deleted = excluded.deleted, dirty = 1,
             hlc = excluded.hlc, rev = rev + 1, updated_ms = excluded.updated_ms",
         params![collection, id, data_text, deleted, hlc, now_ms()],
     )?;
-    outbox::enqueue(conn, collection, id, version, &hlc)?;
+    // Only a dirty record has queued rows (a clean one has none to absorb the write).
+    if current.as_ref().is_some_and(|c| c.2) {
+        outbox::enqueue(conn, collection, id, version, &hlc)?;
+    } else {
+        outbox::insert(conn, collection, id, version, &hlc)?;
+    }
     Ok(true)
+}
+
+/// Takes the server's version of a record that has no local changes (or no local row),
+/// its fields stored as received: nothing is decoded, and the base is not written a
+/// second time (a clean record's base is its data). Returns whether the local fields
+/// changed. The caller has checked the stamp: the record is absent or clean.
+pub(crate) fn adopt_clean(
+    conn: &Connection,
+    remote: &RemoteRecord<RawData>,
+    had_local: bool,
+) -> Result<bool> {
+    let data = if remote.deleted {
+        None
+    } else {
+        remote.data.as_ref().map(|d| d.get())
+    };
+    let changed = !had_local || {
+        let (old, old_deleted): (Option<String>, bool) = query_row(
+            conn,
+            "SELECT data, deleted FROM records WHERE collection = ?1 AND id = ?2",
+            [&remote.collection, &remote.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        old_deleted != remote.deleted || !same_fields(old.as_deref(), data)
+    };
+    exec(
+        conn,
+        "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, 0, ?7)
+         ON CONFLICT (collection, id) DO UPDATE SET
+            data = excluded.data, deleted = excluded.deleted, version = excluded.version,
+            base = NULL, dirty = 0, hlc = excluded.hlc, updated_ms = excluded.updated_ms",
+        params![
+            remote.collection,
+            remote.id,
+            data,
+            remote.deleted,
+            remote.version,
+            remote.hlc,
+            now_ms()
+        ],
+    )?;
+    Ok(changed)
 }
 
 /// Makes the local copy exactly the server's: data, version and base; clean.
@@ -338,15 +366,4 @@ pub(crate) fn acknowledge(
         params![collection, id, version, sent, still_dirty],
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_paths_quote_every_key() {
-        assert_eq!(json_path("title"), "$.\"title\"");
-        assert_eq!(json_path("meta.tag\"x"), "$.\"meta\".\"tag\\\"x\"");
-    }
 }

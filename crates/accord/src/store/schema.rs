@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Version 1: records with their base copy, the outbox, the conflict log, meta.
 pub(crate) const V1: &str = r#"
@@ -89,8 +89,21 @@ CREATE TABLE log_events (
 );
 "#;
 
+/// Version 3: a queued row whose stored data cannot be sent (only a damaged file can
+/// cause it) is quarantined: kept with the reason, never sent.
+const V3: &str = r#"
+ALTER TABLE outbox ADD COLUMN quarantined TEXT;
+"#;
+
+/// Version 4: a flagged merge's suggested resolution (the record a person most likely
+/// wants; why, per field, is in `fields`). NULL for merges logged before, and for merges
+/// that need no review.
+const V4: &str = r#"
+ALTER TABLE conflicts ADD COLUMN suggested TEXT;
+"#;
+
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// Brings the database at `path` (open on `conn`) to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

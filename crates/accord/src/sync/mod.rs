@@ -14,17 +14,18 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::interrupt::InterruptHandle;
-use crate::merge::{Arbiter, CollectionSchema};
+use crate::merge::{Arbiter, CollectionSchema, FieldOutcome, Strategy};
 use crate::model::LanguageModel;
-use crate::store::{self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Store};
+use crate::store::{
+    self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Stamp, Store,
+};
 use crate::transport::Transport;
 use accord_logs::{build_report, ReportBudget};
-use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RemoteRecord};
+use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RawData, RemoteRecord};
 
-pub use reconcile::{decide, Decision, DELETE_VS_EDIT};
+pub use reconcile::{decide, Decision, LoggedMerge};
 pub use retry::{Backoff, Stop};
 
 use reconcile::apply;
@@ -57,7 +58,7 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            page_limit: accord_protocol::DEFAULT_PAGE_LIMIT,
+            page_limit: accord_protocol::MAX_PAGE_LIMIT,
             push_batch: 500,
             max_push_rounds: 8,
             retry_budget: Duration::from_secs(30),
@@ -100,12 +101,13 @@ pub struct MergeNote {
     pub id: String,
     /// Conflict log id.
     pub conflict_id: i64,
-    /// `field`, `diff3`, `arbiter:<model>`, `fallback` or `delete-vs-edit`.
-    pub strategy: String,
+    /// The strongest step it needed (`field`, `diff3`, `word-diff3`, `arbiter:<model>`,
+    /// `fallback` or `delete-vs-edit` when written out).
+    pub strategy: Strategy,
     /// True when a person should review it.
     pub needs_review: bool,
     /// Per-field decisions.
-    pub fields: Value,
+    pub fields: Vec<FieldOutcome>,
 }
 
 /// What a sync pass did.
@@ -123,8 +125,12 @@ pub struct SyncReport {
     pub merged: u64,
     /// Merges flagged for a person to review.
     pub conflicts: u64,
-    /// Mutations still queued.
+    /// Mutations still queued (quarantined ones included).
     pub pending: u64,
+    /// Queued writes held back because their stored data is damaged: kept, never sent
+    /// (see [`store::DamagedRow`]). An app should tell the user; writing the record again
+    /// queues a healthy write that is sent in their place.
+    pub quarantined: Vec<store::QuarantinedWrite>,
     /// Requests retried after transient failures.
     pub retries: u32,
     /// Request bytes sent (compressed).
@@ -156,6 +162,7 @@ pub(crate) fn empty_report() -> SyncReport {
             merged: 0,
             conflicts: 0,
             pending: 0,
+            quarantined: Vec::new(),
             retries: 0,
             bytes_sent: 0,
             bytes_received: 0,
@@ -275,7 +282,16 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
         Err(Stop::Cancelled) => SyncOutcome::Cancelled,
     };
     report.retries = retrier.retries;
-    report.pending = ctx.store.read(store::pending_mutations).unwrap_or(0).max(0) as u64;
+    let outbox = ctx
+        .store
+        .read(|c| Ok((store::pending_mutations(c)?, store::quarantined(c)?)));
+    match outbox {
+        Ok((pending, quarantined)) => {
+            report.pending = pending.max(0) as u64;
+            report.quarantined = quarantined;
+        }
+        Err(e) => report.outcome = outbox_unreadable(report.outcome, &e),
+    }
     let traffic = ctx.transport.traffic();
     report.bytes_sent = traffic.sent;
     report.bytes_received = traffic.received;
@@ -285,13 +301,44 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
 
 /// A local store failure during sync: usually a full disk. Nothing half-written stays
 /// (each step is one transaction), so the pass can simply be retried later.
-fn store_failed(step: &str, err: crate::error::Error) -> Stop {
-    if err.is_disk_full() {
-        Stop::Retry(format!(
-            "{step}: the device's disk is full; free some space"
-        ))
+/// The outcome of a pass after which the outbox cannot be read: what is still queued is
+/// then unknown, so the pass is not `Done` (nor a clean cancel) but what the store error
+/// calls for (`Retry` for a full disk, else `Failure`). An earlier `Failure` stays one;
+/// an earlier reason is kept in front of this one.
+fn outbox_unreadable(outcome: SyncOutcome, err: &crate::error::Error) -> SyncOutcome {
+    let (earlier, was_failure) = match outcome {
+        SyncOutcome::Retry { reason } => (Some(reason), false),
+        SyncOutcome::Failure { reason } => (Some(reason), true),
+        SyncOutcome::Done | SyncOutcome::Cancelled => (None, false),
+    };
+    let why = store_failure("reading the outbox after the pass", err);
+    let retry = err.is_disk_full() && !was_failure;
+    let reason = match earlier {
+        Some(e) => format!("{e}; {why}"),
+        None => why,
+    };
+    if retry {
+        SyncOutcome::Retry { reason }
     } else {
-        Stop::Failure(format!("{step}: {err}"))
+        SyncOutcome::Failure { reason }
+    }
+}
+
+fn store_failed(step: &str, err: crate::error::Error) -> Stop {
+    let reason = store_failure(step, &err);
+    if err.is_disk_full() {
+        Stop::Retry(reason)
+    } else {
+        Stop::Failure(reason)
+    }
+}
+
+/// What went wrong in the store during `step`, in words for the user.
+fn store_failure(step: &str, err: &crate::error::Error) -> String {
+    if err.is_disk_full() {
+        format!("{step}: the device's disk is full; free some space")
+    } else {
+        format!("{step}: {err}")
     }
 }
 
@@ -302,47 +349,74 @@ fn schema_for<'a>(ctx: &'a SyncContext<'_>, collection: &str) -> &'a CollectionS
         .unwrap_or_else(|| DEFAULT.get_or_init(CollectionSchema::new))
 }
 
+/// Pulls the feed page by page. The next page is fetched on a second thread while the
+/// current one is merged (at most one page waits, so memory stays two pages whatever the
+/// space's size): the server's work and the network overlap the local writes. Each page
+/// is merged with its cursor in one transaction, in order, as without the overlap.
 fn pull(
     ctx: &SyncContext<'_>,
     retrier: &mut Retrier<'_>,
     report: &mut SyncReport,
 ) -> Result<(), Stop> {
-    let mut total: Option<u64> = None;
-    let mut first = true;
-    loop {
-        retrier.check_interrupt()?;
-        let cursor = ctx
-            .store
-            .read(|c| Meta::cursor(c, ctx.space))
-            .map_err(|e| store_failed("reading the pull cursor", e))?;
-        let page = retrier.run("pulling changes", || {
-            ctx.transport.changes(cursor, ctx.options.page_limit, first)
-        })?;
-        check_page(&page, cursor)?;
-        if first {
-            total = page
-                .remaining
-                .map(|r| r.saturating_add(page.changes.len() as u64));
-            first = false;
+    retrier.check_interrupt()?;
+    let cursor = ctx
+        .store
+        .read(|c| Meta::cursor(c, ctx.space))
+        .map_err(|e| store_failed("reading the pull cursor", e))?;
+    let (pages, received) =
+        std::sync::mpsc::sync_channel::<Result<(i64, ChangesPage<RawData>), Stop>>(1);
+    std::thread::scope(|scope| {
+        let transport = ctx.transport;
+        let limit = ctx.options.page_limit;
+        let fetcher = &mut *retrier;
+        scope.spawn(move || {
+            let mut since = cursor;
+            loop {
+                // The first page also asks how many changes follow, for progress.
+                let page = fetcher.run("pulling changes", || {
+                    transport.changes(since, limit, since == cursor)
+                });
+                let last = match &page {
+                    Ok(p) => !p.more || p.changes.is_empty(),
+                    Err(_) => true,
+                };
+                let next = page.as_ref().map_or(since, |p| p.next);
+                // A closed channel means the merging side stopped: so do we.
+                if pages.send(page.map(|p| (since, p))).is_err() || last {
+                    return;
+                }
+                since = next;
+            }
+        });
+        let mut total: Option<u64> = None;
+        for fetched in received {
+            let (since, page) = fetched?;
+            check_page(&page, since)?;
+            if since == cursor {
+                total = page
+                    .remaining
+                    .map(|r| r.saturating_add(page.changes.len() as u64));
+            }
+            report.pulled += page.changes.len() as u64;
+            apply_remote(ctx, &page.changes, report, Some(page.next))?;
+            crash_point("pull:page-applied");
+            (ctx.on_progress)(SyncProgress::now(
+                ctx,
+                SyncPhase::Pull,
+                report.pulled,
+                total,
+            ));
+            if ctx.interrupt.is_interrupted() {
+                return Err(Stop::Cancelled);
+            }
         }
-        report.pulled += page.changes.len() as u64;
-        apply_remote(ctx, &page.changes, report, Some(page.next))?;
-        crash_point("pull:page-applied");
-        (ctx.on_progress)(SyncProgress::now(
-            ctx,
-            SyncPhase::Pull,
-            report.pulled,
-            total,
-        ));
-        if !page.more || page.changes.is_empty() {
-            return Ok(());
-        }
-    }
+        Ok(())
+    })
 }
 
 /// A page must move forward and hold well-formed records; anything else is a server
 /// bug, and merging it could corrupt local data.
-fn check_page(page: &ChangesPage, cursor: i64) -> Result<(), Stop> {
+fn check_page(page: &ChangesPage<RawData>, cursor: i64) -> Result<(), Stop> {
     let bad = |why: String| {
         Err(Stop::Failure(format!(
             "the server sent an invalid changes page: {why}"
@@ -364,7 +438,7 @@ fn check_page(page: &ChangesPage, cursor: i64) -> Result<(), Stop> {
                 r.collection, r.id, r.version
             ));
         }
-        if !r.deleted && !r.data.as_ref().is_some_and(Value::is_object) {
+        if !r.deleted && !r.data_is_object() {
             return bad(format!(
                 "record {}/{} has no object data",
                 r.collection, r.id
@@ -381,13 +455,29 @@ fn check_page(page: &ChangesPage, cursor: i64) -> Result<(), Stop> {
 /// consult the arbiter), then apply inside it, deciding again for any record the user
 /// wrote to in between, so a write racing a pull is never dropped. Moves the cursor to
 /// `cursor` in the same transaction.
+///
+/// A record with no local changes (every record of a first sync) is taken as received:
+/// its fields are stored without being decoded and nothing is merged. Its stamp is read
+/// again inside the lock, so a user's write in between sends it through the merge.
 fn apply_remote(
     ctx: &SyncContext<'_>,
-    remotes: &[RemoteRecord],
+    remotes: &[RemoteRecord<RawData>],
     report: &mut SyncReport,
     cursor: Option<i64>,
 ) -> Result<(), Stop> {
     type Snapshot = (Option<LocalRecord>, Decision);
+    /// What the read phase found for one record.
+    enum Plan {
+        /// No local changes (or no local row): take the server's version.
+        Take(Option<Stamp>),
+        /// Local changes wait: the decoded server version and the decision made for it.
+        Decide(Box<(RemoteRecord, Snapshot)>),
+    }
+    let decode = |r: &RemoteRecord<RawData>| {
+        r.decode().map_err(|e| {
+            crate::error::Error::invalid(format!("record {}/{}: {e}", r.collection, r.id))
+        })
+    };
     let decide_one =
         |c: &rusqlite::Connection, r: &RemoteRecord| -> crate::error::Result<Snapshot> {
             let local = LocalRecord::load(c, &r.collection, &r.id)?;
@@ -405,9 +495,18 @@ fn apply_remote(
             );
             Ok((local, decision))
         };
-    let decided: Vec<Snapshot> = ctx
+    let plan_one = |c: &rusqlite::Connection, r: &RemoteRecord<RawData>| {
+        let stamp = store::stamp(c, &r.collection, &r.id)?;
+        if stamp.is_none_or(|s| !s.dirty) {
+            return Ok(Plan::Take(stamp));
+        }
+        let remote = decode(r)?;
+        let snapshot = decide_one(c, &remote)?;
+        Ok(Plan::Decide(Box::new((remote, snapshot))))
+    };
+    let plans: Vec<Plan> = ctx
         .store
-        .read(|c| remotes.iter().map(|r| decide_one(c, r)).collect())
+        .read(|c| remotes.iter().map(|r| plan_one(c, r)).collect())
         .map_err(|e| store_failed("reading local records", e))?;
     retrier_free_interrupt_check(ctx)?;
 
@@ -423,35 +522,59 @@ fn apply_remote(
             if let Some(clock) = newest_clock {
                 Meta::observe(tx, ctx.device, clock)?;
             }
-            for (remote, (snapshot, decision)) in remotes.iter().zip(decided) {
-                let fresh = LocalRecord::load(tx, &remote.collection, &remote.id)?;
-                let (local, decision) = if fresh == snapshot {
-                    (fresh, decision)
-                } else {
-                    decide_one(tx, remote)?
+            for (raw, plan) in remotes.iter().zip(plans) {
+                let plan = match plan {
+                    Plan::Take(before) if store::stamp(tx, &raw.collection, &raw.id)? == before => {
+                        plan
+                    }
+                    // The user wrote to the record since it was read: decide with that.
+                    Plan::Take(_) => {
+                        let remote = decode(raw)?;
+                        let snapshot = decide_one(tx, &remote)?;
+                        Plan::Decide(Box::new((remote, snapshot)))
+                    }
+                    Plan::Decide(planned) => {
+                        let (remote, (snapshot, decision)) = *planned;
+                        let fresh = LocalRecord::load(tx, &remote.collection, &remote.id)?;
+                        let snapshot = if fresh == snapshot {
+                            (fresh, decision)
+                        } else {
+                            decide_one(tx, &remote)?
+                        };
+                        Plan::Decide(Box::new((remote, snapshot)))
+                    }
                 };
-                let is_skip = decision == Decision::Skip;
-                let applied = apply(tx, ctx.device, local.as_ref(), remote, decision)?;
-                if is_skip && local.as_ref().is_some_and(|l| l.dirty) {
-                    // A conflict answer about a version we already build on: our queued
-                    // rows are simply behind; rebase them instead of wedging the queue.
-                    rebase_outbox(tx, remote)?;
-                }
-                if applied.changed {
+                let (did_change, logged) = match plan {
+                    Plan::Take(Some(s)) if raw.version <= s.version => (false, None),
+                    Plan::Take(before) => (store::adopt_clean(tx, raw, before.is_some())?, None),
+                    Plan::Decide(planned) => {
+                        let (remote, (local, decision)) = *planned;
+                        let is_skip = decision == Decision::Skip;
+                        let applied = apply(tx, ctx.device, local.as_ref(), &remote, decision)?;
+                        if is_skip && local.as_ref().is_some_and(|l| l.dirty) {
+                            // A conflict answer about a version we already build on: our
+                            // queued rows are simply behind; rebase them instead of
+                            // wedging the queue.
+                            rebase_outbox(tx, &remote)?;
+                        }
+                        (applied.changed, applied.logged)
+                    }
+                };
+                if did_change {
                     applied_count += 1;
                     changed
-                        .entry(remote.collection.clone())
+                        .entry(raw.collection.clone())
                         .or_default()
-                        .push(remote.id.clone());
+                        .push(raw.id.clone());
                 }
-                if let Some((conflict_id, strategy, needs_review)) = applied.logged {
+                if let Some(logged) = logged {
                     notes.push(MergeNote {
-                        collection: remote.collection.clone(),
-                        id: remote.id.clone(),
-                        conflict_id,
-                        strategy,
-                        needs_review,
-                        fields: applied.fields,
+                        collection: raw.collection.clone(),
+                        id: raw.id.clone(),
+                        conflict_id: logged.conflict_id,
+                        strategy: logged.strategy,
+                        needs_review: logged.needs_review,
+                        fields: logged.fields,
                     });
                 }
             }
@@ -473,6 +596,25 @@ fn apply_remote(
         });
     }
     Ok(())
+}
+
+/// A conflict answer's record in the feed's form, for [`apply_remote`].
+fn raw_record(r: RemoteRecord) -> Result<RemoteRecord<RawData>, Stop> {
+    let data = r
+        .data
+        .map(|d| serde_json::value::to_raw_value(&d))
+        .transpose()
+        .map_err(|e| Stop::Failure(format!("cannot re-encode a conflict answer: {e}")))?;
+    Ok(RemoteRecord {
+        collection: r.collection,
+        id: r.id,
+        version: r.version,
+        seq: r.seq,
+        data,
+        deleted: r.deleted,
+        hlc: r.hlc,
+        mutation_id: r.mutation_id,
+    })
 }
 
 fn retrier_free_interrupt_check(ctx: &SyncContext<'_>) -> Result<(), Stop> {
@@ -504,16 +646,16 @@ fn push(
     let total = Some(report.pushed + queued);
     for _round in 0..ctx.options.max_push_rounds {
         retrier.check_interrupt()?;
-        let rows: Vec<OutboxRow> = ctx
+        let (rows, mutations): (Vec<OutboxRow>, Vec<_>) = ctx
             .store
             .write(|tx| store::take_batch(tx, ctx.options.push_batch))
-            .map_err(|e| store_failed("reading the outbox", e))?;
+            .map_err(|e| store_failed("reading the outbox", e))?
+            .into_iter()
+            .unzip();
         if rows.is_empty() {
             return Ok(());
         }
-        let batch = MutationBatch {
-            mutations: rows.iter().map(OutboxRow::to_mutation).collect(),
-        };
+        let batch = MutationBatch { mutations };
         crash_point("push:before-send");
         let answer = retrier.run("pushing changes", || ctx.transport.push(&batch))?;
         crash_point("push:sent");
@@ -545,14 +687,16 @@ fn push(
                 Ok(())
             })
             .map_err(|e| store_failed("recording pushed changes", e))?;
-        for c in &conflicts {
+        let mut current = Vec::with_capacity(conflicts.len());
+        for c in conflicts {
             if c.collection.is_empty() || c.version < 1 {
                 return Err(Stop::Failure(
                     "the server answered a conflict without a valid current record".into(),
                 ));
             }
+            current.push(raw_record(c)?);
         }
-        apply_remote(ctx, &conflicts, report, None)?;
+        apply_remote(ctx, &current, report, None)?;
         (ctx.on_progress)(SyncProgress::now(
             ctx,
             SyncPhase::Push,
@@ -624,7 +768,9 @@ fn build_or_resume_report(ctx: &SyncContext<'_>) -> crate::error::Result<Option<
 }
 
 /// Test hook: aborts the process (as a kill would) when `ACCORD_CRASH_AT` names this
-/// point. Lets the crash tests stop a real sync at a chosen instant.
+/// point. Lets the crash tests stop a real sync at a chosen instant. Compiled only with
+/// the `test-hooks` feature; otherwise a no-op.
+#[cfg(feature = "test-hooks")]
 fn crash_point(name: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT
@@ -636,3 +782,6 @@ fn crash_point(name: &str) {
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn crash_point(_name: &str) {}

@@ -6,15 +6,15 @@
 //! the arbiter may take a while; the caller re-decides inside the lock if the user wrote
 //! to the record in between.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::Result;
-use crate::merge::{merge_record, Arbiter, CollectionSchema, MergeContext, RecordMerge, Step};
+use crate::merge::{
+    merge_record, Arbiter, CollectionSchema, FieldOutcome, MergeContext, RecordMerge, Side, Step,
+    Strategy, SuggestionReason,
+};
 use crate::store::{ConflictEntry, LocalRecord, Meta, NewConflict, OutboxRow};
 use accord_protocol::RemoteRecord;
-
-/// Strategy recorded for a delete on one side against an edit on the other.
-pub const DELETE_VS_EDIT: &str = "delete-vs-edit";
 
 /// What to do with a server version of a record.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,10 +89,32 @@ pub fn decide(
 pub struct Applied {
     /// The local copy changed (observers should hear of it).
     pub changed: bool,
-    /// A merge was logged: its conflict id, strategy and whether it needs review.
-    pub logged: Option<(i64, String, bool)>,
-    /// Per-field decisions of a merge.
-    pub fields: Value,
+    /// The merge written to the conflict log, if one was.
+    pub logged: Option<LoggedMerge>,
+}
+
+/// A merge as written to the conflict log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedMerge {
+    /// Its conflict log id.
+    pub conflict_id: i64,
+    /// The strongest step it needed.
+    pub strategy: Strategy,
+    /// True when a person should review it.
+    pub needs_review: bool,
+    /// Per-field decisions.
+    pub fields: Vec<FieldOutcome>,
+}
+
+/// The whole-record outcome of a delete on one side against an edit on the other.
+fn kept_edit(edited: Side) -> Vec<FieldOutcome> {
+    vec![FieldOutcome {
+        field: "*".to_string(),
+        policy: None,
+        step: Step::KeptEditOverDelete { edited },
+        needs_review: true,
+        suggestion: Some(SuggestionReason::KeepEdit),
+    }]
 }
 
 /// Writes `decision` into the store (inside the caller's transaction). The caller has
@@ -107,7 +129,6 @@ pub fn apply(
     let mut out = Applied {
         changed: false,
         logged: None,
-        fields: Value::Null,
     };
     match decision {
         Decision::Skip => {}
@@ -125,45 +146,41 @@ pub fn apply(
             }
         }
         Decision::KeepLocalEdit => {
-            let fields = json!([{"field": "*", "step": "kept_local_edit_over_remote_delete", "needs_review": true}]);
             let empty = Value::Object(Default::default());
             let data = local.and_then(|l| l.data.clone()).unwrap_or(empty);
             let hlc = Meta::tick(conn, device)?.to_string();
             crate::store::keep_local_over(conn, remote, &data, &hlc)?;
-            let id = log(
-                conn,
-                remote,
-                local.and_then(|l| l.base.as_ref()),
-                Some(&data),
-                None,
-                Some(&data),
-                DELETE_VS_EDIT,
-                fields.clone(),
-                None,
-            )?;
-            out.fields = fields;
-            out.logged = Some((id, DELETE_VS_EDIT.to_string(), true));
+            let logged = LogInput {
+                base: local.and_then(|l| l.base.as_ref()),
+                local: Some(&data),
+                remote: None,
+                result: Some(&data),
+                strategy: Strategy::DeleteVsEdit,
+                fields: kept_edit(Side::Local),
+                score: None,
+                needs_review: true,
+                // Keeping the edit is what a person most likely wants, too.
+                suggested: Some(&data),
+            };
+            out.logged = Some(log(conn, remote, logged)?);
         }
         Decision::KeepRemoteEdit => {
-            let fields = json!([{"field": "*", "step": "kept_remote_edit_over_local_delete", "needs_review": true}]);
             crate::store::adopt_remote(conn, remote)?;
             out.changed = true;
-            let id = log(
-                conn,
-                remote,
-                local.and_then(|l| l.base.as_ref()),
-                None,
-                remote.data.as_ref(),
-                remote.data.as_ref(),
-                DELETE_VS_EDIT,
-                fields.clone(),
-                None,
-            )?;
-            out.fields = fields;
-            out.logged = Some((id, DELETE_VS_EDIT.to_string(), true));
+            let logged = LogInput {
+                base: local.and_then(|l| l.base.as_ref()),
+                local: None,
+                remote: remote.data.as_ref(),
+                result: remote.data.as_ref(),
+                strategy: Strategy::DeleteVsEdit,
+                fields: kept_edit(Side::Remote),
+                score: None,
+                needs_review: true,
+                suggested: remote.data.as_ref(),
+            };
+            out.logged = Some(log(conn, remote, logged)?);
         }
         Decision::Merge(m) => {
-            let fields = serde_json::to_value(&m.fields)?;
             if Some(&m.value) == remote.data.as_ref() {
                 crate::store::adopt_remote(conn, remote)?;
             } else {
@@ -171,25 +188,24 @@ pub fn apply(
                 crate::store::keep_local_over(conn, remote, &m.value, &hlc)?;
             }
             out.changed = local.and_then(|l| l.data.as_ref()) != Some(&m.value);
-            if let Some(strategy) = &logged_strategy(&m) {
+            if let Some(strategy) = logged_strategy(&m) {
                 let score = m.fields.iter().find_map(|f| match &f.step {
                     Step::Arbiter { score, .. } => *score,
                     _ => None,
                 });
-                let id = log(
-                    conn,
-                    remote,
-                    local.and_then(|l| l.base.as_ref()),
-                    local.and_then(|l| l.data.as_ref()),
-                    remote.data.as_ref(),
-                    Some(&m.value),
-                    &strategy.to_string(),
-                    fields.clone(),
+                let logged = LogInput {
+                    base: local.and_then(|l| l.base.as_ref()),
+                    local: local.and_then(|l| l.data.as_ref()),
+                    remote: remote.data.as_ref(),
+                    result: Some(&m.value),
+                    strategy,
+                    fields: m.fields.clone(),
                     score,
-                )?;
-                out.logged = Some((id, strategy.to_string(), m.needs_review));
+                    needs_review: m.needs_review,
+                    suggested: m.suggested.as_ref(),
+                };
+                out.logged = Some(log(conn, remote, logged)?);
             }
-            out.fields = fields;
         }
     }
     Ok(out)
@@ -208,36 +224,40 @@ fn logged_strategy(m: &RecordMerge) -> Option<crate::merge::Strategy> {
         .or_else(|| m.fields.iter().filter_map(|f| f.step.strategy()).max())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn log(
-    conn: &rusqlite::Connection,
-    remote: &RemoteRecord,
-    base: Option<&Value>,
-    local: Option<&Value>,
-    remote_data: Option<&Value>,
-    result: Option<&Value>,
-    strategy: &str,
-    fields: Value,
+/// What one conflict-log entry records.
+struct LogInput<'a> {
+    base: Option<&'a Value>,
+    local: Option<&'a Value>,
+    remote: Option<&'a Value>,
+    result: Option<&'a Value>,
+    strategy: Strategy,
+    fields: Vec<FieldOutcome>,
     score: Option<f64>,
-) -> Result<i64> {
-    let needs_review = strategy == DELETE_VS_EDIT
-        || strategy == "fallback"
-        || fields
-            .as_array()
-            .is_some_and(|a| a.iter().any(|f| f["needs_review"] == json!(true)));
-    ConflictEntry::insert(
+    needs_review: bool,
+    suggested: Option<&'a Value>,
+}
+
+fn log(conn: &rusqlite::Connection, remote: &RemoteRecord, i: LogInput<'_>) -> Result<LoggedMerge> {
+    let conflict_id = ConflictEntry::insert(
         conn,
         &NewConflict {
             collection: &remote.collection,
             id: &remote.id,
-            base,
-            local,
-            remote: remote_data,
-            result,
-            strategy,
-            fields,
-            score,
-            needs_review,
+            base: i.base,
+            local: i.local,
+            remote: i.remote,
+            result: i.result,
+            strategy: &i.strategy,
+            fields: &i.fields,
+            score: i.score,
+            needs_review: i.needs_review,
+            suggested: i.suggested,
         },
-    )
+    )?;
+    Ok(LoggedMerge {
+        conflict_id,
+        strategy: i.strategy,
+        needs_review: i.needs_review,
+        fields: i.fields,
+    })
 }

@@ -10,7 +10,9 @@ mod http;
 use std::fmt;
 use std::time::Duration;
 
-use accord_protocol::{ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults};
+use accord_protocol::{
+    ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
+};
 
 pub use http::HttpTransport;
 
@@ -83,15 +85,16 @@ pub struct Traffic {
 
 /// The server, as the sync worker sees it: one space, authenticated.
 pub trait Transport: Send + Sync {
-    /// One page of the change feed after `since`; with `count_remaining`, the server is
-    /// asked to say how many changes follow the page ([`ChangesPage::remaining`], for
-    /// progress: it costs the server a count, so ask on a pull's first page only).
+    /// One page of the change feed after `since`, the records' fields undecoded; with
+    /// `count_remaining`, the server is asked to say how many changes follow the page
+    /// ([`ChangesPage::remaining`], for progress: it costs the server a count, so ask on
+    /// a pull's first page only).
     fn changes(
         &self,
         since: i64,
         limit: u32,
         count_remaining: bool,
-    ) -> Result<ChangesPage, TransportError>;
+    ) -> Result<ChangesPage<RawData>, TransportError>;
 
     /// Sends mutations; one result per mutation, in order.
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError>;

@@ -19,22 +19,44 @@ class EditNoteActivity : AppCompatActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_edit_note)
-        id = intent.getStringExtra(EXTRA_ID) ?: UUID.randomUUID().toString()
-        val title = findViewById<EditText>(R.id.title)
-        val body = findViewById<EditText>(R.id.body)
+        // A recreated editor (rotation, process death) keeps the note it was editing: a
+        // new note's id is made once, not on every recreation.
+        id = savedInstanceState?.getString(STATE_ID)
+            ?: intent.getStringExtra(EXTRA_ID)
+            ?: UUID.randomUUID().toString()
+        val title = view<EditText>(R.id.title)
+        val body = view<EditText>(R.id.body)
+        val save = view<Button>(R.id.save)
 
-        lifecycleScope.launch {
-            accord.notes().get(id)?.let {
-                title.setText(it.title)
-                body.setText(it.body)
+        if (savedInstanceState == null) {
+            // Only a fresh editor loads the stored note: after a recreation the EditTexts
+            // restored the user's unsaved text, which the stored copy must not overwrite.
+            // Saving waits for the load, so a quick tap cannot write an empty note over it.
+            save.isEnabled = false
+            lifecycleScope.launch {
+                try {
+                    accord().notes().get(id)?.let {
+                        title.setText(it.title)
+                        body.setText(it.body)
+                    }
+                } catch (e: AccordException) {
+                    Toast.makeText(this@EditNoteActivity, e.message, Toast.LENGTH_LONG).show()
+                }
+                save.isEnabled = true
             }
         }
-        findViewById<Button>(R.id.save).setOnClickListener {
-            saveAndClose { accord.notes().put(Note(id, title.text.toString(), body.text.toString())) }
+        save.setOnClickListener {
+            val note = Note(id, title.text.toString(), body.text.toString())
+            saveAndClose { accord().notes().put(note) }
         }
-        findViewById<Button>(R.id.delete).setOnClickListener {
-            saveAndClose { accord.notes().delete(id) }
+        view<Button>(R.id.delete).setOnClickListener {
+            saveAndClose { accord().notes().delete(id) }
         }
+    }
+
+    override fun onSaveInstanceState(outState: Bundle) {
+        super.onSaveInstanceState(outState)
+        outState.putString(STATE_ID, id)
     }
 
     /** Runs a store call, closes the editor when it worked, says why when it did not. */
@@ -51,6 +73,7 @@ class EditNoteActivity : AppCompatActivity() {
 
     companion object {
         private const val EXTRA_ID = "id"
+        private const val STATE_ID = "note_id"
 
         fun intent(context: Context, id: String) =
             Intent(context, EditNoteActivity::class.java).putExtra(EXTRA_ID, id)

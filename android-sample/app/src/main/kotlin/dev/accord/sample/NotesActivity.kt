@@ -12,6 +12,7 @@ import androidx.lifecycle.lifecycleScope
 import androidx.lifecycle.repeatOnLifecycle
 import androidx.work.WorkInfo
 import androidx.work.WorkManager
+import dev.accord.AccordException
 import kotlinx.coroutines.launch
 
 /** The notes list. It follows the store (`observeAll`), so local edits and synced
@@ -22,24 +23,28 @@ class NotesActivity : AppCompatActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_notes)
-        val list = findViewById<ListView>(R.id.notes)
-        val status = findViewById<TextView>(R.id.sync_status)
+        val list = view<ListView>(R.id.notes)
+        val status = view<TextView>(R.id.sync_status)
         val adapter = ArrayAdapter<String>(this, android.R.layout.simple_list_item_2, android.R.id.text1)
         list.adapter = adapter
         list.setOnItemClickListener { _, _, position, _ ->
             shown.getOrNull(position)?.let { startActivity(EditNoteActivity.intent(this, it.id)) }
         }
-        findViewById<Button>(R.id.new_note).setOnClickListener {
+        view<Button>(R.id.new_note).setOnClickListener {
             startActivity(Intent(this, EditNoteActivity::class.java))
         }
-        findViewById<Button>(R.id.sync_now).setOnClickListener { SyncScheduler.syncNow(this) }
+        view<Button>(R.id.sync_now).setOnClickListener { SyncScheduler.syncNow(this) }
 
         lifecycleScope.launch {
             repeatOnLifecycle(Lifecycle.State.STARTED) {
-                accord.notes().observeAll().collect { notes ->
-                    shown = notes.sortedBy { it.title.lowercase() }
-                    adapter.clear()
-                    adapter.addAll(shown.map { it.title.ifBlank { "(untitled)" } })
+                try {
+                    accord().notes().observeAll().collect { notes ->
+                        shown = notes.sortedBy { it.title.lowercase() }
+                        adapter.clear()
+                        adapter.addAll(shown.map { it.title.ifBlank { "(untitled)" } })
+                    }
+                } catch (e: AccordException) {
+                    status.text = e.message
                 }
             }
         }

@@ -10,13 +10,15 @@ import androidx.work.CoroutineWorker
 import androidx.work.ForegroundInfo
 import androidx.work.WorkerParameters
 import androidx.work.workDataOf
+import dev.accord.AccordException
 import dev.accord.client.SyncDecision
 import dev.accord.client.decision
 import dev.accord.client.reason
 
 /**
  * One sync pass as a WorkManager job. What the outcome means for WorkManager is decided
- * in the tested Kotlin layer ([decision]); this class only wires it up.
+ * in the Kotlin layer ([decision]); this class wires it up, and app/src/test runs it
+ * under Robolectric against a real server.
  *
  * Stopping: when WorkManager stops the worker (constraints lost, time up) it cancels
  * [doWork]'s coroutine — `CoroutineWorker.onStopped` is final and does exactly that — and
@@ -26,7 +28,17 @@ import dev.accord.client.reason
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
 
     override suspend fun doWork(): Result {
-        val report = applicationContext.accord.sync { progress ->
+        val accord = try {
+            applicationContext.accord()
+        } catch (e: AccordException) {
+            // The store could not be opened: a full disk or a busy file may clear up; a
+            // database from a newer app version, or an unusable path, will not.
+            return when (e) {
+                is AccordException.DiskFull, is AccordException.Database -> Result.retry()
+                else -> Result.failure(workDataOf(REASON to e.message))
+            }
+        }
+        val report = accord.sync { progress ->
             setProgress(workDataOf(PHASE to progress.phase.name, DONE to progress.done))
         }
         return when (report.decision) {
@@ -46,7 +58,7 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
     /** Expedited work runs as a foreground service below Android 12: say so. */
     override suspend fun getForegroundInfo(): ForegroundInfo {
         val manager = applicationContext.getSystemService(NotificationManager::class.java)
-        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.O) {
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.O && manager != null) {
             manager.createNotificationChannel(
                 NotificationChannel(
                     CHANNEL,

@@ -26,9 +26,20 @@ import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.coroutineScope
+import dev.accord.SyncPhase
+import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.onSubscription
+import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import kotlinx.serialization.KSerializer
@@ -56,6 +67,11 @@ class AccordClient private constructor(
 
     private val closed = AtomicBoolean(false)
     private val observingFlows = ConcurrentHashMap.newKeySet<SendChannel<ChangeEvent>>()
+    private val status = MutableStateFlow(SyncStatus())
+
+    /** Ticks when the conflict log may have changed: a sync ended, a conflict was resolved. */
+    private val conflictLogChanged =
+        MutableSharedFlow<Unit>(extraBufferCapacity = 1, onBufferOverflow = BufferOverflow.DROP_OLDEST)
 
     companion object {
         /** Opens (creating and migrating as needed) the store described by [config]. */
@@ -158,15 +174,55 @@ class AccordClient private constructor(
             }
         }.buffer(Channel.UNLIMITED)
 
+    /** Where syncing stands: running or not, pulling or pushing and how far, when the
+     * last sync finished, and why the last one did not. Updated by every [sync] of this
+     * client (a WorkManager job's included, when it uses the same client). */
+    val syncStatus: StateFlow<SyncStatus> = status.asStateFlow()
+
     /**
      * Runs one sync pass and says how it ended; see [SyncReport.decision] for what to
      * tell WorkManager. Cancelling the calling coroutine interrupts the sync (it stops
      * between steps, nothing half-done). [onProgress] is called on the caller's context,
      * conflated: a slow receiver sees the latest progress, never stalls the sync.
+     * [syncStatus] follows the sync as it runs.
      */
     suspend fun sync(onProgress: (suspend (SyncProgress) -> Unit)? = null): SyncReport {
         if (closed.get()) return closedReport()
-        return coroutineScope {
+        status.update { it.copy(downloading = true, uploading = false, downloaded = 0, downloadFraction = null) }
+        var report: SyncReport? = null
+        try {
+            return syncReporting(onProgress).also { report = it }
+        } finally {
+            status.update { it.finished(report) }
+            conflictLogChanged.tryEmit(Unit)
+        }
+    }
+
+    private fun SyncStatus.progressed(p: SyncProgress) = when (p.phase) {
+        SyncPhase.PULL -> copy(
+            downloading = true, uploading = false, downloaded = p.done,
+            downloadFraction = p.total?.takeIf { it > 0 }?.let { (p.done.toFloat() / it).coerceIn(0f, 1f) },
+        )
+        SyncPhase.PUSH, SyncPhase.LOGS -> copy(downloading = false, uploading = true)
+    }
+
+    private fun SyncStatus.finished(report: SyncReport?): SyncStatus {
+        val idle = copy(downloading = false, uploading = false)
+        return when (val o = report?.outcome) {
+            null -> idle // the caller's coroutine was cancelled before a report
+            is SyncOutcome.Done -> idle.copy(
+                connected = true, lastSyncedAtMs = System.currentTimeMillis(), lastError = null,
+                downloadFraction = if (report.pulled > 0) 1f else null,
+            )
+            is SyncOutcome.Retry -> idle.copy(connected = false, lastError = o.reason)
+            // The server answered (a refused token is an answer); the error says why.
+            is SyncOutcome.Failure -> idle.copy(connected = report.bytesReceived > 0, lastError = o.reason)
+            is SyncOutcome.Cancelled -> idle
+        }
+    }
+
+    private suspend fun syncReporting(onProgress: (suspend (SyncProgress) -> Unit)?): SyncReport =
+        coroutineScope {
             val updates = Channel<SyncProgress>(Channel.CONFLATED)
             val forwarder = onProgress?.let { receive ->
                 launch { for (p in updates) receive(p) }
@@ -183,15 +239,12 @@ class AccordClient private constructor(
             }
             try {
                 withContext(dispatcher) {
-                    if (onProgress == null) {
-                        native.sync()
-                    } else {
-                        native.syncWithProgress(object : SyncProgressListener {
-                            override fun onProgress(progress: SyncProgress) {
-                                updates.trySend(progress)
-                            }
-                        })
-                    }
+                    native.syncWithProgress(object : SyncProgressListener {
+                        override fun onProgress(progress: SyncProgress) {
+                            status.update { it.progressed(progress) }
+                            if (onProgress != null) updates.trySend(progress)
+                        }
+                    })
                 }
             } finally {
                 finished.set(true)
@@ -200,7 +253,6 @@ class AccordClient private constructor(
                 forwarder?.join()
             }
         }
-    }
 
     /**
      * Stops a sync running now at its next step; it then ends [SyncOutcome.Cancelled].
@@ -213,9 +265,32 @@ class AccordClient private constructor(
     /** Logged merges, newest first; only unresolved ones when [openOnly]. */
     suspend fun conflicts(openOnly: Boolean = true): List<Conflict> = io { it.conflicts(openOnly) }
 
+    /**
+     * The merges waiting for a person (flagged for review and not yet resolved, newest
+     * first), now and again after every sync and every [resolveConflict] of this client:
+     * what a "review merges" screen shows. Emits only when the list changed. Merges made
+     * without needing anyone are in [conflicts].
+     */
+    fun openConflicts(): Flow<List<Conflict>> =
+        conflictLogChanged.onSubscription { emit(Unit) }
+            .conflate()
+            .map { conflicts(openOnly = true).filter { it.needsReview } }
+            .distinctUntilChanged()
+
     /** Settles a logged merge and marks it reviewed. */
-    suspend fun resolveConflict(conflictId: Long, resolution: ConflictResolution) =
+    suspend fun resolveConflict(conflictId: Long, resolution: ConflictResolution) {
         io { it.resolveConflict(conflictId, resolution) }
+        conflictLogChanged.tryEmit(Unit)
+    }
+
+    /**
+     * Creates (if missing) an index on [field] (a dot-separated path) of [collection], so
+     * queries that filter on it or order by it read the index instead of every record of
+     * the collection. It pays for a field queried often in a collection of more than a
+     * few hundred records; every write of the collection also updates it.
+     */
+    suspend fun createIndex(collection: String, field: String) =
+        io { it.createIndex(collection, field) }
 
     /** Captures one log line (buffered natively; summarised and uploaded at sync). */
     suspend fun log(level: String, tag: String, message: String) =
@@ -245,6 +320,6 @@ class AccordClient private constructor(
         outcome = SyncOutcome.Failure("this Accord instance is closed"),
         pulled = 0, applied = 0, pushed = 0, merged = 0, conflicts = 0, pending = 0,
         retries = 0, bytesSent = 0, bytesReceived = 0, elapsedMs = 0, merges = emptyList(),
-        logsUploaded = 0, logsError = null, modelError = null,
+        logsUploaded = 0, logsError = null, modelError = null, quarantined = emptyList(),
     )
 }

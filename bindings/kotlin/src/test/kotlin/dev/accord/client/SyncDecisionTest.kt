@@ -8,7 +8,7 @@ import kotlin.test.assertNull
 
 class SyncDecisionTest {
     private fun report(outcome: SyncOutcome) = SyncReport(
-        outcome, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, emptyList(), 0, null, null,
+        outcome, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, emptyList(), 0, null, null, emptyList(),
     )
 
     @Test

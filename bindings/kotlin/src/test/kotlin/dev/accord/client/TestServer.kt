@@ -76,6 +76,11 @@ class TestServer private constructor(
         return out.trim().lines().last().trim()
     }
 
+    /** Revokes every token of [name]: its next sync is refused (401). */
+    fun revokeTokens(name: String) {
+        admin(db, "revoke-tokens", name)
+    }
+
     /** A device config: a store file in the test dir, synced as [token]. */
     fun device(name: String, token: String, sync: SyncSettings? = null) = AccordConfig(
         path = dir.resolve("$name.db").toString(),
