@@ -197,7 +197,12 @@ fn push_edit(out: &mut Vec<Edit>, e: Edit) {
 /// The edits that turn `base` into `side`, in base order. Lines are aligned first (so
 /// a line inserted next to a similar line stays an inserted line), then the tokens of
 /// the lines a side changed; a deletion next to an insertion is one replacement.
-fn edits(base: &Tokenized<'_>, side: &Tokenized<'_>, base_text: &str, side_text: &str) -> Vec<Edit> {
+fn edits(
+    base: &Tokenized<'_>,
+    side: &Tokenized<'_>,
+    base_text: &str,
+    side_text: &str,
+) -> Vec<Edit> {
     let (bl, sl) = (lines_inclusive(base_text), lines_inclusive(side_text));
     let mut out: Vec<Edit> = Vec::new();
     for op in capture_diff_slices(Algorithm::Histogram, &bl, &sl) {
@@ -373,8 +378,8 @@ fn contains(cluster: &[(Side, &Edit)], outer: Side, outer_span: &[&str], inner: 
         .collect();
     let mut from = 0;
     for (_, e) in cluster.iter().filter(|(s, _)| *s != outer) {
-        let covered = (e.base.start..e.base.end)
-            .all(|p| outer_edits.iter().any(|o| o.base.contains(&p)));
+        let covered =
+            (e.base.start..e.base.end).all(|p| outer_edits.iter().any(|o| o.base.contains(&p)));
         if !covered {
             return false;
         }
@@ -384,10 +389,7 @@ fn contains(cluster: &[(Side, &Edit)], outer: Side, outer_span: &[&str], inner: 
             // words another text can be said to hold.
             return false;
         }
-        match outer_span[from..]
-            .windows(run.len())
-            .position(|w| w == run)
-        {
+        match outer_span[from..].windows(run.len()).position(|w| w == run) {
             Some(at) => from += at + run.len(),
             None => return false,
         }
@@ -397,9 +399,15 @@ fn contains(cluster: &[(Side, &Edit)], outer: Side, outer_span: &[&str], inner: 
 
 /// `toks` without the horizontal spacing at either end.
 fn trim_spacing<'t>(toks: &'t [&'t str]) -> &'t [&'t str] {
-    let blank = |t: &&str| t.chars().all(|c| c.is_whitespace() && c != '\n' && c != '\r');
+    let blank = |t: &&str| {
+        t.chars()
+            .all(|c| c.is_whitespace() && c != '\n' && c != '\r')
+    };
     let start = toks.iter().position(|t| !blank(t)).unwrap_or(toks.len());
-    let end = toks.iter().rposition(|t| !blank(t)).map_or(start, |i| i + 1);
+    let end = toks
+        .iter()
+        .rposition(|t| !blank(t))
+        .map_or(start, |i| i + 1);
     &toks[start..end]
 }
 
@@ -526,8 +534,12 @@ mod tests {
     fn a_side_that_already_holds_the_other_sides_edit_is_taken() {
         // Both fixed the typo; one went on to add a word.
         assert_eq!(
-            merged("Use the colour picker", "Use the color picker", "Use the color scheme picker")
-                .as_deref(),
+            merged(
+                "Use the colour picker",
+                "Use the color picker",
+                "Use the color scheme picker"
+            )
+            .as_deref(),
             Some("Use the color scheme picker")
         );
         // A side that removed what the other kept does not hold the other's edit.

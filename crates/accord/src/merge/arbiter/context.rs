@@ -55,4 +55,3 @@ pub(super) fn describe_hunk(before: &str, hunk: &ConflictHunk<'_>) -> String {
         fenced(hunk.remote)
     )
 }
-

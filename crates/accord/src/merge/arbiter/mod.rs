@@ -241,7 +241,6 @@ impl CandidateArbiter {
             None => budget,
         }
     }
-
 }
 
 /// The index of the highest score; ties keep the structural order (the earlier wins).
@@ -421,7 +420,12 @@ impl Arbiter for CandidateArbiter {
                 .map(|(best, _)| (shown[best].label.to_string(), shown[best].text.to_string())),
             Choice::Prompt => self
                 .choose_by_prompt(model, hunk, &shown, started)
-                .map(|p| (shown[p.best].label.to_string(), shown[p.best].text.to_string())),
+                .map(|p| {
+                    (
+                        shown[p.best].label.to_string(),
+                        shown[p.best].text.to_string(),
+                    )
+                }),
             Choice::Generate => match self.write_merge(model, hunk, started) {
                 Ok(generate::Written::Text { text, .. })
                     if super::candidates::check(hunk, &text).foreign.is_empty() =>
@@ -449,4 +453,3 @@ impl Arbiter for CandidateArbiter {
         }
     }
 }
-

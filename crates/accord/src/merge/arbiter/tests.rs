@@ -4,9 +4,9 @@ use std::sync::Mutex;
 
 use proptest::prelude::*;
 
+use super::context::{lines_head, lines_tail};
 use super::*;
 use crate::merge::check;
-use super::context::{lines_head, lines_tail};
 use crate::model::{ChatMessage, ContinuationScore, Generation, ModelError, StopReason};
 
 /// A model that finds a continuation likely in proportion to how often it contains
@@ -372,9 +372,8 @@ fn a_generated_merge_that_drops_a_line_a_side_added_is_rejected() {
 #[test]
 fn a_generated_merge_that_invents_text_is_rejected() {
     let (b, l, r) = CHANGELOG;
-    let fake = FakeModel::generating(
-        "## 1.2 (local)\n## 1.1 (remote)\n## 1.0 (the best release)\n```",
-    );
+    let fake =
+        FakeModel::generating("## 1.2 (local)\n## 1.1 (remote)\n## 1.0 (the best release)\n```");
     let res = CandidateArbiter::with_model(fake, with_choice(Choice::Generate))
         .resolve(&hunk(b, l, r))
         .unwrap();
@@ -598,5 +597,8 @@ fn a_generated_suggestion_that_invents_text_is_not_used() {
     let dropping = FakeModel::generating("c\n");
     let arbiter = CandidateArbiter::with_model(dropping, generate);
     let s = arbiter.suggest(&h, structural);
-    assert_eq!(s.text, "c\n", "dropping a rival rewrite is allowed in a suggestion");
+    assert_eq!(
+        s.text, "c\n",
+        "dropping a rival rewrite is allowed in a suggestion"
+    );
 }
