@@ -13,6 +13,12 @@ its first citation) to count as naming it.
 Three incidents are hard on purpose: the first new error is a symptom (clock skew breaks
 TLS) or an unrelated one-off comes first (migration, out of memory), so a summary that
 just names the first new error gets them wrong.
+
+The first eight are the development half: the summaries were written and tuned on them.
+The other eight (causes.tsv says `test`) were added with issue 12 and are never used to
+change a summary; figures are reported for each half. Several of them are hard the same
+way: the cause is a warning or an info line before the first error (captive portal,
+standby bucket, main-thread sync), or its lines are outnumbered by a noisy service.
 """
 import os
 import random
@@ -143,11 +149,73 @@ def main():
     ev += repeat(280.1, 10, 30, "E", "SyncWorker", lambda i: f"pull failed: server error 503 Service Unavailable, retry {i + 1} in {min(2 ** i, 300)}s")
     incidents.append(("server_outage", ev, ["503", "service unavailable", "server"], "the sync server answered 503 for five minutes"))
 
+    # The test half: written after the summaries were last changed, and never used to
+    # change them. Each adds a service or two of its own to the noise.
+
+    # 9. A background export holds the database's write lock; every sync write waits
+    #    and fails. The exporter's progress lines outnumber everything else.
+    ev = repeat(200, 3, 120, "D", "ExportWorker", lambda i: f"exported {i * 25} of 3000 notes to /sdcard/Download/notes-export.zip")
+    ev += [(199, "I", "ExportWorker", "export started: 3000 notes, BEGIN EXCLUSIVE")]
+    ev += repeat(215, 14, 22, "E", "SQLiteDatabase", lambda i: "android.database.sqlite.SQLiteDatabaseLockedException: database is locked (code 5 SQLITE_BUSY): , while compiling: INSERT INTO changes")
+    ev += repeat(215.3, 14, 22, "E", "SyncWorker", lambda i: f"pull failed after page {1 + i % 3}: could not store changes locally")
+    incidents.append(("database_locked", ev, ["database is locked", "locked", "sqlite_busy", "begin exclusive"], "a background export held the database's write lock, so every sync write failed"))
+
+    # 10. The server's certificate was rotated and the app pins the old key.
+    ev = [(150, "I", "CertificateUpdater", "server certificate for api.example.com changed: new SPKI sha256/Qm9vZ...")]
+    ev += repeat(152, 9, 45, "E", "OkHttp", lambda i: "javax.net.ssl.SSLPeerUnverifiedException: Certificate pinning failure! Peer certificate chain: sha256/Qm9vZ...: CN=api.example.com Pinned certificates for api.example.com: sha256/AAAA...")
+    ev += repeat(152.2, 18, 22, "E", "SyncWorker", lambda i: "push failed: javax.net.ssl.SSLPeerUnverifiedException")
+    incidents.append(("certificate_pin", ev, ["pinning", "pinned", "certificate pin", "peerunverified"], "the server certificate was rotated and the app still pinned the old key"))
+
+    # 11. Battery saver puts the app in the restricted standby bucket; WorkManager stops
+    #     the sync job before it finishes, over and over. No error is logged by the cause
+    #     itself; the errors are the user-visible symptom.
+    ev = [(100, "I", "AppStandbyController", "app com.example.notes bucket changed from ACTIVE to RESTRICTED, reason: battery saver")]
+    ev += repeat(120, 40, 12, "W", "WM-WorkerWrapper", lambda i: f"Work [ id=5d1c{i}a90-7e2b-4c1d-9f00-{i}b2c3d4e5f6a, tags={{ SyncWorker }} ] was cancelled: STOP_REASON_APP_STANDBY")
+    ev += repeat(121, 40, 12, "E", "SyncWorker", lambda i: f"sync interrupted after {3 + i % 5}s, {40 + i} mutations still queued")
+    ev += repeat(122, 80, 6, "E", "NotesList", lambda i: "unsynced changes older than 15 minutes, showing warning banner")
+    incidents.append(("standby_bucket", ev, ["standby", "restricted", "battery saver", "bucket"], "battery saver put the app in the restricted standby bucket, so the system kept stopping sync"))
+
+    # 12. One attachment is larger than the server accepts: its upload is refused with
+    #     413 and retried forever, blocking the queue behind it.
+    ev = [(240, "I", "AttachmentUploader", "queued attachment 88123 (video/mp4, 187 MB)")]
+    ev += repeat(245, 20, 18, "E", "AttachmentUploader", lambda i: "upload of attachment 88123 failed: HTTP 413 Payload Too Large (limit 100 MB), retrying")
+    ev += repeat(246, 20, 18, "W", "SyncWorker", lambda i: f"push blocked behind attachment 88123, {12 + i} mutations waiting")
+    incidents.append(("payload_too_large", ev, ["413", "too large", "payload", "limit"], "one attachment was larger than the server accepts; its upload was refused and retried forever"))
+
+    # 13. The server was upgraded and rejects the app's old protocol field.
+    ev = [(300, "I", "VersionCheck", "server version 2.0.0, app protocol 1")]
+    ev += repeat(303, 10, 28, "E", "SyncWorker", lambda i: f"push of {1 + i % 6} mutations failed: HTTP 400 Bad Request: unknown field `base_version` in mutation 0")
+    ev += repeat(304, 30, 10, "W", "OkHttp", lambda i: "<-- 400 Bad Request https://api.example.com/v1/spaces/s1/mutations (41ms, 88-byte body)")
+    incidents.append(("protocol_mismatch", ev, ["unknown field", "protocol", "400 bad request", "server version"], "the server was upgraded and rejected a field of the app's old protocol"))
+
+    # 14. A captive portal on hotel wifi answers every request with its login page; the
+    #     first new error is the JSON parser's, the cause is the warning before it.
+    ev = [(260, "W", "NetworkMonitor", "network 103 (wifi \"Hotel Guest\") is a captive portal; sign-in required")]
+    ev += repeat(262, 8, 35, "E", "SyncWorker", lambda i: "pull failed: com.squareup.moshi.JsonEncodingException: Use JsonReader.setLenient(true) to accept malformed JSON at path $")
+    ev += repeat(263, 25, 12, "E", "ImageLoader", lambda i: f"decode failed for https://cdn.example.com/a/{7000 + i}.jpg: unexpected content-type text/html")
+    incidents.append(("captive_portal", ev, ["captive portal", "sign-in required", "portal"], "a hotel wifi captive portal answered every request with its login page"))
+
+    # 15. Syncing on the main thread freezes the UI until the system reports an ANR.
+    ev = [(400, "D", "StrictMode", "StrictMode policy violation; ~duration=4130 ms: android.os.strictmode.DiskReadViolation at com.example.notes.sync.SyncRepository.applyPage")]
+    ev += repeat(401, 2, 20, "I", "Choreographer", lambda i: f"Skipped {200 + i * 7} frames!  The application may be doing too much work on its main thread.")
+    ev += [(446, "E", "ActivityManager", "ANR in com.example.notes (com.example.notes/.MainActivity) Reason: Input dispatching timed out (Waiting to send non-key event because the touched window has not finished processing certain input events)")]
+    ev += repeat(447, 30, 5, "E", "NotesList", lambda i: "render of note list took 5200 ms")
+    incidents.append(("main_thread_sync", ev, ["main thread", "anr", "input dispatching", "strictmode"], "sync ran on the main thread and froze the UI until the system reported an ANR"))
+
+    # 16. Sockets leak until the process runs out of file descriptors; then everything
+    #     that opens a file or a socket fails, each in its own words.
+    ev = repeat(150, 30, 10, "W", "FdMonitor", lambda i: f"open file descriptors: {700 + i * 30} of 1024")
+    ev += repeat(460, 7, 15, "E", "OkHttp", lambda i: "java.net.SocketException: socket failed: EMFILE (Too many open files)")
+    ev += repeat(461, 11, 10, "E", "SQLiteLog", lambda i: "(14) cannot open file at line 39915 of [a0b1c2d3]: Too many open files")
+    ev += repeat(462, 19, 6, "E", "ImageCache", lambda i: "disk cache write failed: /data/user/0/com.example.notes/cache/img: open failed: EMFILE (Too many open files)")
+    incidents.append(("file_descriptors", ev, ["too many open files", "emfile", "file descriptor"], "leaked sockets exhausted the process's file descriptors"))
+
     with open(os.path.join(OUT, "causes.tsv"), "w") as f:
-        f.write("# incident\tcause phrases (any, case-insensitive)\twhat happened\n")
+        f.write("# incident\tcause phrases (any, case-insensitive)\twhat happened\thalf (dev: tuned on; test: never tuned on)\n")
         for i, (name, ev, phrases, what) in enumerate(incidents):
             window(name, ev, seed=1000 + i)
-            f.write(f"{name}\t{'|'.join(phrases)}\t{what}\n")
+            half = "dev" if i < 8 else "test"
+            f.write(f"{name}\t{'|'.join(phrases)}\t{what}\t{half}\n")
 
 
 if __name__ == "__main__":

@@ -2,3 +2,4 @@
 //! labels, so they are no part of any shipped crate's API).
 
 pub mod logs_eval;
+pub mod logs_select;

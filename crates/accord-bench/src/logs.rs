@@ -7,7 +7,8 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use accord_bench::logs_eval::{
-    grouping_accuracy, names_cause, read_incidents, read_loghub, LabelledLog, LOGHUB_SYSTEMS,
+    grouping_accuracy, names_cause, read_incidents, read_loghub, Incident, LabelledLog,
+    LOGHUB_SYSTEMS,
 };
 use accord_logs::{build_report, summarise, LogDigest, LogLine, ReportBudget, TemplateMiner};
 use anyhow::{bail, Context};
@@ -55,7 +56,7 @@ fn shown(path: &Path) -> String {
         .unwrap_or_else(|_| path.display().to_string())
 }
 
-fn default_loghub() -> PathBuf {
+pub(crate) fn default_loghub() -> PathBuf {
     let shared = std::env::var_os("ACCORD_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("../shared"));
@@ -318,6 +319,16 @@ fn print_report_sizes(runs: &[SystemRun]) {
     println!();
 }
 
+/// `named/total` over the incidents of one half.
+fn per_half(incidents: &[Incident], named: &[bool], test: bool) -> String {
+    let (n, total) = incidents
+        .iter()
+        .zip(named)
+        .filter(|(i, _)| i.test == test)
+        .fold((0, 0), |(n, t), (_, &ok)| (n + usize::from(ok), t + 1));
+    format!("{n}/{total}")
+}
+
 fn print_summaries(
     dir: &Path,
     repeat: usize,
@@ -341,7 +352,7 @@ fn print_summaries(
         for incident in &incidents {
             let digest = LogDigest::from_events(&incident.lines, &budget);
             let summary = summarise(&digest, None, &budget);
-            let named = names_cause(&summary.text, &digest, &incident.causes);
+            let named = names_cause(&summary, &digest, &incident.causes);
             let claim = summary
                 .cited
                 .first()
@@ -352,52 +363,59 @@ fn print_summaries(
         }
         best = best.min(start.elapsed());
     }
-    let named = outcomes.iter().filter(|(n, _)| *n).count();
+    let deterministic: Vec<bool> = outcomes.iter().map(|(n, _)| *n).collect();
     let lines: usize = incidents.iter().map(|i| i.lines.len()).sum();
     println!("## Root-cause paragraph on incidents with a known cause\n");
     println!(
-        "{} incidents ({} lines of noisy logcat in {}); a paragraph names the cause when its first cited template, or its words up to the second citation, carry a cause phrase. Time: mining, selecting and writing the paragraph, per incident.\n",
+        "{} incidents ({} lines of noisy logcat in {}), half of them a test set never used to change a summary; a paragraph names the cause when its first cited template, or its words up to the second citation, carry a cause phrase. For a model: its own paragraph where it was used, and the uploaded one (the model's when it cited the report, else the deterministic one). Time: mining, selecting and writing the paragraph, per incident.\n",
         incidents.len(),
         lines,
         shown(dir)
     );
     println!(
-        "| summariser | named the cause | time per incident | prompt tokens | generated tokens |"
+        "| summariser | named, dev half | named, test half | uploaded paragraph named, dev / test | time per incident | prompt tokens | generated tokens |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     println!(
-        "| deterministic | {}/{} | {:.2} ms | — | — |",
-        named,
-        incidents.len(),
+        "| deterministic | {} | {} | {} / {} | {:.2} ms | — | — |",
+        per_half(&incidents, &deterministic, false),
+        per_half(&incidents, &deterministic, true),
+        per_half(&incidents, &deterministic, false),
+        per_half(&incidents, &deterministic, true),
         best.as_secs_f64() * 1000.0 / incidents.len().max(1) as f64
     );
     let mut model_claims = Vec::new();
     for path in models {
         let model = accord_model::GgufModel::load(path, &accord_model::LoadOptions::default())
             .with_context(|| format!("cannot load {}", path.display()))?;
-        let (mut named, mut fell_back, mut elapsed, mut prompt, mut generated) =
-            (0, 0, Duration::ZERO, 0, 0);
+        let (mut fell_back, mut elapsed, mut prompt, mut generated) = (0, Duration::ZERO, 0, 0);
+        let mut own = Vec::new();
+        let mut uploaded = Vec::new();
         let mut claims = Vec::new();
-        for incident in &incidents {
+        for (incident, &det) in incidents.iter().zip(&deterministic) {
             let digest = LogDigest::from_events(&incident.lines, &budget);
             let start = Instant::now();
             let summary = summarise(&digest, Some(&model), &budget);
             elapsed += start.elapsed();
             prompt += summary.prompt_tokens;
             generated += summary.tokens;
-            let ok =
-                summary.fallback.is_none() && names_cause(&summary.text, &digest, &incident.causes);
-            named += usize::from(ok);
-            fell_back += usize::from(summary.fallback.is_some());
+            let used = summary.fallback.is_none();
+            let ok = used && names_cause(&summary, &digest, &incident.causes);
+            own.push(ok);
+            uploaded.push(if used { ok } else { det });
+            fell_back += usize::from(!used);
             claims.push((ok, summary));
         }
         let n = incidents.len().max(1);
         println!(
-            "| {} | {}/{} ({} fell back to deterministic) | {:.0} ms | {} | {} |",
+            "| {} ({} of {} fell back) | {} | {} | {} / {} | {:.0} ms | {} | {} |",
             accord_model::LanguageModel::name(&model),
-            named,
-            incidents.len(),
             fell_back,
+            incidents.len(),
+            per_half(&incidents, &own, false),
+            per_half(&incidents, &own, true),
+            per_half(&incidents, &uploaded, false),
+            per_half(&incidents, &uploaded, true),
             elapsed.as_secs_f64() * 1000.0 / n as f64,
             prompt / n,
             generated / n
@@ -409,7 +427,7 @@ fn print_summaries(
     }
     if models.is_empty() {
         println!(
-            "| on-device model | not measured: no model given or found in models/ | — | — | — |"
+            "| on-device model | not measured: no model given or found in models/ | | | — | — | — |"
         );
     }
     println!();
@@ -436,13 +454,14 @@ fn print_summaries(
         }
         println!();
     }
-    println!("| incident | what happened | deterministic: first cited template | named |");
-    println!("|---|---|---|---|");
+    println!("| incident | half | what happened | deterministic: first cited template | named |");
+    println!("|---|---|---|---|---|");
     for (incident, (named, claim)) in incidents.iter().zip(&outcomes) {
         let claim: String = claim.chars().take(90).collect();
         println!(
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             incident.name,
+            if incident.test { "test" } else { "dev" },
             incident.description,
             claim.replace('|', "\\|"),
             if *named { "yes" } else { "no" }

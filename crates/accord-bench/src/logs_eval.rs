@@ -5,12 +5,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use accord_logs::{citations, parse_log_line, LogDigest, LogLine};
+use accord_logs::{parse_log_line, LogDigest, LogLine, Summary};
 
 /// The ten Loghub-2k systems of the development benchmark.
 pub const LOGHUB_SYSTEMS: [&str; 10] = [
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "Linux", "OpenSSH", "Spark", "Windows",
 ];
+
+/// Our own labelled logs (bench/logs/extra, made by make_extra.py), read like Loghub's.
+pub const EXTRA_SYSTEMS: [&str; 3] = ["AppLogcat", "SyncServer", "DesktopDaemons"];
 
 /// Why labelled log data could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -222,10 +225,12 @@ pub struct Incident {
     pub causes: Vec<String>,
     /// What happened, for people.
     pub description: String,
+    /// In the test half: never used to change a summary (causes.tsv's fourth column).
+    pub test: bool,
 }
 
 /// Reads the incidents of `dir`: `causes.tsv` (name, `|`-separated cause phrases, what
-/// happened) and one `<name>.log` per incident.
+/// happened, and `dev` or `test`) and one `<name>.log` per incident.
 pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|source| LogDataError::Io { path, source })
@@ -237,11 +242,21 @@ pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
             continue;
         }
         let fields: Vec<&str> = row.split('\t').collect();
-        let [name, causes, description] = fields[..] else {
+        let [name, causes, description, half] = fields[..] else {
             return Err(LogDataError::Format {
                 path: index,
-                reason: format!("expected 3 tab-separated fields in {row:?}"),
+                reason: format!("expected 4 tab-separated fields in {row:?}"),
             });
+        };
+        let test = match half {
+            "dev" => false,
+            "test" => true,
+            other => {
+                return Err(LogDataError::Format {
+                    path: index,
+                    reason: format!("half must be dev or test, not {other:?}"),
+                })
+            }
         };
         let text = read(dir.join(format!("{name}.log")))?;
         incidents.push(Incident {
@@ -254,6 +269,7 @@ pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
                 .collect(),
             causes: causes.split('|').map(|c| c.trim().to_lowercase()).collect(),
             description: description.to_string(),
+            test,
         });
     }
     Ok(incidents)
@@ -262,22 +278,22 @@ pub fn read_incidents(dir: &Path) -> Result<Vec<Incident>, LogDataError> {
 /// Whether a root-cause paragraph names the cause: the first template it cites holds
 /// one of the cause phrases, or its words up to the second citation do. Mentioning the
 /// cause somewhere later, in a list of everything, does not count.
-pub fn names_cause(summary: &str, digest: &LogDigest, causes: &[String]) -> bool {
+pub fn names_cause(summary: &Summary, digest: &LogDigest, causes: &[String]) -> bool {
     let has_cause = |text: &str| {
         let text = text.to_lowercase();
         causes.iter().any(|c| text.contains(c.as_str()))
     };
-    let cited = citations(summary, digest);
-    if let Some(first) = cited.first().and_then(|id| digest.entry(id)) {
+    if let Some(first) = summary.cited.first().and_then(|id| digest.entry(id)) {
         if has_cause(&first.display()) {
             return true;
         }
     }
-    let claim_end = cited
+    let claim_end = summary
+        .cited
         .get(1)
-        .and_then(|id| summary.find(&format!("[{id}]")))
-        .unwrap_or(summary.len());
-    has_cause(&summary[..claim_end])
+        .and_then(|id| summary.text.find(&format!("[{id}]")))
+        .unwrap_or(summary.text.len());
+    has_cause(&summary.text[..claim_end])
 }
 
 #[cfg(test)]

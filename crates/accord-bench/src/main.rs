@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ga;
 mod load;
 mod logs;
 mod merge_oracle;
@@ -35,6 +36,9 @@ enum Which {
     /// Log template mining against drain3, grouping accuracy, report size, root-cause
     /// paragraphs on incidents with known causes.
     Logs(logs::BenchLogsArgs),
+    /// Grouping Accuracy by leave-one-system-out: each log scored with the miner's
+    /// settings chosen on the others, beside the shipped default's.
+    Ga(ga::GaArgs),
     /// Model load time, peak RSS, prompt and decode speed beside llama.cpp.
     Model(model::BenchArgs),
     /// One model measurement in this process (run by `model` in a fresh process).
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Which::Sync(b) => sync::run(&b).map(|()| ExitCode::SUCCESS),
         Which::SyncDevice(a) => sync::run_device(&a).map(|()| ExitCode::SUCCESS),
         Which::Logs(b) => logs::run(b),
+        Which::Ga(b) => ga::run(b),
         Which::Model(b) => model::run_bench(b),
         Which::ModelOne(b) => model::run_one(b).map(|()| ExitCode::SUCCESS),
         Which::Load(b) => load::run(&b).map(|()| ExitCode::SUCCESS),

@@ -20,7 +20,8 @@ pub struct LogsArgs {
 #[derive(Subcommand)]
 enum LogsCommand {
     /// Groups log messages into templates: reads one message per line (standard input
-    /// when no FILE) and prints one template id per line, in the same order.
+    /// when no FILE) and prints one template id per line, in the same order. A template's
+    /// id depends on the templates found, not on the order of the lines.
     Parse(ParseArgs),
     /// Prints the report a sync would upload for a file of log lines (standard input
     /// when no FILE): error templates with a raw example, the most frequent templates,

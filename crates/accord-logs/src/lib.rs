@@ -13,12 +13,15 @@
 mod line;
 mod miner;
 mod report;
+mod settings;
 mod token;
 
 pub use line::{format_time, parse_log_line, LogLevel, LogLine};
 pub use miner::{group_messages, MinedTemplates, ShapeId, Template, TemplateMiner};
 pub use report::{
-    build_report, citations, summarise, DigestEntry, LogDigest, ReportBudget, Summary,
-    MAX_REPORT_BYTES, MIN_REPORT_BYTES,
+    build_report, summarise, DigestEntry, LogDigest, ReportBudget, Summary, MAX_REPORT_BYTES,
+    MIN_REPORT_BYTES,
 };
+#[cfg(feature = "tuning")]
+pub use settings::{Knob, MinerSettings, KNOBS};
 pub use token::mask;

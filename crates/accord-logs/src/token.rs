@@ -4,12 +4,14 @@
 //! separates fields (`= , ; : ( ) [ ] { } < > " ' |`), so `uid=0` is three tokens and a
 //! key never fuses with its value. A token is *masked* (becomes a variable, `<*>`) when its
 //! shape alone says it is one: it holds a digit (numbers, ids, versions, hex with digits,
-//! IPs, times, dates, UUIDs, sizes), it is a long run of hex letters, a boolean or null, a
-//! path or a URL, a MAC or IPv6 address, a month, weekday or time-zone name or a size or
-//! duration unit next to a number, or the missing value in `key=`, `()` or `""`.
+//! IPs, times, dates, UUIDs, sizes), it is a boolean or null, a path or a URL, a MAC or
+//! IPv6 address, a month, weekday or time-zone name or a size or duration unit next to a
+//! number, or the missing value in `key=`, `()` or `""`.
 //! Adjacent variables fold into one, so `Mon Jul  4 12:52:44 2005` or a list of block
 //! ids is a single slot. Whatever the masks leave is decided by the miner, from how the
 //! tokens vary across messages.
+
+use super::settings::MinerSettings;
 
 /// Punctuation that separates fields inside a word. Each is a token of its own.
 const DELIMITERS: &[u8] = b"=,;:()[]{}<>\"'|";
@@ -88,7 +90,7 @@ const UNITS: &[&str] = &[
     "secs", "min", "mins",
 ];
 
-/// Words that are values whatever they follow.
+/// Words that are values whatever they follow (`literals`).
 const LITERALS: &[&str] = &["true", "false", "null"];
 
 /// What a token is.
@@ -128,13 +130,13 @@ impl Token {
 }
 
 /// Splits `message` into tokens and masks the plainly variable ones.
-pub(crate) fn tokenize(message: &str) -> Vec<Token> {
+pub(crate) fn tokenize(message: &str, rules: &MinerSettings) -> Vec<Token> {
     let mut tokens = Vec::with_capacity(16);
     let mut word_start = None;
     for (i, c) in message.char_indices() {
         match (c.is_whitespace(), word_start) {
             (true, Some(start)) => {
-                lex_word(message, start, i, &mut tokens);
+                lex_word(message, start, i, rules, &mut tokens);
                 word_start = None;
             }
             (false, None) => word_start = Some(i),
@@ -142,9 +144,9 @@ pub(crate) fn tokenize(message: &str) -> Vec<Token> {
         }
     }
     if let Some(start) = word_start {
-        lex_word(message, start, message.len(), &mut tokens);
+        lex_word(message, start, message.len(), rules, &mut tokens);
     }
-    mask_by_context(message, &mut tokens);
+    mask_by_context(message, rules, &mut tokens);
     fold_adjacent_vars(&mut tokens);
     tokens
 }
@@ -152,7 +154,7 @@ pub(crate) fn tokenize(message: &str) -> Vec<Token> {
 /// The message with every variable part written as `<*>`, spacing kept: what the miner
 /// sees before it compares messages.
 pub fn mask(message: &str) -> String {
-    let tokens = tokenize(message);
+    let tokens = tokenize(message, &MinerSettings::default());
     render(message, &tokens, |i| tokens[i].kind == TokenKind::Var)
 }
 
@@ -175,8 +177,24 @@ pub(crate) fn render(message: &str, tokens: &[Token], is_slot: impl Fn(usize) ->
     out
 }
 
+/// `set` as a table indexed by byte: one load per byte where `contains` would compare
+/// with every member (this runs on every byte of every message).
+const fn byte_table(set: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+const IS_DELIMITER: [bool; 256] = byte_table(DELIMITERS);
+const IS_PATH_STOP: [bool; 256] = byte_table(PATH_STOP);
+const IS_URL_STOP: [bool; 256] = byte_table(URL_STOP);
+
 fn is_delimiter(b: u8) -> bool {
-    DELIMITERS.contains(&b)
+    IS_DELIMITER[b as usize]
 }
 
 fn closing(open: u8) -> Option<u8> {
@@ -190,7 +208,7 @@ fn closing(open: u8) -> Option<u8> {
 }
 
 /// Tokens of one whitespace-free word `message[start..end]`.
-fn lex_word(message: &str, start: usize, end: usize, out: &mut Vec<Token>) {
+fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out: &mut Vec<Token>) {
     let bytes = message.as_bytes();
     let first = out.len();
     let has_scheme = bytes[start..end].windows(3).any(|w| w == b"://");
@@ -251,7 +269,7 @@ fn lex_word(message: &str, start: usize, end: usize, out: &mut Vec<Token>) {
             }
             i += 1;
         }
-        let kind = if is_variable_chunk(message.get(chunk..i).unwrap_or("")) {
+        let kind = if is_variable_chunk(message.get(chunk..i).unwrap_or(""), rules) {
             TokenKind::Var
         } else {
             TokenKind::Word
@@ -259,7 +277,9 @@ fn lex_word(message: &str, start: usize, end: usize, out: &mut Vec<Token>) {
         out.push(Token::new(kind, chunk, i));
         at_boundary = false;
     }
-    insert_empty_values(first, end, out);
+    if rules.empty_values {
+        insert_empty_values(first, end, out);
+    }
 }
 
 /// A missing value is still a value: `()`, `""` and a trailing `key=` get a slot, so
@@ -291,28 +311,10 @@ fn insert_empty_values(first: usize, word_end: usize, out: &mut Vec<Token>) {
     }
 }
 
-/// A chunk is a variable when it holds a digit, is a long run of hex letters, or is a
-/// boolean or null literal.
-fn is_variable_chunk(chunk: &str) -> bool {
-    let bytes = chunk.as_bytes();
-    if bytes.iter().any(u8::is_ascii_digit) {
-        return !is_versioned_name(bytes);
-    }
-    if bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit) {
-        return true;
-    }
-    LITERALS.iter().any(|l| chunk.eq_ignore_ascii_case(l))
-}
-
-/// A word with one trailing digit (`ssh2`, `SOCKS5`, `tty2`, `eth0`) names a protocol,
-/// port or device: the miner decides from how it varies, as for any word.
-fn is_versioned_name(bytes: &[u8]) -> bool {
-    match bytes.split_last() {
-        Some((last, head)) => {
-            last.is_ascii_digit() && head.len() >= 2 && head.iter().all(u8::is_ascii_alphabetic)
-        }
-        None => false,
-    }
+/// A chunk is a variable when it holds a digit or is a boolean or null literal.
+fn is_variable_chunk(chunk: &str, rules: &MinerSettings) -> bool {
+    chunk.bytes().any(|b| b.is_ascii_digit())
+        || (rules.literals && LITERALS.iter().any(|l| chunk.eq_ignore_ascii_case(l)))
 }
 
 /// `scheme://...` up to the next wrapping punctuation.
@@ -328,7 +330,7 @@ fn match_url(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         return None;
     }
     i += 3;
-    while i < end && !URL_STOP.contains(&bytes[i]) {
+    while i < end && !IS_URL_STOP[bytes[i] as usize] {
         i += 1;
     }
     Some(i)
@@ -350,7 +352,7 @@ fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         return None;
     };
     let mut i = start + prefix;
-    while i < end && !PATH_STOP.contains(&bytes[i]) {
+    while i < end && !IS_PATH_STOP[bytes[i] as usize] {
         i += 1;
     }
     while i > start + prefix && matches!(bytes[i - 1], b':' | b'.') {
@@ -391,7 +393,10 @@ fn match_hex_groups(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
 
 /// Month, weekday and time-zone names next to a variable are part of a date; size and
 /// duration units right after a number are part of it.
-fn mask_by_context(message: &str, tokens: &mut [Token]) {
+fn mask_by_context(message: &str, rules: &MinerSettings, tokens: &mut [Token]) {
+    if !rules.date_words && !rules.units {
+        return;
+    }
     loop {
         let mut changed = false;
         for i in 0..tokens.len() {
@@ -404,7 +409,9 @@ fn mask_by_context(message: &str, tokens: &mut [Token]) {
                 continue;
             }
             let text = tokens[i].text(message);
-            if in_list(DATE_WORDS, text) || (prev_var && in_list(UNITS, text)) {
+            if (rules.date_words && in_list(DATE_WORDS, text))
+                || (rules.units && prev_var && in_list(UNITS, text))
+            {
                 tokens[i].kind = TokenKind::Var;
                 changed = true;
             }
@@ -459,7 +466,6 @@ mod tests {
             mask("Deleting block blk_-600839 now"),
             "Deleting block <*> now"
         );
-        assert_eq!(mask("mask=ffffffff shown"), "mask=<*> shown");
         assert_eq!(mask("version 2.4.1-rc3 loaded"), "version <*> loaded");
     }
 
@@ -545,7 +551,10 @@ mod tests {
     #[test]
     fn tokens_split_at_field_punctuation() {
         let msg = "tag=\"RILJ\", pid=2626";
-        let kinds: Vec<_> = tokenize(msg).iter().map(|t| t.kind).collect();
+        let kinds: Vec<_> = tokenize(msg, &MinerSettings::default())
+            .iter()
+            .map(|t| t.kind)
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -565,7 +574,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_message_tokenises_into_ordered_spans(message in "\\PC{0,80}") {
-            let tokens = tokenize(&message);
+            let tokens = tokenize(&message, &MinerSettings::default());
             let mut at = 0;
             for t in &tokens {
                 proptest::prop_assert!(t.start >= at && t.end >= t.start && t.end <= message.len());
@@ -580,7 +589,7 @@ mod tests {
 
         #[test]
         fn log_like_messages_tokenise(message in "[a-zA-Z0-9 =:,;()\\[\\]{}<>\"'|./\\\\@_-]{0,60}") {
-            let tokens = tokenize(&message);
+            let tokens = tokenize(&message, &MinerSettings::default());
             for pair in tokens.windows(2) {
                 proptest::prop_assert!(pair[0].end <= pair[1].start || pair[1].start == pair[1].end);
                 proptest::prop_assert!(!(pair[0].kind == TokenKind::Var && pair[1].kind == TokenKind::Var));
