@@ -127,8 +127,7 @@ fn report_json_is_the_upload_body() {
     // The warning just before the first new error is named as its likely cause, and the
     // error it led to is cited.
     assert!(
-        report.summary.starts_with("Likely cause: warning [T2]")
-            && report.summary.contains("[C1]"),
+        report.summary.starts_with("Likely cause: warning [T2]") && report.summary.contains("[C1]"),
         "{}",
         report.summary
     );
