@@ -345,9 +345,9 @@ pub(crate) fn merge_words(base: &str, local: &str, remote: &str) -> Option<WordM
             };
             pieces.push(Piece::Conflict(WordConflict {
                 base: b[start..end].concat(),
-                composed: compose(&b, &l, &r, cluster, start, end),
-                local_weight: weight(Side::Local, &l),
-                remote_weight: weight(Side::Remote, &r),
+                composed: compose(b, l, r, cluster, start, end),
+                local_weight: weight(Side::Local, l),
+                remote_weight: weight(Side::Remote, r),
                 local: local_span,
                 remote: remote_span,
             }));
