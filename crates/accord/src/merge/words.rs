@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use similar::{capture_diff_slices, Algorithm, DiffOp};
+use similar::{capture_diff_slices, Algorithm, DiffTag};
 
 use super::decision::Side;
 use super::hunk::lines_inclusive;
@@ -145,28 +145,10 @@ fn tokenize(text: &str) -> Tokenized<'_> {
 /// Appends the edits of one token-level diff, offset to where it starts.
 fn push_token_edits(out: &mut Vec<Edit>, base: &[&str], side: &[&str], at: (usize, usize)) {
     for op in capture_diff_slices(Algorithm::Myers, base, side) {
-        let (b, s) = match op {
-            DiffOp::Equal { .. } => continue,
-            DiffOp::Delete {
-                old_index,
-                old_len,
-                new_index,
-            } => (old_index..old_index + old_len, new_index..new_index),
-            DiffOp::Insert {
-                old_index,
-                new_index,
-                new_len,
-            } => (old_index..old_index, new_index..new_index + new_len),
-            DiffOp::Replace {
-                old_index,
-                old_len,
-                new_index,
-                new_len,
-            } => (
-                old_index..old_index + old_len,
-                new_index..new_index + new_len,
-            ),
-        };
+        let (tag, b, s) = op.as_tag_tuple();
+        if tag == DiffTag::Equal {
+            continue;
+        }
         push_edit(
             out,
             Edit {
@@ -206,28 +188,10 @@ fn edits(
     let (bl, sl) = (lines_inclusive(base_text), lines_inclusive(side_text));
     let mut out: Vec<Edit> = Vec::new();
     for op in capture_diff_slices(Algorithm::Histogram, &bl, &sl) {
-        let (b, s) = match op {
-            DiffOp::Equal { .. } => continue,
-            DiffOp::Delete {
-                old_index,
-                old_len,
-                new_index,
-            } => (old_index..old_index + old_len, new_index..new_index),
-            DiffOp::Insert {
-                old_index,
-                new_index,
-                new_len,
-            } => (old_index..old_index, new_index..new_index + new_len),
-            DiffOp::Replace {
-                old_index,
-                old_len,
-                new_index,
-                new_len,
-            } => (
-                old_index..old_index + old_len,
-                new_index..new_index + new_len,
-            ),
-        };
+        let (tag, b, s) = op.as_tag_tuple();
+        if tag == DiffTag::Equal {
+            continue;
+        }
         let bt = base.line_start[b.start]..base.line_start[b.end];
         let st = side.line_start[s.start]..side.line_start[s.end];
         let whole = st.end > st.start && side.tokens[st.end - 1].ends_with(['\n', '\r']);
