@@ -93,19 +93,24 @@ pub fn run(b: &LoadBench) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut results = Vec::new();
+    let bar = crate::steps((backends.len() * b.devices.len()) as u64, "load", "runs");
     for (run, (backend, db)) in backends.iter().enumerate() {
         let storage = accord_server::storage::open(db)
             .with_context(|| format!("cannot open the {backend} database"))?;
         for (i, &n) in b.devices.iter().enumerate() {
             let tag = format!("load{}x{run}x{i}x{}", std::process::id(), n);
             let r = run_load(storage.clone(), backend, &tag, n, b)?;
-            eprintln!(
-                "{backend} {n} devices: {} syncs, {} errors",
-                r.syncs, r.errors
-            );
+            bar.suspend(|| {
+                eprintln!(
+                    "{backend} {n} devices: {} syncs, {} errors",
+                    r.syncs, r.errors
+                )
+            });
+            bar.inc(1);
             results.push(r);
         }
     }
+    bar.finish_and_clear();
     println!("| storage | devices | syncs | syncs/s | mutations/s | p50 ms | p99 ms | conflicts | errors |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &results {

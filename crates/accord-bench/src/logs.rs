@@ -106,6 +106,7 @@ pub fn run(args: BenchLogsArgs) -> anyhow::Result<ExitCode> {
     }
     let repeat = args.repeat.max(1);
     let mut runs = Vec::new();
+    let bar = crate::steps(LOGHUB_SYSTEMS.len() as u64, "logs", "systems");
     for system in LOGHUB_SYSTEMS {
         let log = read_loghub(&loghub, system)?;
         let drain3 = if args.no_drain3 {
@@ -114,8 +115,10 @@ pub fn run(args: BenchLogsArgs) -> anyhow::Result<ExitCode> {
             Some(run_drain3(&python, &log, repeat)?)
         };
         runs.push(measure(log, drain3, repeat));
-        eprintln!("measured {system}");
+        bar.suspend(|| eprintln!("measured {system}"));
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     print_mining(&runs);
     print_report_sizes(&runs);
     let incidents = args.incidents.clone().unwrap_or_else(|| {
@@ -392,6 +395,7 @@ fn print_summaries(
         let mut own = Vec::new();
         let mut uploaded = Vec::new();
         let mut claims = Vec::new();
+        let bar = crate::steps(incidents.len() as u64, "model", "incidents");
         for (incident, &det) in incidents.iter().zip(&deterministic) {
             let digest = LogDigest::from_events(&incident.lines, &budget);
             let start = Instant::now();
@@ -405,7 +409,9 @@ fn print_summaries(
             uploaded.push(if used { ok } else { det });
             fell_back += usize::from(!used);
             claims.push((ok, summary));
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         let n = incidents.len().max(1);
         println!(
             "| {} ({} of {} fell back) | {} | {} | {} / {} | {:.0} ms | {} | {} |",

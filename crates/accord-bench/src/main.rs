@@ -18,6 +18,23 @@ mod model;
 mod progress;
 mod sync;
 
+/// A bar for a counted step of a long bench (systems, runs, models), drawn on standard
+/// error when both outputs are terminals; the table on standard output is unaffected.
+/// Lines printed meanwhile go through `bar.suspend` so they never tear the bar.
+pub(crate) fn steps(len: u64, label: &str, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(progress::style(STEPS));
+    bar.set_prefix(label.to_string());
+    bar.set_message(unit.to_string());
+    progress::show(&bar, progress::wanted(false));
+    bar
+}
+
+const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
+
 /// Accord's benchmarks: each prints a Markdown table.
 #[derive(Parser)]
 #[command(name = "accord-bench", version, about)]

@@ -249,13 +249,21 @@ pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     println!();
     println!("| model | threads | engine | load ms | peak RSS MB | prompt tok/s | decode tok/s | prompt ratio | decode ratio | note |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
+    // Rows are printed as they are measured, so the bar only counts them and is
+    // cleared before each row goes to standard output.
+    let bar = crate::steps(
+        (args.models.len() * args.threads.len()) as u64,
+        "model",
+        "runs",
+    );
     for key in &args.models {
         let path = match KnownModel::by_key(key) {
             Some(m) => m.path_in(&crate::workspace_root().join("models")),
             None => PathBuf::from(key),
         };
         if !path.is_file() {
-            println!("| {key} | - | - | - | - | - | - | - | - | missing: {} (scripts/fetch-models.sh {key}) |", path.display());
+            bar.suspend(|| println!("| {key} | - | - | - | - | - | - | - | - | missing: {} (scripts/fetch-models.sh {key}) |", path.display()));
+            bar.inc(args.threads.len() as u64);
             continue;
         }
         let name = path
@@ -291,46 +299,50 @@ pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
                 ),
                 None => ("-".into(), "-".into()),
             };
-            println!(
-                "| {name} | {threads} | accord | {} | {} | {} | {} | {pr} | {dr} | {} |",
-                fmt(ours.load_ms, 0),
-                fmt(ours.peak_rss_mb, 0),
-                fmt(ours.prompt_tps, 1),
-                fmt(ours.decode_tps, 1),
-                ours.note
-            );
-            if let Some(r) = requantized {
-                let (pr, dr) = match &theirs {
-                    Some(t) => (
-                        ratio(r.prompt_tps, t.prompt_tps),
-                        ratio(r.decode_tps, t.decode_tps),
-                    ),
-                    None => ("-".into(), "-".into()),
-                };
+            bar.suspend(|| {
                 println!(
-                    "| {name} | {threads} | accord, requantized | {} | {} | {} | {} | {pr} | {dr} | {} |",
-                    fmt(r.load_ms, 0),
-                    fmt(r.peak_rss_mb, 0),
-                    fmt(r.prompt_tps, 1),
-                    fmt(r.decode_tps, 1),
-                    r.note
+                    "| {name} | {threads} | accord | {} | {} | {} | {} | {pr} | {dr} | {} |",
+                    fmt(ours.load_ms, 0),
+                    fmt(ours.peak_rss_mb, 0),
+                    fmt(ours.prompt_tps, 1),
+                    fmt(ours.decode_tps, 1),
+                    ours.note
                 );
-            }
-            if let Some(t) = theirs {
-                println!(
-                    "| {name} | {threads} | llama.cpp | {} | {} | {} | {} | 1.00x | 1.00x | {} |",
-                    fmt(t.load_ms, 0),
-                    fmt(t.peak_rss_mb, 0),
-                    fmt(t.prompt_tps, 1),
-                    fmt(t.decode_tps, 1),
-                    if t.note.is_empty() {
-                        "load = process wall time for 1 token"
-                    } else {
-                        &t.note
-                    }
-                );
-            }
+                if let Some(r) = requantized {
+                    let (pr, dr) = match &theirs {
+                        Some(t) => (
+                            ratio(r.prompt_tps, t.prompt_tps),
+                            ratio(r.decode_tps, t.decode_tps),
+                        ),
+                        None => ("-".into(), "-".into()),
+                    };
+                    println!(
+                        "| {name} | {threads} | accord, requantized | {} | {} | {} | {} | {pr} | {dr} | {} |",
+                        fmt(r.load_ms, 0),
+                        fmt(r.peak_rss_mb, 0),
+                        fmt(r.prompt_tps, 1),
+                        fmt(r.decode_tps, 1),
+                        r.note
+                    );
+                }
+                if let Some(t) = theirs {
+                    println!(
+                        "| {name} | {threads} | llama.cpp | {} | {} | {} | {} | 1.00x | 1.00x | {} |",
+                        fmt(t.load_ms, 0),
+                        fmt(t.peak_rss_mb, 0),
+                        fmt(t.prompt_tps, 1),
+                        fmt(t.decode_tps, 1),
+                        if t.note.is_empty() {
+                            "load = process wall time for 1 token"
+                        } else {
+                            &t.note
+                        }
+                    );
+                }
+            });
+            bar.inc(1);
         }
     }
+    bar.finish_and_clear();
     Ok(std::process::ExitCode::SUCCESS)
 }

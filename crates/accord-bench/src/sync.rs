@@ -137,21 +137,6 @@ fn device_sync(
     Ok((report, rss_mb, elapsed))
 }
 
-/// A bar for a counted step of the bench (seeding), drawn on a terminal only.
-fn steps(len: u64, label: &str, unit: &str, enabled: bool) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
-        indicatif::ProgressDrawTarget::hidden(),
-    );
-    bar.set_style(crate::progress::style(STEPS));
-    bar.set_prefix(label.to_string());
-    bar.set_message(unit.to_string());
-    crate::progress::show(&bar, enabled);
-    bar
-}
-
-const STEPS: &str = "{prefix:>5} [{bar:30}] {human_pos}/{human_len} {msg}  {per_sec}  eta {eta}";
-
 /// One in-process device's sync, with the bar `accord client sync` draws (on a terminal).
 fn synced(device: &Accord) -> accord::SyncReport {
     let bar = crate::progress::SyncBar::new(crate::progress::wanted(false));
@@ -431,12 +416,7 @@ fn seed_with_token(
     b: &SyncBench,
     token: &str,
 ) -> anyhow::Result<(String, i64)> {
-    let bar = steps(
-        b.records as u64,
-        "seed",
-        "records",
-        crate::progress::wanted(false),
-    );
+    let bar = crate::steps(b.records as u64, "seed", "records");
     // A database shared between runs may hold an earlier run's space.
     let name = "bench";
     if storage.spaces()?.iter().any(|s| s.name == name) {

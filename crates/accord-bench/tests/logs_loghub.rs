@@ -94,3 +94,62 @@ fn the_shipped_default_is_the_choice_made_on_all_development_logs() {
         chosen.diff(&shipped)
     );
 }
+
+/// `accord-bench logs` counts the systems it measured on a terminal's standard error, and
+/// writes nothing but its tables and one line per system when its output is a pipe.
+#[test]
+fn the_logs_bench_shows_progress_on_a_terminal_only() {
+    let bench = env!("CARGO_BIN_EXE_accord-bench");
+    let data = loghub_dir();
+    let shared = data.parent().and_then(|p| p.parent()).unwrap();
+    let args = ["logs", "--no-drain3", "--no-model", "--repeat", "1"];
+    // A pseudo-terminal (util-linux `script`), as a person at a terminal runs it.
+    let line = std::iter::once(bench)
+        .chain(args)
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("ACCORD_SHARED_DIR", shared)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("10/10 systems"), "{shown}");
+    assert!(shown.contains("| system | lines |"), "{shown}");
+
+    // Through pipes: the tables on stdout, no bar anywhere.
+    let out = std::process::Command::new(bench)
+        .args(args)
+        .env("ACCORD_SHARED_DIR", shared)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stdout.contains("| system | lines |"), "{stdout}");
+    assert!(
+        !stdout.contains("systems  ") && !stderr.contains("/10 systems"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("measured "))
+            .count(),
+        10,
+        "{stderr}"
+    );
+}
