@@ -441,13 +441,38 @@ fn sort_key(line: &str) -> String {
     t.to_lowercase()
 }
 
-fn is_sorted_by_key(lines: &[&str]) -> bool {
-    lines.windows(2).all(|w| sort_key(w[0]) <= sort_key(w[1]))
+fn is_sorted_by_key(heads: &[&str]) -> bool {
+    heads.windows(2).all(|w| sort_key(w[0]) <= sort_key(w[1]))
 }
 
-/// The union sorted, when the hunk is part of a sorted list: the base, each side, and
-/// the lines next to the hunk are in order, with at least three entries of evidence and
-/// no blank line inside the hunk.
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// `lines` cut into entries: a line and the lines under it that are indented further (an
+/// option and its description, a term and its definition, a list item and its wrapped
+/// text). A list of one-line entries is one entry a line.
+fn entries<'l, L: AsRef<str>>(lines: &'l [L]) -> Vec<&'l [L]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=lines.len() {
+        if i == lines.len() || indent(lines[i].as_ref()) <= indent(lines[start].as_ref()) {
+            out.push(&lines[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+/// The first line of each entry.
+fn heads<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    entries(lines).iter().map(|e| e[0]).collect()
+}
+
+/// The union sorted, when the hunk is part of a sorted list of entries (one line each, or
+/// a line with further-indented lines under it): the base, each side, and the entries
+/// next to the hunk are in order, with at least three entries of evidence and no blank
+/// line inside the hunk. Entries move whole.
 fn sorted_union(
     hunk: &ConflictHunk<'_>,
     base: &[&str],
@@ -459,20 +484,28 @@ fn sorted_union(
     if blank(base) || blank(local) || blank(remote) || union.len() < 2 {
         return None;
     }
+    // Every side's entries start at the same indentation as the hunk's first base line.
+    let level = base.first().or(local.first())?;
+    let level = indent(level);
+    let at_level = |v: &[&str]| heads(v).iter().all(|h| indent(h) == level);
+    if !(at_level(base) && at_level(local) && at_level(remote)) {
+        return None;
+    }
+    // The entries just outside the hunk: the head of the entry above (the nearest line at
+    // that level, past the lines under it, with no blank line between), and the line below
+    // when it starts the next entry.
     let above = lines(hunk.before)
-        .last()
-        .copied()
-        .filter(|l| !l.trim().is_empty());
+        .iter()
+        .rev()
+        .take_while(|l| !l.trim().is_empty() && indent(l) >= level)
+        .find(|l| indent(l) == level)
+        .copied();
     let below = lines(hunk.after)
         .first()
         .copied()
-        .filter(|l| !l.trim().is_empty());
+        .filter(|l| !l.trim().is_empty() && indent(l) == level);
     fn framed<'a>(above: Option<&'a str>, v: &[&'a str], below: Option<&'a str>) -> Vec<&'a str> {
-        above
-            .into_iter()
-            .chain(v.iter().copied())
-            .chain(below)
-            .collect()
+        above.into_iter().chain(heads(v)).chain(below).collect()
     }
     let evidence = framed(above, base, below);
     if evidence.len() < 3 {
@@ -484,9 +517,9 @@ fn sorted_union(
     {
         return None;
     }
-    let mut sorted = union.to_vec();
-    sorted.sort_by_cached_key(|l| sort_key(l));
-    Some(sorted)
+    let mut sorted = entries(union);
+    sorted.sort_by_cached_key(|e| sort_key(&e[0]));
+    Some(sorted.concat())
 }
 
 #[cfg(test)]
@@ -587,6 +620,25 @@ mod tests {
         let c = candidates(&h);
         assert_eq!(c[0].kind, CandidateKind::Sorted);
         assert_eq!(c[0].text, "* [Beta](b)\n* [Charlie](c)\n* [Delta](d)\n");
+        assert!(c[0].check.is_clean());
+    }
+
+    #[test]
+    fn sorted_entries_of_several_lines_move_whole() {
+        // Options with their descriptions under them: both added one at the same place.
+        let h = ConflictHunk {
+            before: "--alpha\n    Does a.\n--bravo\n    Does b.\n",
+            base: "--echo\n    Does e.\n",
+            local: "--delta\n    Does d.\n    More on d.\n--echo\n    Does e.\n",
+            remote: "--charlie\n    Does c.\n--echo\n    Does e.\n",
+            after: "--foxtrot\n    Does f.\n",
+        };
+        let c = candidates(&h);
+        assert_eq!(c[0].kind, CandidateKind::Sorted);
+        assert_eq!(
+            c[0].text,
+            "--charlie\n    Does c.\n--delta\n    Does d.\n    More on d.\n--echo\n    Does e.\n"
+        );
         assert!(c[0].check.is_clean());
     }
 
