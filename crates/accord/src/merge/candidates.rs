@@ -452,7 +452,7 @@ fn indent(line: &str) -> usize {
 /// `lines` cut into entries: a line and the lines under it that are indented further (an
 /// option and its description, a term and its definition, a list item and its wrapped
 /// text). A list of one-line entries is one entry a line.
-fn entries<'l, L: AsRef<str>>(lines: &'l [L]) -> Vec<&'l [L]> {
+fn entries<L: AsRef<str>>(lines: &[L]) -> Vec<&[L]> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=lines.len() {
