@@ -17,6 +17,7 @@ use accord_bench::logs_eval::{
 };
 use accord_bench::logs_select::{select, DevLog};
 use accord_logs::{group_messages, MinerSettings};
+use accord_test_support::on_a_terminal;
 
 /// GA per system as published in bench/results/logs.md (one configuration for all).
 const PUBLISHED: [(&str, f64); 13] = [
@@ -103,24 +104,8 @@ fn the_logs_bench_shows_progress_on_a_terminal_only() {
     let data = loghub_dir();
     let shared = data.parent().and_then(|p| p.parent()).unwrap();
     let args = ["logs", "--no-drain3", "--no-model", "--repeat", "1"];
-    // A pseudo-terminal (util-linux `script`), as a person at a terminal runs it.
-    let line = std::iter::once(bench)
-        .chain(args)
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let out = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .env("ACCORD_SHARED_DIR", shared)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("util-linux `script` runs commands on a pseudo-terminal");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let shared_env = format!("ACCORD_SHARED_DIR={}", shared.display());
+    let shown = on_a_terminal(&[["env", shared_env.as_str(), bench].as_slice(), &args].concat());
     assert!(shown.contains("10/10 systems"), "{shown}");
     assert!(shown.contains("| system | lines |"), "{shown}");
 

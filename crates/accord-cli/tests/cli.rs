@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use accord_test_support::on_a_terminal;
 use common::{accord_bin, ServeProcess};
 use serde_json::{json, Value};
 
@@ -577,27 +578,6 @@ fn every_command_ends_quietly_when_its_output_is_closed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Runs `command` on a pseudo-terminal (util-linux `script`), as a person at a terminal
-/// would; returns everything the terminal showed.
-fn on_a_terminal(command: &[String]) -> String {
-    let line = command
-        .iter()
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let out = Command::new("script")
-        .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("util-linux `script` runs commands on a pseudo-terminal");
-    assert!(
-        out.status.success(),
-        "{line}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
