@@ -39,11 +39,11 @@ pub fn server_protocol(data: &[u8]) {
         Some((dir, s, space))
     });
     if let Ok(batch) = serde_json::from_slice::<MutationBatch>(data) {
-        if accord_server::storage::validate_mutations(&batch.mutations).is_ok() {
+        if accord_server::storage::validate_batch(&batch).is_ok() {
             if let Some((_, s, space)) = store {
                 // Storage may refuse (that is an answer); it must not panic or
                 // answer out of order.
-                if let Ok(results) = s.apply(*space, &batch.mutations) {
+                if let Ok(results) = s.apply(*space, &batch) {
                     assert_eq!(results.len(), batch.mutations.len());
                     for (r, m) in results.iter().zip(&batch.mutations) {
                         assert_eq!(r.mutation_id(), m.mutation_id);
@@ -77,6 +77,7 @@ impl Transport for HostileServer {
             next: since,
             more: false,
             remaining: None,
+            features: Vec::new(),
         }))
     }
 

@@ -39,6 +39,10 @@ pub struct LoadBench {
     /// Also measure PostgreSQL storage at this URL (each run uses spaces of its own).
     #[arg(long, env = "ACCORD_BENCH_POSTGRES")]
     postgres: Option<String>,
+    /// Push as clients before `answered_below` did (no device, no outbox positions): the
+    /// server then keeps every mutation id for its retention window.
+    #[arg(long)]
+    legacy_push: bool,
 }
 
 /// What one run measured.
@@ -53,6 +57,10 @@ struct LoadResult {
     /// Errors by kind (HTTP status, or the transport's message), for the notes.
     error_kinds: BTreeMap<String, u64>,
     latencies_us: Vec<u64>,
+    /// Mutation ids the server remembered for this run's spaces, sampled every second:
+    /// the most seen, and at the end.
+    ids_peak: u64,
+    ids_end: u64,
 }
 
 impl LoadResult {
@@ -87,10 +95,16 @@ pub fn run(b: &LoadBench) -> anyhow::Result<()> {
     );
     println!(
         "Closed loop, no think time: each device pulls its space's changes then pushes one mutation per sync. \
-         {} devices per space, {:.0} s per run, server with 2 worker threads on loopback, rate limit off, {} cores.\n",
+         {} devices per space, {:.0} s per run, server with 2 worker threads on loopback, rate limit off, {} cores. \
+         Pushes {}.\n",
         b.devices_per_space,
         b.seconds,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if b.legacy_push {
+            "as clients before `answered_below` (`--legacy-push`: no device, every mutation id kept for the window)"
+        } else {
+            "with the device, outbox positions and `answered_below` (the server forgets each device's answered ids)"
+        }
     );
     let mut results = Vec::new();
     let bar = crate::steps((backends.len() * b.devices.len()) as u64, "load", "runs");
@@ -111,12 +125,12 @@ pub fn run(b: &LoadBench) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    println!("| storage | devices | syncs | syncs/s | mutations/s | p50 ms | p99 ms | conflicts | errors |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| storage | devices | syncs | syncs/s | mutations/s | p50 ms | p99 ms | conflicts | errors | mutation ids kept (peak) | mutation ids kept (end) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &results {
         let secs = r.elapsed.as_secs_f64().max(1e-9);
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {} |",
             r.backend,
             r.devices,
             r.syncs,
@@ -125,7 +139,9 @@ pub fn run(b: &LoadBench) -> anyhow::Result<()> {
             r.percentile_ms(0.50),
             r.percentile_ms(0.99),
             r.conflicts,
-            r.errors
+            r.errors,
+            r.ids_peak,
+            r.ids_end
         );
     }
     let find = |backend: &str, n: usize| {
@@ -183,7 +199,8 @@ fn run_load(
         rate_limit: None,
         ..ServerOptions::default()
     };
-    let server = RunningServer::start(storage, options, "127.0.0.1:0")?;
+    let ids_before = storage.mutation_ids()?;
+    let server = RunningServer::start(storage.clone(), options, "127.0.0.1:0")?;
     let url = server.url();
     let duration = Duration::from_secs_f64(b.seconds.max(0.1));
     let barrier = Arc::new(Barrier::new(devices + 1));
@@ -206,13 +223,38 @@ fn run_load(
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         let (barrier, counters, kinds) = (barrier.clone(), counters.clone(), error_kinds.clone());
+        let device = (!b.legacy_push).then(|| format!("{tag}-d{d}"));
         let handle = std::thread::Builder::new()
             .name(format!("device-{d}"))
             .stack_size(256 * 1024)
-            .spawn(move || device_loop(d, &transport, &barrier, duration, &counters, &kinds))
+            .spawn(move || {
+                device_loop(
+                    d,
+                    device.as_deref(),
+                    &transport,
+                    &barrier,
+                    duration,
+                    &counters,
+                    &kinds,
+                )
+            })
             .context("cannot start a device thread")?;
         handles.push(handle);
     }
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (storage, sampling) = (storage.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while sampling.load(Ordering::Relaxed) {
+                if let Ok(n) = storage.mutation_ids() {
+                    peak = peak.max(n.saturating_sub(ids_before));
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            peak
+        })
+    };
     barrier.wait();
     let started = Instant::now();
     let mut latencies_us = Vec::new();
@@ -221,6 +263,9 @@ fn run_load(
     }
     let elapsed = started.elapsed();
     server.stop();
+    sampling.store(false, Ordering::Relaxed);
+    let ids_end = storage.mutation_ids()?.saturating_sub(ids_before);
+    let ids_peak = sampler.join().unwrap_or_default().max(ids_end);
     latencies_us.sort_unstable();
     let error_kinds = std::mem::take(&mut *error_kinds.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(LoadResult {
@@ -233,12 +278,17 @@ fn run_load(
         errors: counters[3].load(Ordering::Relaxed),
         error_kinds,
         latencies_us,
+        ids_peak,
+        ids_end,
     })
 }
 
-/// One device's closed loop; returns the latency of each completed sync.
+/// One device's closed loop; returns the latency of each completed sync. With `name`,
+/// pushes say which device they come from, number each mutation like an outbox (the
+/// loop count) and mark everything before it answered (the loop never resends).
 fn device_loop(
     device: usize,
+    name: Option<&str>,
     transport: &HttpTransport,
     barrier: &Barrier,
     duration: Duration,
@@ -298,9 +348,12 @@ fn device_loop(
             ),
             deleted: false,
             hlc: String::new(),
+            outbox_seq: name.map(|_| n as i64),
         };
         match transport.push(&MutationBatch {
             mutations: vec![mutation],
+            device: name.map(str::to_string),
+            answered_below: name.map(|_| n as i64),
         }) {
             Ok(answer) => {
                 for r in answer.results {

@@ -242,9 +242,10 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
             data: Some(record(idx + b.records, b.record_bytes)),
             deleted: false,
             hlc: String::new(),
+            outbox_seq: None,
         });
     }
-    storage.apply(space_id, &muts)?;
+    storage.apply(space_id, &accord_protocol::MutationBatch::new(muts))?;
     let (incremental, incremental_rss, incremental_time) =
         device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
 
@@ -439,11 +440,12 @@ fn seed_with_token(
             data: Some(record(i, b.record_bytes)),
             deleted: false,
             hlc: String::new(),
+            outbox_seq: None,
         });
         if muts.len() == 1000 || i + 1 == b.records {
-            storage.apply(space_id, &muts)?;
-            bar.inc(muts.len() as u64);
-            muts.clear();
+            let batch = accord_protocol::MutationBatch::new(std::mem::take(&mut muts));
+            storage.apply(space_id, &batch)?;
+            bar.inc(batch.mutations.len() as u64);
         }
     }
     bar.finish_and_clear();
@@ -541,6 +543,7 @@ fn codecs(b: &SyncBench) -> anyhow::Result<()> {
         next: accord_protocol::MAX_PAGE_LIMIT as i64,
         more: true,
         remaining: None,
+        features: Vec::new(),
     };
     let json = serde_json::to_vec(&page)?;
     let reps = 5;

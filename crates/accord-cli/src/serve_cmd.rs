@@ -43,6 +43,18 @@ pub struct ServeArgs {
     /// not show). No console when not set.
     #[arg(long, env = "ACCORD_CONSOLE_TOKEN", hide_env_values = true)]
     console_token: Option<String>,
+    /// Days a mutation id is remembered when no device acknowledges its answer (older
+    /// clients, devices that stopped syncing); a device that returns later still never
+    /// has a write applied twice (docs/reliability.md).
+    #[arg(long, default_value_t = 365.0, value_parser = positive_days)]
+    mutation_id_window_days: f64,
+}
+
+fn positive_days(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(d) if d.is_finite() && d > 0.0 && d <= 36_500.0 => Ok(d),
+        _ => Err(format!("expected a number of days above 0 and at most 36500, got '{v}'")),
+    }
 }
 
 /// Opens the storage the `--db` argument names: a PostgreSQL URL or a SQLite file.
@@ -86,6 +98,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }),
         metrics_token: args.metrics_token.clone(),
         console_token: args.console_token.clone(),
+        mutation_id_window: std::time::Duration::from_secs_f64(
+            args.mutation_id_window_days * 24.0 * 3600.0,
+        ),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

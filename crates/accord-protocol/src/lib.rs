@@ -112,7 +112,18 @@ pub struct ChangesPage<D = Value> {
     /// before it was added leave it out). For progress; the feed itself is `more`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u64>,
+    /// Optional parts of the protocol this server understands (e.g.
+    /// [`FEATURE_ANSWERED_BELOW`]). A client sends an optional request field only to a
+    /// server that lists it here: requests refuse unknown fields, so an older server
+    /// would answer 400. Servers before this list leave it out (empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
 }
+
+/// Feature of a server that takes [`MutationBatch::device`],
+/// [`MutationBatch::answered_below`] and [`Mutation::outbox_seq`], and forgets a device's
+/// mutation ids once the device says it has their answers (see `docs/reliability.md`).
+pub const FEATURE_ANSWERED_BELOW: &str = "answered_below";
 
 /// Request header of `GET .../changes` asking the server to fill
 /// [`ChangesPage::remaining`]. Counting costs the server a scan of the rest of the feed,
@@ -147,6 +158,11 @@ pub struct Mutation {
     /// Hybrid logical clock of the write on the device.
     #[serde(default)]
     pub hlc: String,
+    /// The write's position in its device's outbox (which never reuses a position), when
+    /// the batch names its [`MutationBatch::device`]. Sent only to servers with
+    /// [`FEATURE_ANSWERED_BELOW`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_seq: Option<i64>,
 }
 
 /// Body of `POST /v1/spaces/{space}/mutations`.
@@ -155,6 +171,27 @@ pub struct Mutation {
 pub struct MutationBatch {
     /// Applied in order, each in its own right: one conflict does not stop the others.
     pub mutations: Vec<Mutation>,
+    /// The device whose outbox the mutations come from (its store's device id). With it,
+    /// every mutation carries its [`Mutation::outbox_seq`] and the batch its
+    /// `answered_below`. Sent only to servers with [`FEATURE_ANSWERED_BELOW`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The lowest outbox position still queued on the device: the device holds the
+    /// answer of every mutation it sent from a lower position and will never send one of
+    /// them again, so the server may forget their ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_below: Option<i64>,
+}
+
+impl MutationBatch {
+    /// A batch in the form every server understands (no device, no outbox positions).
+    pub fn new(mutations: Vec<Mutation>) -> Self {
+        MutationBatch {
+            mutations,
+            device: None,
+            answered_below: None,
+        }
+    }
 }
 
 /// The server's answer to one mutation.
@@ -177,6 +214,13 @@ pub enum MutationResult {
         mutation_id: String,
         /// The record as the server holds it now.
         current: RemoteRecord,
+        /// True when the server may have applied this mutation before and forgotten
+        /// its id (its device was silent for longer than the server keeps ids, and
+        /// another write has changed the record since): `current` may already hold it,
+        /// so merging it in again could count it twice. Only sent for batches that name
+        /// their device; absent (false) otherwise.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        maybe_applied: bool,
     },
 }
 

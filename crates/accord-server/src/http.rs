@@ -1,7 +1,8 @@
 //! The HTTP surface: routes, authentication, limits, JSON errors.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -41,7 +42,15 @@ pub struct ServerOptions {
     /// web console is served under `/console`, opened by signing in with this token;
     /// when `None`, there is no console.
     pub console_token: Option<String>,
+    /// How long a mutation id is remembered when no device acknowledges its answer
+    /// (clients that do not send `answered_below`, and devices that stopped syncing).
+    /// Ids of devices that do acknowledge are forgotten as soon as they do. See
+    /// `docs/reliability.md`.
+    pub mutation_id_window: Duration,
 }
+
+/// Default of [`ServerOptions::mutation_id_window`]: a year.
+pub const DEFAULT_MUTATION_ID_WINDOW: Duration = Duration::from_secs(365 * 24 * 3600);
 
 impl Default for ServerOptions {
     fn default() -> Self {
@@ -50,7 +59,33 @@ impl Default for ServerOptions {
             rate_limit: Some(RateLimit::default()),
             metrics_token: None,
             console_token: None,
+            mutation_id_window: DEFAULT_MUTATION_ID_WINDOW,
         }
+    }
+}
+
+/// When the retention window last ran and when it runs next: at most every tenth of
+/// the window (and at least hourly), before a push, in a transaction of its own.
+#[derive(Debug, Default)]
+pub struct RetentionClock {
+    next_ms: AtomicI64,
+}
+
+impl RetentionClock {
+    /// True when the window is due at `now_ms`; then it is not due again for `every`
+    /// (only one caller of several at the same instant gets true).
+    fn due(&self, now_ms: i64, every: Duration) -> bool {
+        let next = self.next_ms.load(Ordering::Acquire);
+        now_ms >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    now_ms.saturating_add(every.as_millis() as i64),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
     }
 }
 
@@ -70,6 +105,8 @@ pub struct AppState {
     pub https: bool,
     /// Console sign-in attempts.
     pub console_sign_ins: crate::console::SignInLimit,
+    /// When the mutation-id retention window runs next.
+    pub retention: RetentionClock,
 }
 
 impl AppState {
@@ -82,6 +119,7 @@ impl AppState {
             activity: Arc::default(),
             https: false,
             console_sign_ins: Default::default(),
+            retention: RetentionClock::default(),
             options,
         }
     }
@@ -453,6 +491,7 @@ async fn changes(
                 0
             });
         }
+        page.features = vec![accord_protocol::FEATURE_ANSWERED_BELOW.to_string()];
         Ok(page)
     })
     .await?;
@@ -483,8 +522,9 @@ async fn mutations(
             format!("invalid mutations body: {e}"),
         )
     })?;
+    forget_old_mutation_ids(&state).await;
     let storage = state.storage.clone();
-    let results = blocking(move || storage.apply(space_id, &batch.mutations)).await?;
+    let results = blocking(move || storage.apply(space_id, &batch)).await?;
     let conflicts = results
         .iter()
         .filter(|r| matches!(r, MutationResult::Conflict { .. }))
@@ -504,6 +544,26 @@ async fn mutations(
         },
     );
     Ok(Json(MutationResults { results }).into_response())
+}
+
+/// Runs the retention window when it is due: forgets the mutation ids applied longer
+/// than [`ServerOptions::mutation_id_window`] ago. Its own transaction, before the push
+/// (not inside it: on PostgreSQL a scan over every space's ids inside each push would
+/// make pushes of different spaces conflict). A failure is logged and the push goes on:
+/// keeping ids longer is always safe.
+async fn forget_old_mutation_ids(state: &Arc<AppState>) {
+    let window = state.options.mutation_id_window;
+    let every = (window / 10).min(Duration::from_secs(3600));
+    let now = now_ms();
+    if !state.retention.due(now, every) {
+        return;
+    }
+    let before = now.saturating_sub(window.as_millis().min(i64::MAX as u128) as i64);
+    let storage = state.storage.clone();
+    match blocking(move || storage.forget_mutations(before)).await {
+        Ok(n) => Metrics::add(&state.metrics.mutation_ids_forgotten, n),
+        Err(e) => tracing::warn!("cannot forget old mutation ids: {}", e.message),
+    }
 }
 
 async fn logs(

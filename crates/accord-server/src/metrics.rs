@@ -22,6 +22,9 @@ pub struct Metrics {
     pub auth_failures: AtomicU64,
     /// Requests refused by the per-token rate limit (429).
     pub rate_limited: AtomicU64,
+    /// Mutation ids forgotten by the retention window (ids a device acknowledged are
+    /// forgotten inside its push and not counted here).
+    pub mutation_ids_forgotten: AtomicU64,
 }
 
 impl Metrics {
@@ -60,7 +63,7 @@ impl Metrics {
                 "accord_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
             );
         }
-        let counters: [(&str, &str, &AtomicU64); 7] = [
+        let counters: [(&str, &str, &AtomicU64); 8] = [
             (
                 "accord_http_request_seconds_sum",
                 "Total time spent answering requests.",
@@ -95,6 +98,11 @@ impl Metrics {
                 "accord_rate_limited_total",
                 "Requests refused by the per-token rate limit.",
                 &self.rate_limited,
+            ),
+            (
+                "accord_mutation_ids_forgotten_total",
+                "Mutation ids forgotten by the retention window.",
+                &self.mutation_ids_forgotten,
             ),
         ];
         for (name, help, value) in counters {

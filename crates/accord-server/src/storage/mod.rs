@@ -9,7 +9,9 @@ mod activity;
 mod postgres;
 mod sqlite;
 
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
+use accord_protocol::{
+    ChangesPage, LogReport, Mutation, MutationBatch, MutationResult, RawData, RemoteRecord,
+};
 use serde::Serialize;
 
 pub use activity::{Activity, ActivityCounts, ActivityKey, HOUR_MS};
@@ -180,9 +182,27 @@ pub trait Storage: Send + Sync + 'static {
     /// still has to fetch).
     fn count_changes(&self, space_id: i64, since: i64) -> Result<u64>;
 
-    /// Applies mutations in order, each only if its `base_version` matches (or its id was
-    /// applied before, in which case the first answer is returned again).
-    fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>>;
+    /// Applies a batch's mutations in order, each only if its `base_version` matches (or
+    /// its id was applied before, in which case the first answer is returned again).
+    ///
+    /// A batch that names its device first forgets that device's remembered ids below its
+    /// `answered_below` (the device holds their answers and never sends them again), in
+    /// the same transaction. A mutation the server may have applied and then forgotten
+    /// (see [`Storage::forget_mutations`]) is answered from the record when the record
+    /// still carries it, and otherwise as a conflict marked `maybe_applied`.
+    fn apply(&self, space_id: i64, batch: &MutationBatch) -> Result<Vec<MutationResult>>;
+
+    /// Forgets the ids of mutations applied before `applied_before_ms`, of every space:
+    /// the retention window, for ids no device will acknowledge (clients that do not send
+    /// `answered_below`, devices that stopped syncing). For each device whose ids go, it
+    /// remembers the outbox position below which ids may have been forgotten, so a late
+    /// retry from that device is never mistaken for a new write. Returns how many ids
+    /// were forgotten.
+    fn forget_mutations(&self, applied_before_ms: i64) -> Result<u64>;
+
+    /// How many mutation ids are remembered, all spaces together (for benchmarks, tests
+    /// and operators watching the table stay bounded).
+    fn mutation_ids(&self) -> Result<u64>;
 
     /// Stores a log report once per report id; false when it was already stored.
     fn store_log_report(&self, space_id: i64, user: &User, report: &LogReport) -> Result<bool>;
@@ -276,6 +296,7 @@ pub(crate) fn changes_page(
         next,
         more,
         remaining: None,
+        features: Vec::new(),
     }
 }
 
@@ -286,8 +307,82 @@ pub(crate) fn raw_data(text: String) -> Result<RawData> {
         .map_err(|e| StorageError::Database(format!("a stored record is damaged: {e}")))
 }
 
+/// The answer to a mutation whose id is not remembered and whose record has moved past
+/// its `base_version`.
+///
+/// When the record's latest write is this very mutation, it was applied (its id was
+/// forgotten since, or the client is resending it after its answer was lost): answer as
+/// the first time. Otherwise it is a conflict; `maybe_applied` when the id may have been
+/// forgotten, since the record may then hold this write under later ones.
+pub(crate) fn moved_record_answer(
+    m: &Mutation,
+    current: RemoteRecord,
+    maybe_applied: bool,
+) -> MutationResult {
+    if current.mutation_id == m.mutation_id {
+        MutationResult::Applied {
+            mutation_id: m.mutation_id.clone(),
+            version: current.version,
+            seq: current.seq,
+        }
+    } else {
+        MutationResult::Conflict {
+            mutation_id: m.mutation_id.clone(),
+            current,
+            maybe_applied,
+        }
+    }
+}
+
+/// True when `m` comes from an outbox position below which its device's ids may have
+/// been forgotten by the retention window (`forgotten_below`, the server's mark for the
+/// device, if any).
+pub(crate) fn maybe_forgotten(m: &Mutation, forgotten_below: Option<i64>) -> bool {
+    matches!((m.outbox_seq, forgotten_below), (Some(s), Some(b)) if s < b)
+}
+
 /// Checks a batch before it touches storage, so a bad mutation rejects the request with
-/// nothing applied.
+/// nothing applied. A batch that names its device must give every mutation its outbox
+/// position and an `answered_below` no higher than any of them (ids at or above it are
+/// still being asked about); one that does not must give neither.
+pub fn validate_batch(batch: &MutationBatch) -> Result<()> {
+    validate_mutations(&batch.mutations)?;
+    let Some(device) = &batch.device else {
+        if batch.answered_below.is_some() || batch.mutations.iter().any(|m| m.outbox_seq.is_some()) {
+            return Err(StorageError::Invalid(
+                "answered_below and outbox_seq need the batch's device".into(),
+            ));
+        }
+        return Ok(());
+    };
+    accord_protocol::check_name("device", device).map_err(StorageError::Invalid)?;
+    let below = batch.answered_below.ok_or_else(|| {
+        StorageError::Invalid("a batch that names its device needs answered_below".into())
+    })?;
+    if below < 0 {
+        return Err(StorageError::Invalid(format!(
+            "answered_below {below} is negative"
+        )));
+    }
+    for (i, m) in batch.mutations.iter().enumerate() {
+        match m.outbox_seq {
+            None => {
+                return Err(StorageError::Invalid(format!(
+                    "mutation {i}: outbox_seq is missing (the batch names its device)"
+                )))
+            }
+            Some(s) if s < below => {
+                return Err(StorageError::Invalid(format!(
+                    "mutation {i}: outbox_seq {s} is below answered_below {below}: the device says it holds this mutation's answer"
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks a batch's mutations (see [`validate_batch`]).
 pub fn validate_mutations(mutations: &[Mutation]) -> Result<()> {
     if mutations.len() > accord_protocol::MAX_MUTATIONS_PER_BATCH {
         return Err(StorageError::Invalid(format!(

@@ -29,9 +29,9 @@ use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, TokenAccess, User, UserInfo,
 };
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS spaces (
@@ -107,8 +107,26 @@ const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
         PRIMARY KEY (hour_ms, space_id, user_id, token, device)
     )"];
 
+/// Version 3: mutation ids are forgotten once their device has the answers (the device
+/// and its outbox position are kept with each id), or after the retention window (by
+/// `applied_ms`); `mutation_devices` keeps, per device whose ids the window dropped, the
+/// outbox position below which ids may have been forgotten.
+const SCHEMA_V3: &[&str] = &[
+    "ALTER TABLE mutations ADD COLUMN IF NOT EXISTS device TEXT",
+    "ALTER TABLE mutations ADD COLUMN IF NOT EXISTS device_seq BIGINT",
+    "CREATE INDEX IF NOT EXISTS mutations_device ON mutations (space_id, device, device_seq)
+        WHERE device IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS mutations_age ON mutations (applied_ms)",
+    "CREATE TABLE IF NOT EXISTS mutation_devices (
+        space_id        BIGINT NOT NULL,
+        device          TEXT NOT NULL,
+        forgotten_below BIGINT NOT NULL,
+        PRIMARY KEY (space_id, device)
+    )",
+];
+
 /// Each version's schema change, applied in order.
-const MIGRATIONS: [(i64, &[&str]); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
+const MIGRATIONS: [(i64, &[&str]); 3] = [(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
 
 /// How long one call keeps retrying serialization failures before it answers "busy"
 /// (503 with Retry-After). A time budget rather than a count: what the caller feels is
@@ -649,6 +667,18 @@ fn first_answer(
     })
 }
 
+/// The outbox position below which the retention window may have dropped `device`'s
+/// mutation ids in this space, if it ever dropped any.
+fn forgotten_mark(tx: &mut Tx<'_>, space_id: i64, device: &str) -> TxResult<Option<i64>> {
+    Ok(match tx.query_opt(
+        "SELECT forgotten_below FROM mutation_devices WHERE space_id = $1 AND device = $2",
+        &[&space_id, &device],
+    )? {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
 fn user_id(tx: &mut Tx<'_>, name: &str) -> TxResult<i64> {
     match tx.query_opt("SELECT user_id FROM users WHERE name = $1", &[&name])? {
         Some(r) => Ok(r.try_get(0)?),
@@ -797,8 +827,8 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
-        super::validate_mutations(mutations)?;
+    fn apply(&self, space_id: i64, batch: &MutationBatch) -> Result<Vec<MutationResult>> {
+        super::validate_batch(batch)?;
         let space_lock = self
             .space_writers
             .lock()
@@ -825,8 +855,16 @@ impl Storage for PostgresStorage {
                 }
             };
             let first_seq = seq;
-            let mut results = Vec::with_capacity(mutations.len());
-            for m in mutations {
+            if let (Some(device), Some(below)) = (&batch.device, batch.answered_below) {
+                tx.execute(
+                    "DELETE FROM mutations WHERE space_id = $1 AND device = $2 AND device_seq < $3",
+                    &[&space_id, device, &below],
+                )?;
+            }
+            // Read once, and only when a mutation conflicts.
+            let mut forgotten_below: Option<Option<i64>> = None;
+            let mut results = Vec::with_capacity(batch.mutations.len());
+            for m in &batch.mutations {
                 if careful {
                     if let Some(first) = first_answer(tx, space_id, &m.mutation_id)? {
                         results.push(first);
@@ -868,18 +906,28 @@ impl Storage for PostgresStorage {
                         .ok_or_else(|| {
                             StorageError::Database("a record refused a write, then vanished".into())
                         })?;
-                    results.push(MutationResult::Conflict {
-                        mutation_id: m.mutation_id.clone(),
-                        current: record_from_row(&current)?,
-                    });
+                    let marks = match (&batch.device, forgotten_below) {
+                        (Some(device), None) => {
+                            let mark = forgotten_mark(tx, space_id, device)?;
+                            forgotten_below = Some(mark);
+                            mark
+                        }
+                        (_, Some(mark)) => mark,
+                        (None, None) => None,
+                    };
+                    results.push(super::moved_record_answer(
+                        m,
+                        record_from_row(&current)?,
+                        super::maybe_forgotten(m, marks),
+                    ));
                     continue;
                 };
                 let version: i64 = row.try_get(0)?;
                 seq += 1;
                 let remembered = tx.execute(
-                    "INSERT INTO mutations (space_id, mutation_id, version, seq, applied_ms)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    &[&space_id, &m.mutation_id, &version, &seq, &now],
+                    "INSERT INTO mutations (space_id, mutation_id, version, seq, applied_ms, device, device_seq)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    &[&space_id, &m.mutation_id, &version, &seq, &now, &batch.device, &m.outbox_seq],
                 )?;
                 if remembered == 0 {
                     // The id was applied before to a record that is now at this
@@ -908,6 +956,33 @@ impl Storage for PostgresStorage {
                 )?;
             }
             Ok(results)
+        })
+    }
+
+    fn forget_mutations(&self, applied_before_ms: i64) -> Result<u64> {
+        self.write("forget_mutations", |tx| {
+            tx.execute(
+                "INSERT INTO mutation_devices (space_id, device, forgotten_below)
+                 SELECT space_id, device, max(device_seq) + 1 FROM mutations
+                 WHERE applied_ms < $1 AND device IS NOT NULL AND device_seq IS NOT NULL
+                 GROUP BY space_id, device
+                 ON CONFLICT (space_id, device) DO UPDATE SET
+                    forgotten_below = GREATEST(mutation_devices.forgotten_below, excluded.forgotten_below)",
+                &[&applied_before_ms],
+            )?;
+            Ok(tx.execute(
+                "DELETE FROM mutations WHERE applied_ms < $1",
+                &[&applied_before_ms],
+            )?)
+        })
+    }
+
+    fn mutation_ids(&self) -> Result<u64> {
+        self.read("mutation_ids", |tx| {
+            let n: i64 = tx
+                .query_one("SELECT count(*) FROM mutations", &[])?
+                .try_get(0)?;
+            Ok(n.max(0) as u64)
         })
     }
 

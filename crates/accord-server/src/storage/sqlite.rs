@@ -11,9 +11,9 @@ use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, User, UserInfo,
 };
-use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
+use accord_protocol::{ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE spaces (
@@ -91,8 +91,25 @@ CREATE TABLE activity (
 );
 "#;
 
+/// Version 3: mutation ids are forgotten once their device has the answers (the device
+/// and its outbox position are kept with each id), or after the retention window (by
+/// `applied_ms`); `mutation_devices` keeps, per device whose ids the window dropped, the
+/// outbox position below which ids may have been forgotten.
+const SCHEMA_V3: &str = r#"
+ALTER TABLE mutations ADD COLUMN device TEXT;
+ALTER TABLE mutations ADD COLUMN device_seq INTEGER;
+CREATE INDEX mutations_device ON mutations (space_id, device, device_seq) WHERE device IS NOT NULL;
+CREATE INDEX mutations_age ON mutations (applied_ms);
+CREATE TABLE mutation_devices (
+    space_id        INTEGER NOT NULL,
+    device          TEXT NOT NULL,
+    forgotten_below INTEGER NOT NULL,
+    PRIMARY KEY (space_id, device)
+);
+"#;
+
 /// Each version's schema change, applied in order, each in its own transaction.
-const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
+const MIGRATIONS: [(i64, &str); 3] = [(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
 
 const IDLE_READERS: usize = 4;
 
@@ -228,6 +245,17 @@ fn space_id(conn: &Connection, name: &str) -> Result<i64> {
     .ok_or_else(|| StorageError::NotFound(format!("no space named '{name}'")))
 }
 
+/// The outbox position below which the retention window may have dropped `device`'s
+/// mutation ids in this space, if it ever dropped any.
+fn forgotten_mark(conn: &Connection, space_id: i64, device: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT forgotten_below FROM mutation_devices WHERE space_id = ?1 AND device = ?2",
+        )?
+        .query_row(params![space_id, device], |r| r.get(0))
+        .optional()?)
+}
+
 fn unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
@@ -309,15 +337,23 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn apply(&self, space_id: i64, mutations: &[Mutation]) -> Result<Vec<MutationResult>> {
-        super::validate_mutations(mutations)?;
+    fn apply(&self, space_id: i64, batch: &MutationBatch) -> Result<Vec<MutationResult>> {
+        super::validate_batch(batch)?;
         self.write(|tx| {
+            if let (Some(device), Some(below)) = (&batch.device, batch.answered_below) {
+                tx.prepare_cached(
+                    "DELETE FROM mutations WHERE space_id = ?1 AND device = ?2 AND device_seq < ?3",
+                )?
+                .execute(params![space_id, device, below])?;
+            }
+            // Read once, and only when a mutation conflicts.
+            let mut forgotten_below: Option<Option<i64>> = None;
             let mut seq: i64 = tx.query_row(
                 "SELECT seq FROM spaces WHERE space_id = ?1",
                 [space_id],
                 |r| r.get(0),
             )?;
-            let mut results = Vec::with_capacity(mutations.len());
+            let mut results = Vec::with_capacity(batch.mutations.len());
             let mut seen_stmt = tx.prepare_cached(
                 "SELECT version, seq FROM mutations WHERE space_id = ?1 AND mutation_id = ?2",
             )?;
@@ -333,9 +369,10 @@ impl Storage for SqliteStorage {
                     mutation_id = excluded.mutation_id, updated_ms = excluded.updated_ms",
             )?;
             let mut remember = tx.prepare_cached(
-                "INSERT INTO mutations (space_id, mutation_id, version, seq, applied_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO mutations (space_id, mutation_id, version, seq, applied_ms, device, device_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for m in mutations {
+            for m in &batch.mutations {
                 if let Some((version, first_seq)) = seen_stmt
                     .query_row(params![space_id, m.mutation_id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
@@ -353,10 +390,20 @@ impl Storage for SqliteStorage {
                 // A record the server does not have has nothing to conflict with: the
                 // write creates it whatever version the client built on.
                 if let Some(cur) = current.as_ref().filter(|c| c.version != m.base_version) {
-                    results.push(MutationResult::Conflict {
-                        mutation_id: m.mutation_id.clone(),
-                        current: cur.clone(),
-                    });
+                    let marks = match (&batch.device, forgotten_below) {
+                        (Some(device), None) => {
+                            let mark = forgotten_mark(tx, space_id, device)?;
+                            forgotten_below = Some(mark);
+                            mark
+                        }
+                        (_, Some(mark)) => mark,
+                        (None, None) => None,
+                    };
+                    results.push(super::moved_record_answer(
+                        m,
+                        cur.clone(),
+                        super::maybe_forgotten(m, marks),
+                    ));
                     continue;
                 }
                 let version = current.as_ref().map_or(0, |c| c.version) + 1;
@@ -367,7 +414,15 @@ impl Storage for SqliteStorage {
                     space_id, m.collection, m.id, version, seq, data, m.deleted, m.hlc,
                     m.mutation_id, now
                 ])?;
-                remember.execute(params![space_id, m.mutation_id, version, seq, now])?;
+                remember.execute(params![
+                    space_id,
+                    m.mutation_id,
+                    version,
+                    seq,
+                    now,
+                    batch.device,
+                    m.outbox_seq
+                ])?;
                 results.push(MutationResult::Applied {
                     mutation_id: m.mutation_id.clone(),
                     version,
@@ -379,6 +434,31 @@ impl Storage for SqliteStorage {
                 params![space_id, seq],
             )?;
             Ok(results)
+        })
+    }
+
+    fn forget_mutations(&self, applied_before_ms: i64) -> Result<u64> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO mutation_devices (space_id, device, forgotten_below)
+                 SELECT space_id, device, max(device_seq) + 1 FROM mutations
+                 WHERE applied_ms < ?1 AND device IS NOT NULL AND device_seq IS NOT NULL
+                 GROUP BY space_id, device
+                 ON CONFLICT (space_id, device) DO UPDATE SET
+                    forgotten_below = max(forgotten_below, excluded.forgotten_below)",
+                [applied_before_ms],
+            )?;
+            Ok(tx.execute(
+                "DELETE FROM mutations WHERE applied_ms < ?1",
+                [applied_before_ms],
+            )? as u64)
+        })
+    }
+
+    fn mutation_ids(&self) -> Result<u64> {
+        self.read(|c| {
+            let n: i64 = c.query_row("SELECT count(*) FROM mutations", [], |r| r.get(0))?;
+            Ok(n.max(0) as u64)
         })
     }
 

@@ -74,6 +74,10 @@ pub enum Step {
         /// The side whose edit was kept.
         edited: Side,
     },
+    /// The server may already hold this device's write under later ones (it applied it,
+    /// forgot its id after the device was silent for longer than it keeps ids, and the
+    /// record changed since): its copy was taken as it is, this device's kept in the log.
+    KeptRemoteMayHoldLocal,
 }
 
 impl Step {
@@ -88,6 +92,7 @@ impl Step {
             Step::Arbiter { model, .. } => Some(Strategy::Arbiter(model.clone())),
             Step::KeepBoth => Some(Strategy::Fallback),
             Step::KeptEditOverDelete { .. } => Some(Strategy::DeleteVsEdit),
+            Step::KeptRemoteMayHoldLocal => Some(Strategy::MaybeApplied),
         }
     }
 
@@ -118,6 +123,9 @@ pub enum Strategy {
     Fallback,
     /// A delete on one side met an edit on the other; the edit was kept.
     DeleteVsEdit,
+    /// The server could not say whether it had applied a resent write of this device
+    /// (see [`Step::KeptRemoteMayHoldLocal`]); its copy was kept.
+    MaybeApplied,
 }
 
 impl fmt::Display for Strategy {
@@ -129,6 +137,7 @@ impl fmt::Display for Strategy {
             Strategy::Arbiter(model) => write!(f, "arbiter:{model}"),
             Strategy::Fallback => f.write_str("fallback"),
             Strategy::DeleteVsEdit => f.write_str("delete-vs-edit"),
+            Strategy::MaybeApplied => f.write_str("maybe-applied"),
         }
     }
 }
@@ -143,6 +152,7 @@ impl FromStr for Strategy {
             "word-diff3" => Strategy::WordDiff3,
             "fallback" => Strategy::Fallback,
             "delete-vs-edit" => Strategy::DeleteVsEdit,
+            "maybe-applied" => Strategy::MaybeApplied,
             other => match other.strip_prefix("arbiter:") {
                 Some(model) => Strategy::Arbiter(model.to_string()),
                 None => return Err(format!("unknown merge strategy '{other}'")),

@@ -24,8 +24,8 @@ pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
 pub use logs::{LogEvent, LogRing, LogRingStats, PendingReport};
 pub use meta::Meta;
 pub(crate) use outbox::{
-    all as outbox_rows, find as find_outbox_row, pending as pending_mutations, quarantined,
-    take_batch,
+    all as outbox_rows, find as find_outbox_row, lowest_queued, pending as pending_mutations,
+    quarantined, take_batch, Rows,
 };
 pub use outbox::{DamagedRow, OutboxRow, QuarantinedWrite};
 pub(crate) use query::create_index;

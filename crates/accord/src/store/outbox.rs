@@ -103,8 +103,19 @@ impl OutboxRow {
             data,
             deleted: self.deleted,
             hlc: self.hlc.clone(),
+            outbox_seq: None,
         })
     }
+}
+
+/// Which queued rows [`take_batch`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Every record's oldest row: what a push sends.
+    All,
+    /// Only rows sent before without an answer recorded (their answer was lost): what a
+    /// pass sends again before it merges anything (see `sync::pull`).
+    Unanswered,
 }
 
 const COLUMNS: &str =
@@ -198,7 +209,11 @@ pub(crate) fn drop_record(conn: &Connection, collection: &str, id: &str) -> Resu
 /// kept in the row with the reason, and it is never sent. Rows carry the record's whole
 /// state, so a later write of the same record is sent in its place and, once the server
 /// has it, supersedes it. Empty only when nothing is left to send.
-pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<(OutboxRow, Mutation)>> {
+pub(crate) fn take_batch(
+    conn: &Connection,
+    limit: usize,
+    rows: Rows,
+) -> Result<Vec<(OutboxRow, Mutation)>> {
     let mut select = conn.prepare_cached(
         "SELECT o.seq, o.mutation_id, o.collection, o.id, o.base_version,
                 CASE WHEN o.attempts = 0 THEN r.data ELSE o.data END,
@@ -207,8 +222,10 @@ pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<(OutboxR
          FROM outbox o LEFT JOIN records r ON r.collection = o.collection AND r.id = o.id
          WHERE o.seq IN (SELECT min(seq) FROM outbox WHERE quarantined IS NULL
                          GROUP BY collection, id)
+           AND (?2 = 0 OR o.attempts > 0)
          ORDER BY o.seq LIMIT ?1",
     )?;
+    let unanswered_only = rows == Rows::Unanswered;
     let mut freeze = conn.prepare_cached(
         "UPDATE outbox SET data = ?2, deleted = ?3, attempts = attempts + 1 WHERE seq = ?1",
     )?;
@@ -218,7 +235,7 @@ pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<(OutboxR
     // Each round quarantines at least one row or returns, so this ends.
     loop {
         let rows = select
-            .query_map([limit as i64], OutboxRow::from_row)?
+            .query_map(params![limit as i64, unanswered_only], OutboxRow::from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -239,6 +256,14 @@ pub(crate) fn take_batch(conn: &Connection, limit: usize) -> Result<Vec<(OutboxR
             return Ok(batch);
         }
     }
+}
+
+/// The lowest position still queued (`None` when the outbox is empty). Every mutation
+/// sent from a lower position has its answer recorded or was superseded, and positions
+/// are never reused (`AUTOINCREMENT`), so no id below it is ever sent again: what a push
+/// tells the server as `answered_below`.
+pub(crate) fn lowest_queued(conn: &Connection) -> Result<Option<i64>> {
+    Ok(query_row(conn, "SELECT min(seq) FROM outbox", [], |r| r.get(0))?)
 }
 
 /// The quarantined rows, oldest first.

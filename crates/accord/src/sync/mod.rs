@@ -273,7 +273,7 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
     let mut report = empty_report();
     let mut retrier = Retrier::new(ctx.options.backoff, ctx.options.retry_budget, ctx.interrupt);
     let result = pull(ctx, &mut retrier, &mut report)
-        .and_then(|()| push(ctx, &mut retrier, &mut report))
+        .and_then(|server| push(ctx, &mut retrier, &mut report, &server, store::Rows::All))
         .and_then(|()| upload_logs(ctx, &mut retrier, &mut report));
     report.outcome = match result {
         Ok(()) => SyncOutcome::Done,
@@ -349,32 +349,71 @@ fn schema_for<'a>(ctx: &'a SyncContext<'_>, collection: &str) -> &'a CollectionS
         .unwrap_or_else(|| DEFAULT.get_or_init(CollectionSchema::new))
 }
 
+/// What the server said about itself on the first page of a pull.
+#[derive(Debug, Clone, Default)]
+struct ServerFeatures {
+    /// The server takes the device, outbox positions and `answered_below` in a push,
+    /// and forgets mutation ids once the device has their answers.
+    answered_below: bool,
+}
+
+impl ServerFeatures {
+    fn of(page: &ChangesPage<RawData>) -> Self {
+        ServerFeatures {
+            answered_below: page
+                .features
+                .iter()
+                .any(|f| f == accord_protocol::FEATURE_ANSWERED_BELOW),
+        }
+    }
+}
+
 /// Pulls the feed page by page. The next page is fetched on a second thread while the
 /// current one is merged (at most one page waits, so memory stays two pages whatever the
 /// space's size): the server's work and the network overlap the local writes. Each page
 /// is merged with its cursor in one transaction, in order, as without the overlap.
+///
+/// Invariant: writes whose answer was lost are sent again before any page is merged
+/// (after the first page is fetched, which says what the server understands). Merged
+/// first, a record another device wrote since would be merged with a server copy that
+/// may already hold our write, and a `counter` field would count it twice; sent first,
+/// the server answers from the mutation id and the pulled copy is simply taken.
 fn pull(
     ctx: &SyncContext<'_>,
     retrier: &mut Retrier<'_>,
     report: &mut SyncReport,
-) -> Result<(), Stop> {
+) -> Result<ServerFeatures, Stop> {
     retrier.check_interrupt()?;
     let cursor = ctx
         .store
         .read(|c| Meta::cursor(c, ctx.space))
         .map_err(|e| store_failed("reading the pull cursor", e))?;
+    let limit = ctx.options.page_limit;
+    // The first page also asks how many changes follow, for progress.
+    let first = retrier.run("pulling changes", || {
+        ctx.transport.changes(cursor, limit, true)
+    })?;
+    check_page(&first, cursor)?;
+    let server = ServerFeatures::of(&first);
+    push(ctx, retrier, report, &server, store::Rows::Unanswered)?;
+    let total = first
+        .remaining
+        .map(|r| r.saturating_add(first.changes.len() as u64));
+    let (more, next) = (first.more && !first.changes.is_empty(), first.next);
+    merge_page(ctx, report, &first, total)?;
+    if !more {
+        return Ok(server);
+    }
     let (pages, received) =
         std::sync::mpsc::sync_channel::<Result<(i64, ChangesPage<RawData>), Stop>>(1);
     std::thread::scope(|scope| {
         let transport = ctx.transport;
-        let limit = ctx.options.page_limit;
         let fetcher = &mut *retrier;
         scope.spawn(move || {
-            let mut since = cursor;
+            let mut since = next;
             loop {
-                // The first page also asks how many changes follow, for progress.
                 let page = fetcher.run("pulling changes", || {
-                    transport.changes(since, limit, since == cursor)
+                    transport.changes(since, limit, false)
                 });
                 let last = match &page {
                     Ok(p) => !p.more || p.changes.is_empty(),
@@ -388,30 +427,37 @@ fn pull(
                 since = next;
             }
         });
-        let mut total: Option<u64> = None;
         for fetched in received {
             let (since, page) = fetched?;
             check_page(&page, since)?;
-            if since == cursor {
-                total = page
-                    .remaining
-                    .map(|r| r.saturating_add(page.changes.len() as u64));
-            }
-            report.pulled += page.changes.len() as u64;
-            apply_remote(ctx, &page.changes, report, Some(page.next))?;
-            crash_point("pull:page-applied");
-            (ctx.on_progress)(SyncProgress::now(
-                ctx,
-                SyncPhase::Pull,
-                report.pulled,
-                total,
-            ));
-            if ctx.interrupt.is_interrupted() {
-                return Err(Stop::Cancelled);
-            }
+            merge_page(ctx, report, &page, total)?;
         }
         Ok(())
-    })
+    })?;
+    Ok(server)
+}
+
+/// Merges one checked page with its cursor and reports progress; stops between pages
+/// when interrupted.
+fn merge_page(
+    ctx: &SyncContext<'_>,
+    report: &mut SyncReport,
+    page: &ChangesPage<RawData>,
+    total: Option<u64>,
+) -> Result<(), Stop> {
+    report.pulled += page.changes.len() as u64;
+    apply_remote(ctx, &page.changes, report, Some(page.next))?;
+    crash_point("pull:page-applied");
+    (ctx.on_progress)(SyncProgress::now(
+        ctx,
+        SyncPhase::Pull,
+        report.pulled,
+        total,
+    ));
+    if ctx.interrupt.is_interrupted() {
+        return Err(Stop::Cancelled);
+    }
+    Ok(())
 }
 
 /// A page must move forward and hold well-formed records; anything else is a server
@@ -633,10 +679,16 @@ fn rebase_outbox(tx: &rusqlite::Connection, remote: &RemoteRecord) -> crate::err
     Ok(())
 }
 
+/// Sends queued writes (`rows` says which), a batch a round, and records the answers;
+/// a conflict answer is merged and the merge queued for the next round. To a server
+/// that forgets mutation ids on the device's word, each batch names this device, each
+/// mutation its outbox position, and the batch the lowest position still queued.
 fn push(
     ctx: &SyncContext<'_>,
     retrier: &mut Retrier<'_>,
     report: &mut SyncReport,
+    server: &ServerFeatures,
+    rows: store::Rows,
 ) -> Result<(), Stop> {
     let queued = ctx
         .store
@@ -646,41 +698,61 @@ fn push(
     let total = Some(report.pushed + queued);
     for _round in 0..ctx.options.max_push_rounds {
         retrier.check_interrupt()?;
-        let (rows, mutations): (Vec<OutboxRow>, Vec<_>) = ctx
+        let (taken, answered_below) = ctx
             .store
-            .write(|tx| store::take_batch(tx, ctx.options.push_batch))
-            .map_err(|e| store_failed("reading the outbox", e))?
-            .into_iter()
-            .unzip();
-        if rows.is_empty() {
+            .write(|tx| {
+                let taken = store::take_batch(tx, ctx.options.push_batch, rows)?;
+                Ok((taken, store::lowest_queued(tx)?))
+            })
+            .map_err(|e| store_failed("reading the outbox", e))?;
+        let (rows_sent, mut mutations): (Vec<OutboxRow>, Vec<_>) = taken.into_iter().unzip();
+        if rows_sent.is_empty() {
             return Ok(());
         }
-        let batch = MutationBatch { mutations };
+        let batch = match answered_below.filter(|_| server.answered_below) {
+            Some(below) => {
+                for (m, row) in mutations.iter_mut().zip(&rows_sent) {
+                    m.outbox_seq = Some(row.seq);
+                }
+                MutationBatch {
+                    mutations,
+                    device: Some(ctx.device.to_string()),
+                    answered_below: Some(below),
+                }
+            }
+            None => MutationBatch::new(mutations),
+        };
         crash_point("push:before-send");
         let answer = retrier.run("pushing changes", || ctx.transport.push(&batch))?;
         crash_point("push:sent");
-        if answer.results.len() != rows.len()
+        if answer.results.len() != rows_sent.len()
             || answer
                 .results
                 .iter()
-                .zip(&rows)
+                .zip(&rows_sent)
                 .any(|(r, row)| r.mutation_id() != row.mutation_id)
         {
             return Err(Stop::Failure(format!(
                 "the server answered {} results for {} mutations, or out of order",
                 answer.results.len(),
-                rows.len()
+                rows_sent.len()
             )));
         }
         let mut conflicts = Vec::new();
+        let mut maybe_applied = Vec::new();
         ctx.store
             .write(|tx| {
-                for (result, row) in answer.results.iter().zip(&rows) {
+                for (result, row) in answer.results.iter().zip(&rows_sent) {
                     match result {
                         MutationResult::Applied { version, .. } => {
                             store::acknowledge_row(tx, row, *version)?;
                             report.pushed += 1;
                         }
+                        MutationResult::Conflict {
+                            current,
+                            maybe_applied: true,
+                            ..
+                        } => maybe_applied.push(current.clone()),
                         MutationResult::Conflict { current, .. } => conflicts.push(current.clone()),
                     }
                 }
@@ -688,21 +760,82 @@ fn push(
             })
             .map_err(|e| store_failed("recording pushed changes", e))?;
         let mut current = Vec::with_capacity(conflicts.len());
-        for c in conflicts {
+        for c in conflicts.iter().chain(&maybe_applied) {
             if c.collection.is_empty() || c.version < 1 {
                 return Err(Stop::Failure(
                     "the server answered a conflict without a valid current record".into(),
                 ));
             }
+        }
+        for c in conflicts {
             current.push(raw_record(c)?);
         }
         apply_remote(ctx, &current, report, None)?;
+        keep_maybe_applied(ctx, &maybe_applied, report)?;
         (ctx.on_progress)(SyncProgress::now(
             ctx,
             SyncPhase::Push,
             report.pushed,
             total,
         ));
+    }
+    Ok(())
+}
+
+/// Records the server's copies of records whose resent write it may have applied and
+/// forgotten ([`Decision::MaybeApplied`]): each taken, ours logged for review.
+fn keep_maybe_applied(
+    ctx: &SyncContext<'_>,
+    remotes: &[RemoteRecord],
+    report: &mut SyncReport,
+) -> Result<(), Stop> {
+    if remotes.is_empty() {
+        return Ok(());
+    }
+    let mut notes = Vec::with_capacity(remotes.len());
+    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    ctx.store
+        .write(|tx| {
+            for remote in remotes {
+                Meta::observe(tx, ctx.device, &remote.hlc)?;
+                let local = LocalRecord::load(tx, &remote.collection, &remote.id)?;
+                let applied = apply(
+                    tx,
+                    ctx.device,
+                    local.as_ref(),
+                    remote,
+                    Decision::MaybeApplied,
+                )?;
+                if applied.changed {
+                    changed
+                        .entry(remote.collection.clone())
+                        .or_default()
+                        .push(remote.id.clone());
+                }
+                if let Some((conflict_id, strategy, needs_review)) = applied.logged {
+                    notes.push(MergeNote {
+                        collection: remote.collection.clone(),
+                        id: remote.id.clone(),
+                        conflict_id,
+                        strategy,
+                        needs_review,
+                        fields: applied.fields,
+                    });
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| store_failed("keeping a write the server may hold", e))?;
+    report.applied += changed.values().map(|ids| ids.len() as u64).sum::<u64>();
+    report.merged += notes.len() as u64;
+    report.conflicts += notes.iter().filter(|n| n.needs_review).count() as u64;
+    report.merges.extend(notes);
+    for (collection, ids) in changed {
+        (ctx.on_change)(ChangeEvent {
+            collection,
+            ids,
+            origin: ChangeOrigin::Sync,
+        });
     }
     Ok(())
 }

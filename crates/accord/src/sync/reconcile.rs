@@ -31,6 +31,14 @@ pub enum Decision {
     KeepLocalEdit,
     /// We deleted it, the server's copy was edited: keep the edit.
     KeepRemoteEdit,
+    /// The server answered a resent write of ours with a conflict it marked
+    /// `maybe_applied`: it forgot the write's id (the device was silent for longer than
+    /// it keeps ids) and the record has changed since, so its copy may already hold our
+    /// write under later ones. Merging again could count it twice (a `counter` adds
+    /// deltas), dropping it could lose it: take the server's copy and keep ours in the
+    /// conflict log, flagged for review, with ours as the suggestion. Never returned by
+    /// [`decide`]: only the server's answer says so.
+    MaybeApplied,
 }
 
 /// Decides how `remote` meets `local`. `echo` is the outbox row whose mutation id equals
@@ -177,6 +185,29 @@ pub fn apply(
                 score: None,
                 needs_review: true,
                 suggested: remote.data.as_ref(),
+            };
+            out.logged = Some(log(conn, remote, logged)?);
+        }
+        Decision::MaybeApplied => {
+            crate::store::adopt_remote(conn, remote)?;
+            out.changed =
+                local.is_none_or(|l| l.data != remote.data || l.deleted != remote.deleted);
+            let logged = LogInput {
+                base: local.and_then(|l| l.base.as_ref()),
+                local: local.and_then(|l| l.data.as_ref()),
+                remote: remote.data.as_ref(),
+                result: remote.data.as_ref(),
+                strategy: Strategy::MaybeApplied,
+                fields: vec![FieldOutcome {
+                    field: "*".to_string(),
+                    policy: None,
+                    step: Step::KeptRemoteMayHoldLocal,
+                    needs_review: true,
+                    suggestion: None,
+                }],
+                score: None,
+                needs_review: true,
+                suggested: None,
             };
             out.logged = Some(log(conn, remote, logged)?);
         }
