@@ -116,6 +116,10 @@ fn describe_field(f: &FieldOutcome) -> String {
             "text: the same words edited differently — both versions kept, flagged for review"
                 .to_string()
         }
+        Step::KeptRemoteMayHoldLocal => {
+            "resent after a long absence: the server's copy kept (it may hold this write), the write logged for review"
+                .to_string()
+        }
     };
     match &f.suggestion {
         Some(why) => format!("{field:<6} {how}\n             suggested: {why}"),

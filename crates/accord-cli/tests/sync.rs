@@ -302,6 +302,13 @@ struct Flaky {
     log_uploads: AtomicUsize,
     during_changes: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     during_logs: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Let the next push reach the server, lose its answer and end the pass (the device
+    /// went offline with a write sent and unanswered).
+    lose_next_push_answer_and_stop: AtomicBool,
+    /// Answer pages without their `features`, as a server before them did.
+    hide_features: AtomicBool,
+    /// Every batch pushed through it.
+    batches: Mutex<Vec<MutationBatch>>,
 }
 
 impl Flaky {
@@ -322,6 +329,9 @@ impl Flaky {
             log_uploads: AtomicUsize::new(0),
             during_changes: Mutex::new(None),
             during_logs: Mutex::new(None),
+            lose_next_push_answer_and_stop: AtomicBool::new(false),
+            hide_features: AtomicBool::new(false),
+            batches: Mutex::new(Vec::new()),
         }
     }
 }
@@ -333,18 +343,33 @@ impl Transport for Flaky {
         limit: u32,
         count_remaining: bool,
     ) -> Result<ChangesPage<RawData>, TransportError> {
-        let page = self.inner.changes(since, limit, count_remaining);
+        let mut page = self.inner.changes(since, limit, count_remaining);
         if let Some(f) = self.during_changes.lock().unwrap().take() {
             f();
+        }
+        if self.hide_features.load(Ordering::SeqCst) {
+            if let Ok(p) = page.as_mut() {
+                p.features.clear();
+            }
         }
         page
     }
 
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
         self.pushes.fetch_add(1, Ordering::SeqCst);
+        self.batches.lock().unwrap().push(batch.clone());
         let answer = self.inner.push(batch);
         if self.lose_next_push_answer.swap(false, Ordering::SeqCst) {
             return Err(TransportError::transient("connection reset (answer lost)"));
+        }
+        if self.lose_next_push_answer_and_stop.swap(false, Ordering::SeqCst) {
+            assert!(answer.is_ok(), "the push reached the server: {answer:?}");
+            return Err(TransportError {
+                class: accord::transport::ErrorClass::Protocol,
+                status: None,
+                message: "answer lost, device offline".into(),
+                retry_after: None,
+            });
         }
         answer
     }
@@ -908,4 +933,140 @@ fn progress_counts_records_of_the_total_and_bytes_as_they_move() {
         .map(|p| (p.done, p.total))
         .collect();
     assert_eq!(counts, [(500, None), (1000, None), (1200, None)]);
+}
+
+/// A server that forgets mutation ids after `window` (the retention window for devices
+/// that do not come back).
+fn server_with_window(window: Duration) -> TestServer {
+    TestServer::start_with(accord_server::ServerOptions {
+        mutation_id_window: window,
+        ..Default::default()
+    })
+}
+
+/// Opens a device whose notes count `likes` as a counter.
+fn counting_device(server: &TestServer, name: &str, token: &str) -> Accord {
+    let schema = CollectionSchema::new().with("likes", FieldPolicy::Counter);
+    Accord::open(
+        server
+            .device_config(name, token)
+            .with_collection("notes", schema),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_device_offline_past_the_id_window_neither_loses_nor_doubles_its_write() {
+    let window = Duration::from_millis(300);
+    let server = server_with_window(window);
+    let (ta, tb) = (server.user("alice"), server.user("bob"));
+    let a = counting_device(&server, "a", &ta);
+    let b = counting_device(&server, "b", &tb);
+    a.put("notes", "n", json!({"body": "one\n", "likes": 1})).unwrap();
+    done(&a.sync());
+    done(&b.sync());
+
+    // A adds 4 likes; the server applies it, the answer is lost and A goes offline.
+    a.put("notes", "n", json!({"body": "one\n", "likes": 5})).unwrap();
+    let flaky = Flaky::new(&server, &ta);
+    flaky
+        .lose_next_push_answer_and_stop
+        .store(true, Ordering::SeqCst);
+    let r = a.sync_via(&flaky, None);
+    assert!(matches!(r.outcome, SyncOutcome::Failure { .. }), "{r:#?}");
+    assert_eq!(a.pending_mutations().unwrap(), 1, "sent, unanswered");
+    assert_eq!(server.data_of("notes", "n").unwrap()["likes"], json!(5));
+
+    // B adds 2 likes on top; then A stays away longer than the server keeps ids.
+    done(&b.sync());
+    b.put("notes", "n", json!({"body": "one\n", "likes": 7})).unwrap();
+    done(&b.sync());
+    std::thread::sleep(window * 2);
+
+    // A returns: its resend is not applied again, and the 4 likes are not counted twice.
+    let r = a.sync();
+    done(&r);
+    assert_eq!(server.data_of("notes", "n").unwrap()["likes"], json!(7));
+    assert_eq!(data(&a, "n").unwrap()["likes"], json!(7), "{r:#?}");
+    assert_eq!(a.pending_mutations().unwrap(), 0);
+    // A's own version is not lost: the conflict log holds it, flagged for review.
+    let conflicts = a.conflicts(true).unwrap();
+    let c = conflicts
+        .iter()
+        .find(|c| c.id == "n")
+        .expect("the resent write is in the conflict log");
+    assert_eq!(c.strategy, Strategy::MaybeApplied);
+    assert_eq!(c.local.as_ref().unwrap()["likes"], json!(5));
+    done(&b.sync());
+    assert_eq!(data(&b, "n").unwrap()["likes"], json!(7));
+}
+
+#[test]
+fn a_lost_answer_resent_after_the_id_window_is_answered_from_the_record() {
+    let window = Duration::from_millis(300);
+    let server = server_with_window(window);
+    let token = server.user("alice");
+    let a = counting_device(&server, "a", &token);
+    a.put("notes", "n", json!({"body": "one\n", "likes": 1})).unwrap();
+    let flaky = Flaky::new(&server, &token);
+    flaky
+        .lose_next_push_answer_and_stop
+        .store(true, Ordering::SeqCst);
+    let r = a.sync_via(&flaky, None);
+    assert!(matches!(r.outcome, SyncOutcome::Failure { .. }), "{r:#?}");
+    let seq = server.seq();
+    std::thread::sleep(window * 2);
+    // Another device's push makes the server run its window.
+    let other = server.device("b", &server.user("bob"));
+    other.put("notes", "m", json!({"body": "other\n"})).unwrap();
+    done(&other.sync());
+    assert_eq!(server.seq(), seq + 1);
+
+    done(&a.sync());
+    assert_eq!(server.seq(), seq + 1, "the resend was not applied again");
+    assert_eq!(server.version_of("notes", "n"), Some(1));
+    assert_eq!(a.get("notes", "n").unwrap().unwrap().version, 1);
+    assert_eq!(a.pending_mutations().unwrap(), 0);
+    assert!(a.conflicts(true).unwrap().is_empty(), "nothing to review");
+}
+
+#[test]
+fn the_server_forgets_a_devices_ids_once_it_has_their_answers() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = server.device("a", &token);
+    for round in 0..4 {
+        let records = (0..10)
+            .map(|i| (format!("r{round}-{i}"), json!({"body": format!("{i}\n")})))
+            .collect();
+        a.put_many("notes", records).unwrap();
+        done(&a.sync());
+    }
+    // Each push told the server which answers A holds: only the last round's ids, whose
+    // answers the server has not yet heard were received, are kept.
+    assert_eq!(server.storage.mutation_ids().unwrap(), 10);
+    a.put("notes", "r0-0", json!({"body": "changed\n"})).unwrap();
+    done(&a.sync());
+    assert_eq!(server.storage.mutation_ids().unwrap(), 1);
+}
+
+#[test]
+fn a_client_leaves_out_the_new_push_fields_for_a_server_that_does_not_list_them() {
+    let server = TestServer::start();
+    let token = server.user("alice");
+    let a = server.device("a", &token);
+    let flaky = Flaky::new(&server, &token);
+    a.put("notes", "n", json!({"body": "one\n"})).unwrap();
+    done(&a.sync_via(&flaky, None));
+    flaky.hide_features.store(true, Ordering::SeqCst);
+    a.put("notes", "m", json!({"body": "two\n"})).unwrap();
+    done(&a.sync_via(&flaky, None));
+    let batches = flaky.batches.lock().unwrap();
+    assert_eq!(batches.len(), 2);
+    assert!(batches[0].device.is_some() && batches[0].answered_below.is_some());
+    assert!(batches[0].mutations.iter().all(|m| m.outbox_seq.is_some()));
+    assert_eq!(batches[1].device, None);
+    assert_eq!(batches[1].answered_below, None);
+    assert!(batches[1].mutations.iter().all(|m| m.outbox_seq.is_none()));
+    assert_eq!(server.version_of("notes", "m"), Some(1));
 }

@@ -418,3 +418,73 @@ pub fn validate_mutations(mutations: &[Mutation]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn mutation(id: &str, outbox_seq: Option<i64>) -> Mutation {
+        Mutation {
+            mutation_id: id.into(),
+            collection: "notes".into(),
+            id: "n".into(),
+            base_version: 0,
+            data: Some(serde_json::json!({"a": 1})),
+            deleted: false,
+            hlc: String::new(),
+            outbox_seq,
+        }
+    }
+
+    #[test]
+    fn a_batch_naming_its_device_must_number_every_mutation_at_or_above_answered_below() {
+        let ok = MutationBatch {
+            mutations: vec![mutation("m1", Some(5)), mutation("m2", Some(7))],
+            device: Some("phone-1".into()),
+            answered_below: Some(5),
+        };
+        validate_batch(&ok).unwrap();
+        let mut below = ok.clone();
+        below.answered_below = Some(6);
+        assert!(matches!(validate_batch(&below), Err(StorageError::Invalid(e)) if e.contains("below answered_below")));
+        let mut unnumbered = ok.clone();
+        unnumbered.mutations[1].outbox_seq = None;
+        assert!(matches!(validate_batch(&unnumbered), Err(StorageError::Invalid(e)) if e.contains("outbox_seq is missing")));
+        let mut no_mark = ok.clone();
+        no_mark.answered_below = None;
+        assert!(validate_batch(&no_mark).is_err());
+        let mut no_device = ok;
+        no_device.device = None;
+        assert!(matches!(validate_batch(&no_device), Err(StorageError::Invalid(e)) if e.contains("need the batch's device")));
+        validate_batch(&MutationBatch::new(vec![mutation("m3", None)])).unwrap();
+    }
+
+    #[test]
+    fn a_resend_whose_id_was_forgotten_is_answered_from_the_record_or_marked() {
+        let m = mutation("m1", Some(3));
+        let mut current = RemoteRecord {
+            collection: "notes".into(),
+            id: "n".into(),
+            version: 4,
+            seq: 9,
+            data: None,
+            deleted: false,
+            hlc: String::new(),
+            mutation_id: "m1".into(),
+        };
+        assert!(matches!(
+            moved_record_answer(&m, current.clone(), true),
+            MutationResult::Applied { version: 4, seq: 9, .. }
+        ));
+        current.mutation_id = "other".into();
+        assert!(maybe_forgotten(&m, Some(4)));
+        assert!(!maybe_forgotten(&m, Some(3)), "its seq is at the mark: never forgotten");
+        assert!(!maybe_forgotten(&m, None));
+        assert!(matches!(
+            moved_record_answer(&m, current, maybe_forgotten(&m, Some(4))),
+            MutationResult::Conflict { maybe_applied: true, .. }
+        ));
+    }
+}

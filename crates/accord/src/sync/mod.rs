@@ -102,7 +102,7 @@ pub struct MergeNote {
     /// Conflict log id.
     pub conflict_id: i64,
     /// The strongest step it needed (`field`, `diff3`, `word-diff3`, `arbiter:<model>`,
-    /// `fallback` or `delete-vs-edit` when written out).
+    /// `fallback`, `delete-vs-edit` or `maybe-applied` when written out).
     pub strategy: Strategy,
     /// True when a person should review it.
     pub needs_review: bool,
@@ -739,7 +739,7 @@ fn push(
             )));
         }
         let mut conflicts = Vec::new();
-        let mut maybe_applied = Vec::new();
+        let mut notes = Vec::new();
         ctx.store
             .write(|tx| {
                 for (result, row) in answer.results.iter().zip(&rows_sent) {
@@ -752,90 +752,53 @@ fn push(
                             current,
                             maybe_applied: true,
                             ..
-                        } => maybe_applied.push(current.clone()),
+                        } => {
+                            // Taken as applied (see `reconcile::log_maybe_applied`): the
+                            // write becomes the base, so the server's copy is adopted, or
+                            // merged with later local edits, without the write twice.
+                            let local = LocalRecord::load(tx, &row.collection, &row.id)?;
+                            let logged = reconcile::log_maybe_applied(
+                                tx,
+                                current,
+                                row,
+                                local.as_ref().and_then(|l| l.base.as_ref()),
+                            )?;
+                            store::acknowledge_row(tx, row, row.base_version)?;
+                            notes.push(MergeNote {
+                                collection: row.collection.clone(),
+                                id: row.id.clone(),
+                                conflict_id: logged.conflict_id,
+                                strategy: logged.strategy,
+                                needs_review: logged.needs_review,
+                                fields: logged.fields,
+                            });
+                            conflicts.push(current.clone());
+                        }
                         MutationResult::Conflict { current, .. } => conflicts.push(current.clone()),
                     }
                 }
                 Ok(())
             })
             .map_err(|e| store_failed("recording pushed changes", e))?;
+        report.merged += notes.len() as u64;
+        report.conflicts += notes.len() as u64;
+        report.merges.extend(notes);
         let mut current = Vec::with_capacity(conflicts.len());
-        for c in conflicts.iter().chain(&maybe_applied) {
+        for c in conflicts {
             if c.collection.is_empty() || c.version < 1 {
                 return Err(Stop::Failure(
                     "the server answered a conflict without a valid current record".into(),
                 ));
             }
-        }
-        for c in conflicts {
             current.push(raw_record(c)?);
         }
         apply_remote(ctx, &current, report, None)?;
-        keep_maybe_applied(ctx, &maybe_applied, report)?;
         (ctx.on_progress)(SyncProgress::now(
             ctx,
             SyncPhase::Push,
             report.pushed,
             total,
         ));
-    }
-    Ok(())
-}
-
-/// Records the server's copies of records whose resent write it may have applied and
-/// forgotten ([`Decision::MaybeApplied`]): each taken, ours logged for review.
-fn keep_maybe_applied(
-    ctx: &SyncContext<'_>,
-    remotes: &[RemoteRecord],
-    report: &mut SyncReport,
-) -> Result<(), Stop> {
-    if remotes.is_empty() {
-        return Ok(());
-    }
-    let mut notes = Vec::with_capacity(remotes.len());
-    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    ctx.store
-        .write(|tx| {
-            for remote in remotes {
-                Meta::observe(tx, ctx.device, &remote.hlc)?;
-                let local = LocalRecord::load(tx, &remote.collection, &remote.id)?;
-                let applied = apply(
-                    tx,
-                    ctx.device,
-                    local.as_ref(),
-                    remote,
-                    Decision::MaybeApplied,
-                )?;
-                if applied.changed {
-                    changed
-                        .entry(remote.collection.clone())
-                        .or_default()
-                        .push(remote.id.clone());
-                }
-                if let Some((conflict_id, strategy, needs_review)) = applied.logged {
-                    notes.push(MergeNote {
-                        collection: remote.collection.clone(),
-                        id: remote.id.clone(),
-                        conflict_id,
-                        strategy,
-                        needs_review,
-                        fields: applied.fields,
-                    });
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| store_failed("keeping a write the server may hold", e))?;
-    report.applied += changed.values().map(|ids| ids.len() as u64).sum::<u64>();
-    report.merged += notes.len() as u64;
-    report.conflicts += notes.iter().filter(|n| n.needs_review).count() as u64;
-    report.merges.extend(notes);
-    for (collection, ids) in changed {
-        (ctx.on_change)(ChangeEvent {
-            collection,
-            ids,
-            origin: ChangeOrigin::Sync,
-        });
     }
     Ok(())
 }

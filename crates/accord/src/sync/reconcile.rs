@@ -31,14 +31,6 @@ pub enum Decision {
     KeepLocalEdit,
     /// We deleted it, the server's copy was edited: keep the edit.
     KeepRemoteEdit,
-    /// The server answered a resent write of ours with a conflict it marked
-    /// `maybe_applied`: it forgot the write's id (the device was silent for longer than
-    /// it keeps ids) and the record has changed since, so its copy may already hold our
-    /// write under later ones. Merging again could count it twice (a `counter` adds
-    /// deltas), dropping it could lose it: take the server's copy and keep ours in the
-    /// conflict log, flagged for review, with ours as the suggestion. Never returned by
-    /// [`decide`]: only the server's answer says so.
-    MaybeApplied,
 }
 
 /// Decides how `remote` meets `local`. `echo` is the outbox row whose mutation id equals
@@ -188,29 +180,6 @@ pub fn apply(
             };
             out.logged = Some(log(conn, remote, logged)?);
         }
-        Decision::MaybeApplied => {
-            crate::store::adopt_remote(conn, remote)?;
-            out.changed =
-                local.is_none_or(|l| l.data != remote.data || l.deleted != remote.deleted);
-            let logged = LogInput {
-                base: local.and_then(|l| l.base.as_ref()),
-                local: local.and_then(|l| l.data.as_ref()),
-                remote: remote.data.as_ref(),
-                result: remote.data.as_ref(),
-                strategy: Strategy::MaybeApplied,
-                fields: vec![FieldOutcome {
-                    field: "*".to_string(),
-                    policy: None,
-                    step: Step::KeptRemoteMayHoldLocal,
-                    needs_review: true,
-                    suggestion: None,
-                }],
-                score: None,
-                needs_review: true,
-                suggested: None,
-            };
-            out.logged = Some(log(conn, remote, logged)?);
-        }
         Decision::Merge(m) => {
             if Some(&m.value) == remote.data.as_ref() {
                 crate::store::adopt_remote(conn, remote)?;
@@ -240,6 +209,46 @@ pub fn apply(
         }
     }
     Ok(out)
+}
+
+/// Logs a write of ours that the server may already hold: it answered our resend with a
+/// conflict marked `maybe_applied` (it forgot the write's id, the device having been
+/// silent for longer than it keeps ids, and the record changed since). Merging the write
+/// in again could count it twice (a `counter` adds deltas) and dropping it could lose it,
+/// so the caller takes the write as applied and the server's copy as the record; this
+/// entry keeps the write (`local`) beside the server's copy, flagged for review, with the
+/// write itself as the suggestion should it turn out missing.
+pub fn log_maybe_applied(
+    conn: &rusqlite::Connection,
+    remote: &RemoteRecord,
+    sent: &OutboxRow,
+    base: Option<&Value>,
+) -> Result<LoggedMerge> {
+    let sent_data = match (&sent.data, sent.deleted) {
+        (Some(text), false) => Some(serde_json::from_str::<Value>(text)?),
+        _ => None,
+    };
+    log(
+        conn,
+        remote,
+        LogInput {
+            base,
+            local: sent_data.as_ref(),
+            remote: remote.data.as_ref(),
+            result: remote.data.as_ref(),
+            strategy: Strategy::MaybeApplied,
+            fields: vec![FieldOutcome {
+                field: "*".to_string(),
+                policy: None,
+                step: Step::KeptRemoteMayHoldLocal,
+                needs_review: true,
+                suggestion: None,
+            }],
+            score: None,
+            needs_review: true,
+            suggested: sent_data.as_ref(),
+        },
+    )
 }
 
 /// The strategy a merge is logged under, or `None` when nothing was decided.
