@@ -7,7 +7,9 @@
 #                          but three that generate text under a wall-clock budget (see
 #                          ARM64_TIMED); emulation is 10-30x slower, and on 2 loaded
 #                          cores they ran past their budget and failed while the same
-#                          code's scoring and kernel tests passed
+#                          code's scoring and kernel tests passed; the model's
+#                          kernel tests run twice, on qemu's default CPU (NEON with
+#                          `sdot`) and on an emulated Cortex-A53 (NEON without it)
 #   make test-arm64-full   all of them, ARM64_TIMED included (about 12 minutes of model
 #                          tests under qemu here)
 #

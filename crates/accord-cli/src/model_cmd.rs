@@ -26,8 +26,9 @@ pub struct ModelChoice {
     /// kernel for it (slower; for comparing against the requantized load).
     #[arg(long)]
     pub no_requantize: bool,
-    /// Do not use Accord's AVX2 kernels (Q4_1/Q5_0/Q8_0): Q4_1/Q5_0 are requantized to
-    /// Q8_0 and every matrix runs on candle's kernels, as on CPUs without AVX2.
+    /// Do not use Accord's own kernels (Q4_1/Q5_0/Q8_0, and Q5_1 on arm64; AVX2 or NEON):
+    /// those formats are requantized to Q8_0 and every matrix runs on candle's kernels,
+    /// as on CPUs without AVX2 or NEON.
     #[arg(long)]
     pub no_own_kernels: bool,
 }

@@ -20,9 +20,10 @@ pub struct LoadOptions {
     /// Requantize matrices whose format has no fast candle kernel (Q4_1, Q5_0, Q5_1) to
     /// Q8_0. On by default: without it those models run several times slower.
     pub requantize: bool,
-    /// Run Q4_1, Q5_0 and Q8_0 matrices with Accord's own AVX2 kernels (x86-64 only):
-    /// Q4_1/Q5_0 stay in place in the mapped file instead of being requantized, which
-    /// is smaller in memory and faster to decode. On by default.
+    /// Run Q4_1, Q5_0 and Q8_0 matrices (and Q5_1 on arm64) with Accord's own kernels,
+    /// AVX2 on x86-64 and NEON on arm64, chosen by what the CPU has: they stay in place
+    /// in the mapped file instead of being requantized, which is smaller in memory and
+    /// faster to decode. On by default; elsewhere, or when off, `requantize` applies.
     pub own_kernels: bool,
     /// Longest sequence (prompt plus generated tokens) a call may use; capped by the
     /// model's trained context. Bounds the KV cache and rotary tables.
@@ -54,9 +55,12 @@ pub struct LoadReport {
     pub quantization: Vec<(String, usize)>,
     /// Matrices converted at load, as `("Q4_1->Q8_0", count)`; empty when none were.
     pub requantized: Vec<(String, usize)>,
-    /// Matrices run by Accord's AVX2 kernels (Q4_1 and Q5_0, which candle has only
-    /// scalar code for, and Q8_0), as `("Q5_0", count)`.
+    /// Matrices run by Accord's own kernels (Q4_1, Q5_0 and on arm64 Q5_1, which candle
+    /// has only scalar code for, and Q8_0), as `("Q5_0", count)`.
     pub native_kernels: Vec<(String, usize)>,
+    /// The instruction set Accord's kernels ran with (`AVX2`, `NEON`,
+    /// `NEON+dotprod`); `None` when no matrix used them.
+    pub native_instruction_set: Option<&'static str>,
     /// Bytes of weights owned by the process after loading (requantized or copied
     /// matrices, f32 norms); the rest is read in place from the mapped file.
     pub weight_bytes: usize,
@@ -114,8 +118,9 @@ impl std::fmt::Display for LoadReport {
                 .collect();
             writeln!(
                 f,
-                "own kernels  {} (AVX2, on the file's blocks in place)",
-                r.join(", ")
+                "own kernels  {} ({}, on the file's blocks in place)",
+                r.join(", "),
+                self.native_instruction_set.unwrap_or("?")
             )?;
         }
         if self.requantized.is_empty() {
@@ -237,6 +242,7 @@ impl GgufModel {
             quantization,
             requantized: stats.requantized,
             native_kernels: stats.native,
+            native_instruction_set: stats.native_instruction_set,
             weight_bytes: stats.bytes_in_memory,
             mapped_bytes: stats.bytes_mapped,
             copied_tensors: stats.copied,

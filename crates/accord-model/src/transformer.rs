@@ -6,7 +6,7 @@
 //! continuations), read every weight into owned memory, and pull in candle-nn and
 //! candle-transformers at compile time. Here the weights stay quantized in the
 //! memory-mapped file ([`super::weights`]; embedding rows are dequantized on lookup),
-//! matmuls run our AVX2 kernels or candle's block kernels on those slices, and the
+//! matmuls run our AVX2/NEON kernels or candle's block kernels on those slices, and the
 //! small element-wise steps (norms, rotary embedding, attention, SwiGLU) run on plain
 //! slices without tensor allocations.
 
@@ -55,8 +55,10 @@ struct Layer {
 pub(crate) struct WeightStats {
     /// Matrices converted at load, as `("Q4_1->Q8_0", count)`.
     pub requantized: Vec<(String, usize)>,
-    /// Matrices our AVX2 kernels run, as `("Q5_0", count)`.
+    /// Matrices our AVX2/NEON kernels run, as `("Q5_0", count)`.
     pub native: Vec<(String, usize)>,
+    /// The instruction set those kernels ran with (`AVX2`, `NEON`, `NEON+dotprod`).
+    pub native_instruction_set: Option<&'static str>,
     /// Bytes of weights owned by the process: converted or copied matrices, f32 norms.
     pub bytes_in_memory: usize,
     /// Bytes of weights read in place from the mapped file.
@@ -134,8 +136,9 @@ impl TensorReader<'_> {
             self.stats.bytes_in_memory += q.byte_len();
             return Ok(q);
         }
-        if m.uses_own_kernel() {
+        if let Some(isa) = m.own_kernel_instruction_set() {
             count(&mut self.stats.native, format!("{from:?}"));
+            self.stats.native_instruction_set = Some(isa.name());
         }
         self.account(&m, origin);
         Ok(m)

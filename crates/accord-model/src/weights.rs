@@ -4,7 +4,7 @@
 //! plus its format and shape, so loading copies no weights and the kernel page cache is
 //! the only copy (shared with any other process mapping the same file). A matmul
 //! quantizes the activation rows once to the format the weights' dot product takes
-//! (Q8 blocks for our AVX2 kernels, candle's `VecDotType` otherwise: Q8_0, Q8_1 or
+//! (Q8 blocks for our AVX2/NEON kernels, candle's `VecDotType` otherwise: Q8_0, Q8_1 or
 //! Q8K) and runs the dot products over chunks of weight rows on candle's worker pool.
 //! Several matrices applied to the same input (q/k/v, gate/up) run in one parallel
 //! region over the one quantized input ([`matmul`]).
@@ -239,7 +239,7 @@ impl MappedFile {
 /// How a [`Matrix`]'s dot products are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
-    /// Our AVX2 kernel (`kernels.rs`).
+    /// Our AVX2 or NEON kernel (`kernels.rs`).
     Own(NativeFormat),
     /// candle's `GgmlType::vec_dot` for the format.
     Candle,
@@ -269,7 +269,7 @@ pub(crate) enum Origin {
 
 impl Matrix {
     /// The tensor `name` of `gguf` as a `rows` x `cols` matrix over `file`. With
-    /// `own_kernels`, formats our AVX2 kernels cover use them.
+    /// `own_kernels`, formats our kernels cover on this CPU use them.
     pub(crate) fn from_file(
         gguf: &GgufFile,
         file: &MappedFile,
@@ -379,9 +379,17 @@ impl Matrix {
         self.dtype
     }
 
-    /// Whether our AVX2 kernel runs this matrix.
+    /// Whether our AVX2 or NEON kernel runs this matrix.
     pub(crate) fn uses_own_kernel(&self) -> bool {
         matches!(self.kernel, Kernel::Own(_))
+    }
+
+    /// The instruction set our kernel runs this matrix with, if ours runs it.
+    pub(crate) fn own_kernel_instruction_set(&self) -> Option<kernels::InstructionSet> {
+        match self.kernel {
+            Kernel::Own(format) => Some(format.instruction_set()),
+            Kernel::Candle => None,
+        }
     }
 
     /// Bytes of weights.

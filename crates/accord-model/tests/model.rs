@@ -42,8 +42,9 @@ fn load_report_says_how_the_q4_1_matrices_are_run() {
     assert_eq!(r.layers, 30);
     assert_eq!(r.vocab, 49152);
     assert!(r.parameters > 130_000_000 && r.parameters < 140_000_000);
-    // candle has no fast Q4_1 kernel: either ours runs them (x86-64 with AVX2) or
-    // they were requantized to Q8_0; the report says which, for all 210 matrices.
+    // candle has no fast Q4_1 kernel: either ours runs them (x86-64 with AVX2, arm64
+    // with NEON) or they were requantized to Q8_0; the report says which, for all 210
+    // matrices.
     let own = r
         .native_kernels
         .iter()
@@ -58,6 +59,16 @@ fn load_report_says_how_the_q4_1_matrices_are_run() {
         r.native_kernels,
         r.requantized
     );
+    // Every arm64 CPU has NEON: a phone keeps the file's blocks.
+    if cfg!(target_arch = "aarch64") {
+        assert!(own, "requantized on arm64: {:?}", r.requantized);
+        assert!(
+            r.native_instruction_set
+                .is_some_and(|isa| isa.starts_with("NEON")),
+            "{:?}",
+            r.native_instruction_set
+        );
+    }
 }
 
 #[test]
