@@ -53,7 +53,9 @@ pub struct ServeArgs {
 fn positive_days(v: &str) -> Result<f64, String> {
     match v.parse::<f64>() {
         Ok(d) if d.is_finite() && d > 0.0 && d <= 36_500.0 => Ok(d),
-        _ => Err(format!("expected a number of days above 0 and at most 36500, got '{v}'")),
+        _ => Err(format!(
+            "expected a number of days above 0 and at most 36500, got '{v}'"
+        )),
     }
 }
 

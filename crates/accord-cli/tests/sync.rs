@@ -362,7 +362,10 @@ impl Transport for Flaky {
         if self.lose_next_push_answer.swap(false, Ordering::SeqCst) {
             return Err(TransportError::transient("connection reset (answer lost)"));
         }
-        if self.lose_next_push_answer_and_stop.swap(false, Ordering::SeqCst) {
+        if self
+            .lose_next_push_answer_and_stop
+            .swap(false, Ordering::SeqCst)
+        {
             assert!(answer.is_ok(), "the push reached the server: {answer:?}");
             return Err(TransportError {
                 class: accord::transport::ErrorClass::Protocol,
@@ -962,12 +965,14 @@ fn a_device_offline_past_the_id_window_neither_loses_nor_doubles_its_write() {
     let (ta, tb) = (server.user("alice"), server.user("bob"));
     let a = counting_device(&server, "a", &ta);
     let b = counting_device(&server, "b", &tb);
-    a.put("notes", "n", json!({"body": "one\n", "likes": 1})).unwrap();
+    a.put("notes", "n", json!({"body": "one\n", "likes": 1}))
+        .unwrap();
     done(&a.sync());
     done(&b.sync());
 
     // A adds 4 likes; the server applies it, the answer is lost and A goes offline.
-    a.put("notes", "n", json!({"body": "one\n", "likes": 5})).unwrap();
+    a.put("notes", "n", json!({"body": "one\n", "likes": 5}))
+        .unwrap();
     let flaky = Flaky::new(&server, &ta);
     flaky
         .lose_next_push_answer_and_stop
@@ -979,7 +984,8 @@ fn a_device_offline_past_the_id_window_neither_loses_nor_doubles_its_write() {
 
     // B adds 2 likes on top; then A stays away longer than the server keeps ids.
     done(&b.sync());
-    b.put("notes", "n", json!({"body": "one\n", "likes": 7})).unwrap();
+    b.put("notes", "n", json!({"body": "one\n", "likes": 7}))
+        .unwrap();
     done(&b.sync());
     std::thread::sleep(window * 2);
 
@@ -1007,7 +1013,8 @@ fn a_lost_answer_resent_after_the_id_window_is_answered_from_the_record() {
     let server = server_with_window(window);
     let token = server.user("alice");
     let a = counting_device(&server, "a", &token);
-    a.put("notes", "n", json!({"body": "one\n", "likes": 1})).unwrap();
+    a.put("notes", "n", json!({"body": "one\n", "likes": 1}))
+        .unwrap();
     let flaky = Flaky::new(&server, &token);
     flaky
         .lose_next_push_answer_and_stop
@@ -1045,7 +1052,8 @@ fn the_server_forgets_a_devices_ids_once_it_has_their_answers() {
     // Each push told the server which answers A holds: only the last round's ids, whose
     // answers the server has not yet heard were received, are kept.
     assert_eq!(server.storage.mutation_ids().unwrap(), 10);
-    a.put("notes", "r0-0", json!({"body": "changed\n"})).unwrap();
+    a.put("notes", "r0-0", json!({"body": "changed\n"}))
+        .unwrap();
     done(&a.sync());
     assert_eq!(server.storage.mutation_ids().unwrap(), 1);
 }

@@ -348,7 +348,8 @@ pub(crate) fn maybe_forgotten(m: &Mutation, forgotten_below: Option<i64>) -> boo
 pub fn validate_batch(batch: &MutationBatch) -> Result<()> {
     validate_mutations(&batch.mutations)?;
     let Some(device) = &batch.device else {
-        if batch.answered_below.is_some() || batch.mutations.iter().any(|m| m.outbox_seq.is_some()) {
+        if batch.answered_below.is_some() || batch.mutations.iter().any(|m| m.outbox_seq.is_some())
+        {
             return Err(StorageError::Invalid(
                 "answered_below and outbox_seq need the batch's device".into(),
             ));
@@ -448,16 +449,22 @@ mod tests {
         validate_batch(&ok).unwrap();
         let mut below = ok.clone();
         below.answered_below = Some(6);
-        assert!(matches!(validate_batch(&below), Err(StorageError::Invalid(e)) if e.contains("below answered_below")));
+        assert!(
+            matches!(validate_batch(&below), Err(StorageError::Invalid(e)) if e.contains("below answered_below"))
+        );
         let mut unnumbered = ok.clone();
         unnumbered.mutations[1].outbox_seq = None;
-        assert!(matches!(validate_batch(&unnumbered), Err(StorageError::Invalid(e)) if e.contains("outbox_seq is missing")));
+        assert!(
+            matches!(validate_batch(&unnumbered), Err(StorageError::Invalid(e)) if e.contains("outbox_seq is missing"))
+        );
         let mut no_mark = ok.clone();
         no_mark.answered_below = None;
         assert!(validate_batch(&no_mark).is_err());
         let mut no_device = ok;
         no_device.device = None;
-        assert!(matches!(validate_batch(&no_device), Err(StorageError::Invalid(e)) if e.contains("need the batch's device")));
+        assert!(
+            matches!(validate_batch(&no_device), Err(StorageError::Invalid(e)) if e.contains("need the batch's device"))
+        );
         validate_batch(&MutationBatch::new(vec![mutation("m3", None)])).unwrap();
     }
 
@@ -476,15 +483,25 @@ mod tests {
         };
         assert!(matches!(
             moved_record_answer(&m, current.clone(), true),
-            MutationResult::Applied { version: 4, seq: 9, .. }
+            MutationResult::Applied {
+                version: 4,
+                seq: 9,
+                ..
+            }
         ));
         current.mutation_id = "other".into();
         assert!(maybe_forgotten(&m, Some(4)));
-        assert!(!maybe_forgotten(&m, Some(3)), "its seq is at the mark: never forgotten");
+        assert!(
+            !maybe_forgotten(&m, Some(3)),
+            "its seq is at the mark: never forgotten"
+        );
         assert!(!maybe_forgotten(&m, None));
         assert!(matches!(
             moved_record_answer(&m, current, maybe_forgotten(&m, Some(4))),
-            MutationResult::Conflict { maybe_applied: true, .. }
+            MutationResult::Conflict {
+                maybe_applied: true,
+                ..
+            }
         ));
     }
 }

@@ -29,7 +29,9 @@ use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, TokenAccess, User, UserInfo,
 };
-use accord_protocol::{ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord};
+use accord_protocol::{
+    ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord,
+};
 
 const SCHEMA_VERSION: i64 = 3;
 
@@ -670,13 +672,15 @@ fn first_answer(
 /// The outbox position below which the retention window may have dropped `device`'s
 /// mutation ids in this space, if it ever dropped any.
 fn forgotten_mark(tx: &mut Tx<'_>, space_id: i64, device: &str) -> TxResult<Option<i64>> {
-    Ok(match tx.query_opt(
-        "SELECT forgotten_below FROM mutation_devices WHERE space_id = $1 AND device = $2",
-        &[&space_id, &device],
-    )? {
-        Some(r) => Some(r.try_get(0)?),
-        None => None,
-    })
+    Ok(
+        match tx.query_opt(
+            "SELECT forgotten_below FROM mutation_devices WHERE space_id = $1 AND device = $2",
+            &[&space_id, &device],
+        )? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        },
+    )
 }
 
 fn user_id(tx: &mut Tx<'_>, name: &str) -> TxResult<i64> {

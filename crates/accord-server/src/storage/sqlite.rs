@@ -11,7 +11,9 @@ use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, User, UserInfo,
 };
-use accord_protocol::{ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord};
+use accord_protocol::{
+    ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord,
+};
 
 const SCHEMA_VERSION: i64 = 3;
 

@@ -263,7 +263,9 @@ pub(crate) fn take_batch(
 /// are never reused (`AUTOINCREMENT`), so no id below it is ever sent again: what a push
 /// tells the server as `answered_below`.
 pub(crate) fn lowest_queued(conn: &Connection) -> Result<Option<i64>> {
-    Ok(query_row(conn, "SELECT min(seq) FROM outbox", [], |r| r.get(0))?)
+    Ok(query_row(conn, "SELECT min(seq) FROM outbox", [], |r| {
+        r.get(0)
+    })?)
 }
 
 /// The quarantined rows, oldest first.

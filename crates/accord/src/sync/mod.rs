@@ -412,9 +412,8 @@ fn pull(
         scope.spawn(move || {
             let mut since = next;
             loop {
-                let page = fetcher.run("pulling changes", || {
-                    transport.changes(since, limit, false)
-                });
+                let page =
+                    fetcher.run("pulling changes", || transport.changes(since, limit, false));
                 let last = match &page {
                     Ok(p) => !p.more || p.changes.is_empty(),
                     Err(_) => true,
