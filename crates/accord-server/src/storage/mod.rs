@@ -334,6 +334,24 @@ pub(crate) fn moved_record_answer(
     }
 }
 
+/// How many outbox positions a device's acknowledgements are gathered over before the
+/// server deletes the ids they cover (see [`answered_to_forget`]).
+pub(crate) const FORGET_EVERY: i64 = 16;
+
+/// The device and the position below which a batch lets the server forget that device's
+/// ids, when this batch is the one to do it: one whose positions reach a multiple of
+/// [`FORGET_EVERY`]. Deleting on every push costs a write per push for one row; a device
+/// crosses a multiple at least every `FORGET_EVERY` writes, so it keeps at most that many
+/// ids plus one batch, and the delete runs once for all of them.
+pub(crate) fn answered_to_forget(batch: &MutationBatch) -> Option<(&str, i64)> {
+    let device = batch.device.as_deref()?;
+    let below = batch.answered_below?;
+    let top = batch.mutations.iter().filter_map(|m| m.outbox_seq).max()?;
+    let crosses = top.div_euclid(FORGET_EVERY) > below.div_euclid(FORGET_EVERY)
+        || below.rem_euclid(FORGET_EVERY) == 0;
+    crosses.then_some((device, below))
+}
+
 /// True when `m` comes from an outbox position below which its device's ids may have
 /// been forgotten by the retention window (`forgotten_below`, the server's mark for the
 /// device, if any).

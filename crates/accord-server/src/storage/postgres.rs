@@ -859,10 +859,10 @@ impl Storage for PostgresStorage {
                 }
             };
             let first_seq = seq;
-            if let (Some(device), Some(below)) = (&batch.device, batch.answered_below) {
+            if let Some((device, below)) = super::answered_to_forget(batch) {
                 tx.execute(
                     "DELETE FROM mutations WHERE space_id = $1 AND device = $2 AND device_seq < $3",
-                    &[&space_id, device, &below],
+                    &[&space_id, &device, &below],
                 )?;
             }
             // Read once, and only when a mutation conflicts.

@@ -342,7 +342,7 @@ impl Storage for SqliteStorage {
     fn apply(&self, space_id: i64, batch: &MutationBatch) -> Result<Vec<MutationResult>> {
         super::validate_batch(batch)?;
         self.write(|tx| {
-            if let (Some(device), Some(below)) = (&batch.device, batch.answered_below) {
+            if let Some((device, below)) = super::answered_to_forget(batch) {
                 tx.prepare_cached(
                     "DELETE FROM mutations WHERE space_id = ?1 AND device = ?2 AND device_seq < ?3",
                 )?
