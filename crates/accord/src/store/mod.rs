@@ -312,11 +312,6 @@ where
     conn.prepare_cached(sql)?.query_row(params, f)
 }
 
-/// Milliseconds since the Unix epoch, as stored in `*_ms` columns.
-pub(crate) fn now_ms() -> i64 {
-    crate::hlc::wall_millis() as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
