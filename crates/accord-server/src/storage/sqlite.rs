@@ -1,10 +1,9 @@
 //! SQLite storage: one file, WAL, one writer connection and a pool of readers.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::activity::{from_db, to_db};
 use super::{
@@ -94,36 +93,29 @@ CREATE TABLE activity (
 /// Each version's schema change, applied in order, each in its own transaction.
 const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
 
-const IDLE_READERS: usize = 4;
+/// The server's side of the SQLite set-up it shares with the client store
+/// ([`accord_sqlite`]). It keeps more idle readers than an app (many requests read at
+/// once) and takes none of the client's tuning, which was measured on the client's
+/// workload only; the busy timeout is the one it always had.
+const SETTINGS: accord_sqlite::Settings = accord_sqlite::Settings {
+    busy_timeout: Duration::from_secs(10),
+    idle_readers: 4,
+    tune: accord_sqlite::Settings::untuned,
+};
 
 /// Server storage in one SQLite file.
 pub struct SqliteStorage {
-    path: std::path::PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
-}
-
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    Ok(())
+    db: accord_sqlite::Database,
 }
 
 impl SqliteStorage {
     /// Opens or creates the database at `path`. `synchronous=FULL`: a mutation the server
     /// answered `applied` survives a power cut.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
-        configure(&conn)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StorageError::Database(format!(
-                "cannot use WAL mode on {} (got {mode})",
-                path.display()
-            )));
-        }
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut conn = accord_sqlite::open_writer(path, &SETTINGS).map_err(|e| match e {
+            accord_sqlite::OpenError::Sqlite(e) => StorageError::from(e),
+            wal @ accord_sqlite::OpenError::NoWal { .. } => StorageError::Database(wal.to_string()),
+        })?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StorageError::Database(format!(
@@ -145,43 +137,16 @@ impl SqliteStorage {
             tx.commit()?;
         }
         Ok(SqliteStorage {
-            path: path.to_path_buf(),
-            writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
+            db: accord_sqlite::Database::new(path, conn, SETTINGS),
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.db.write(f)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                c
-            }
-        };
-        let out = f(&conn);
-        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < IDLE_READERS {
-            pool.push(conn);
-        }
-        out
+        self.db.read(f)
     }
 }
 
