@@ -7,6 +7,7 @@
 
 mod activity;
 mod postgres;
+mod schema;
 mod sqlite;
 
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};

@@ -6,15 +6,16 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::activity::{from_db, to_db};
+use super::schema::{self, Migration, SchemaStore, SCHEMA_VERSION};
 use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, User, UserInfo,
 };
 use accord_protocol::{ChangesPage, LogReport, Mutation, MutationResult, RawData, RemoteRecord};
 
-const SCHEMA_VERSION: i64 = 2;
-
-const SCHEMA_V1: &str = r#"
+/// Version 1 (see [`schema::MIGRATIONS`]): spaces, users, tokens, grants, records, the
+/// mutation ids applied, log reports.
+pub(super) const SCHEMA_V1: &str = r#"
 CREATE TABLE spaces (
     space_id   INTEGER PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
@@ -72,7 +73,7 @@ CREATE TABLE log_reports (
 "#;
 
 /// Version 2: sync activity per hour, for the console.
-const SCHEMA_V2: &str = r#"
+pub(super) const SCHEMA_V2: &str = r#"
 CREATE TABLE activity (
     hour_ms           INTEGER NOT NULL,
     space_id          INTEGER NOT NULL,
@@ -89,9 +90,6 @@ CREATE TABLE activity (
     PRIMARY KEY (hour_ms, space_id, user_id, token, device)
 );
 "#;
-
-/// Each version's schema change, applied in order, each in its own transaction.
-const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
 
 /// The server's side of the SQLite set-up it shares with the client store
 /// ([`accord_sqlite`]). It keeps more idle readers than an app (many requests read at
@@ -116,24 +114,12 @@ impl SqliteStorage {
             accord_sqlite::OpenError::Sqlite(e) => StorageError::from(e),
             wal @ accord_sqlite::OpenError::NoWal { .. } => StorageError::Database(wal.to_string()),
         })?;
+        // A database already current is opened without taking the write lock.
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StorageError::Database(format!(
-                "{} has server schema version {version}, newer than this build ({SCHEMA_VERSION}); upgrade accord",
-                path.display()
-            )));
-        }
-        for (to, sql) in MIGRATIONS {
-            if version >= to {
-                continue;
-            }
+        if version != SCHEMA_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // Another process may have migrated while this one waited for the lock.
-            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if current < to {
-                tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", to)?;
-            }
+            // Read again under the lock: another process may have migrated meanwhile.
+            schema::upgrade(&mut UserVersion(&tx), &path.display().to_string())?;
             tx.commit()?;
         }
         Ok(SqliteStorage {
@@ -147,6 +133,25 @@ impl SqliteStorage {
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.db.read(f)
+    }
+}
+
+/// A SQLite database's schema version lives in `PRAGMA user_version`.
+struct UserVersion<'a>(&'a rusqlite::Transaction<'a>);
+
+impl SchemaStore for UserVersion<'_> {
+    type Error = StorageError;
+
+    fn version(&mut self) -> Result<i64> {
+        Ok(self.0.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn run(&mut self, step: &Migration) -> Result<()> {
+        Ok(self.0.execute_batch(step.sqlite)?)
+    }
+
+    fn set_version(&mut self, version: i64) -> Result<()> {
+        Ok(self.0.pragma_update(None, "user_version", version)?)
     }
 }
 
@@ -638,5 +643,55 @@ impl Storage for SqliteStorage {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(super::assemble_users(users, grants, tokens))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_database_made_by_the_first_schema_is_upgraded_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // What the first server build wrote: version 1, no activity table.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute(
+                "INSERT INTO spaces (name, created_ms) VALUES ('notes', 1)",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        assert_eq!(storage.spaces().unwrap()[0].name, "notes");
+        assert!(storage.activity(0).unwrap().is_empty());
+        drop(storage);
+        // Opening a current database changes nothing.
+        SqliteStorage::open(&path).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_database_newer_than_this_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = SqliteStorage::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer than this build"), "{err}");
+        assert_eq!(user_version(&path), SCHEMA_VERSION + 1);
     }
 }

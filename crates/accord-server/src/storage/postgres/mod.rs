@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::activity::{from_db, to_db};
+use super::schema::{self, Migration, SchemaStore};
 use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, TokenAccess, User, UserInfo,
@@ -40,9 +41,9 @@ use postgres::Row;
 use retry::{is_retryable, is_unique_violation, Mode, TxFailure, TxResult};
 use statements::Tx;
 
-const SCHEMA_VERSION: i64 = 2;
-
-const SCHEMA_V1: &[&str] = &[
+/// Version 1 (see [`schema::MIGRATIONS`]): spaces, users, tokens, grants, records, the
+/// mutation ids applied, log reports.
+pub(super) const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS spaces (
         space_id   BIGSERIAL PRIMARY KEY,
         name       TEXT NOT NULL UNIQUE,
@@ -100,7 +101,7 @@ const SCHEMA_V1: &[&str] = &[
 ];
 
 /// Version 2: sync activity per hour, for the console.
-const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
+pub(super) const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
         hour_ms           BIGINT NOT NULL,
         space_id          BIGINT NOT NULL,
         user_id           BIGINT NOT NULL,
@@ -115,9 +116,6 @@ const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
         last_ms           BIGINT NOT NULL,
         PRIMARY KEY (hour_ms, space_id, user_id, token, device)
     )"];
-
-/// Each version's schema change, applied in order.
-const MIGRATIONS: [(i64, &[&str]); 2] = [(1, SCHEMA_V1), (2, SCHEMA_V2)];
 
 /// Server storage in a PostgreSQL (or CockroachDB / YugabyteDB) database.
 pub struct PostgresStorage {
@@ -173,30 +171,7 @@ impl PostgresStorage {
                     version   BIGINT NOT NULL
                 )",
             )?;
-            let version: i64 = tx
-                .query_opt("SELECT version FROM accord_schema FOR UPDATE", &[])?
-                .map_or(0, |r| r.get(0));
-            if version > SCHEMA_VERSION {
-                return Err(StorageError::Database(format!(
-                    "the database has server schema version {version}, newer than this build ({SCHEMA_VERSION}); upgrade accord"
-                ))
-                .into());
-            }
-            for (to, statements) in MIGRATIONS {
-                if version < to {
-                    for statement in statements {
-                        tx.batch_execute(statement)?;
-                    }
-                }
-            }
-            if version < SCHEMA_VERSION {
-                tx.execute(
-                    "INSERT INTO accord_schema (singleton, version) VALUES (TRUE, $1)
-                     ON CONFLICT (singleton) DO UPDATE SET version = excluded.version",
-                    &[&SCHEMA_VERSION],
-                )?;
-            }
-            Ok(())
+            schema::upgrade(tx, "the database")
         })
     }
 
@@ -222,6 +197,34 @@ impl PostgresStorage {
         f: impl FnMut(&mut Tx<'_>) -> TxResult<T>,
     ) -> Result<T> {
         retry::transact(&self.pool, &self.writers, name, mode, retry, f)
+    }
+}
+
+/// A PostgreSQL database's schema version lives in the one row of `accord_schema`,
+/// locked (`FOR UPDATE`) while it is upgraded.
+impl SchemaStore for Tx<'_> {
+    type Error = TxFailure;
+
+    fn version(&mut self) -> TxResult<i64> {
+        Ok(self
+            .query_opt("SELECT version FROM accord_schema FOR UPDATE", &[])?
+            .map_or(Ok(0), |r| r.try_get(0))?)
+    }
+
+    fn run(&mut self, step: &Migration) -> TxResult<()> {
+        for statement in step.postgres {
+            self.batch_execute(statement)?;
+        }
+        Ok(())
+    }
+
+    fn set_version(&mut self, version: i64) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO accord_schema (singleton, version) VALUES (TRUE, $1)
+             ON CONFLICT (singleton) DO UPDATE SET version = excluded.version",
+            &[&version],
+        )?;
+        Ok(())
     }
 }
 
@@ -837,4 +840,74 @@ fn insert_token(tx: &mut Tx<'_>, uid: i64, token_hash: &str) -> TxResult<()> {
         }
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh database on the server `ACCORD_TEST_POSTGRES` names (as
+    /// `scripts/pg-test-cluster.sh` sets it), and a client connected to it.
+    fn fresh_database() -> (String, postgres::Client) {
+        let url = std::env::var("ACCORD_TEST_POSTGRES")
+            .expect("ACCORD_TEST_POSTGRES names a PostgreSQL server");
+        let name = format!("accord_schema_test_{}_{}", std::process::id(), now_ms());
+        postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = url.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        let client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        (url, client)
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: scripts/pg-test-cluster.sh cargo test -p accord-server -- --include-ignored"]
+    fn a_database_made_by_the_first_schema_is_upgraded_and_keeps_its_rows() {
+        let (url, mut old) = fresh_database();
+        // What the first server build wrote: version 1, no activity table.
+        old.batch_execute(
+            "CREATE TABLE accord_schema (
+                singleton BOOLEAN PRIMARY KEY DEFAULT TRUE,
+                version   BIGINT NOT NULL
+            );
+            INSERT INTO accord_schema (singleton, version) VALUES (TRUE, 1)",
+        )
+        .unwrap();
+        for statement in SCHEMA_V1 {
+            old.batch_execute(statement).unwrap();
+        }
+        old.batch_execute("INSERT INTO spaces (name, created_ms) VALUES ('notes', 1)")
+            .unwrap();
+        let storage = PostgresStorage::open(&url).unwrap();
+        let version = |c: &mut postgres::Client| -> i64 {
+            c.query_one("SELECT version FROM accord_schema", &[])
+                .unwrap()
+                .get(0)
+        };
+        assert_eq!(version(&mut old), schema::SCHEMA_VERSION);
+        assert_eq!(storage.spaces().unwrap()[0].name, "notes");
+        assert!(storage.activity(0).unwrap().is_empty());
+        drop(storage);
+        PostgresStorage::open(&url).unwrap();
+        assert_eq!(version(&mut old), schema::SCHEMA_VERSION);
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: scripts/pg-test-cluster.sh cargo test -p accord-server -- --include-ignored"]
+    fn a_database_newer_than_this_build_is_refused() {
+        let (url, mut old) = fresh_database();
+        old.batch_execute(&format!(
+            "CREATE TABLE accord_schema (
+                singleton BOOLEAN PRIMARY KEY DEFAULT TRUE,
+                version   BIGINT NOT NULL
+            );
+            INSERT INTO accord_schema (singleton, version) VALUES (TRUE, {})",
+            schema::SCHEMA_VERSION + 1
+        ))
+        .unwrap();
+        let err = PostgresStorage::open(&url).err().unwrap().to_string();
+        assert!(err.contains("newer than this build"), "{err}");
+    }
 }
