@@ -35,6 +35,15 @@ pub const MAX_MUTATIONS_PER_BATCH: usize = 1000;
 /// Longest collection name or record id, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
 
+/// Milliseconds since the Unix epoch by this machine's wall clock: the unit of every
+/// `*_ms` field on the wire and in the client's and the server's databases, and the one
+/// clock both read. A clock set before 1970 reads as 0 rather than failing a write.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// A record's fields as JSON text, carried through without being decoded: the change
 /// feed's form, so a server sends what it stored and a client stores what it received
 /// without building a [`Value`] for each record. Its JSON on the wire is the same.

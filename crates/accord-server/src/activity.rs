@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::storage::{ActivityCounts, ActivityKey, Storage};
 
@@ -15,14 +15,6 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
 #[derive(Debug, Default)]
 pub struct ActivityRecorder {
     pending: Mutex<HashMap<ActivityKey, ActivityCounts>>,
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl ActivityRecorder {

@@ -16,13 +16,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
-use crate::activity::{now_ms, ActivityRecorder};
+use crate::activity::ActivityRecorder;
 use crate::auth;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimit, TokenBuckets};
 use crate::storage::{ActivityCounts, ActivityKey, Storage, StorageError, TokenAccess, User};
 use accord_protocol::{
-    ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch, MutationResult,
+    now_ms, ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch, MutationResult,
     MutationResults, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
 };
 

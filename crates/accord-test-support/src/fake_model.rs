@@ -67,6 +67,12 @@ impl FakeModel {
         }
     }
 
+    /// The same model, generating `text` for any prompt as well (for a scoring model).
+    pub fn with_answer(mut self, text: &str) -> FakeModel {
+        self.answer = Some(text.to_string());
+        self
+    }
+
     /// The same model under another name (what reports and the conflict log show).
     pub fn named(mut self, name: &str) -> FakeModel {
         self.name = name.to_string();

@@ -8,7 +8,6 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One hybrid logical clock reading.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -120,12 +119,10 @@ pub fn compare_hlc_str(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// Milliseconds since the Unix epoch by the wall clock (0 if the clock is before 1970).
+/// Milliseconds since the Unix epoch by the wall clock (0 if the clock is before 1970):
+/// [`accord_protocol::now_ms`], unsigned as the clock's fields are.
 pub fn wall_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    u64::try_from(accord_protocol::now_ms()).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -186,87 +186,12 @@ pub(crate) fn citations(text: &str, digest: &LogDigest) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::super::build_report;
     use super::super::test_support::{incident, roomy};
     use super::*;
     use crate::line::LogLine;
-    use accord_model_api::{ContinuationScore, Generation, ModelError, StopReason};
-
-    /// A model that answers with a fixed text and records what it was asked.
-    struct FakeModel {
-        answer: Result<String, fn() -> ModelError>,
-        prompts: Mutex<Vec<String>>,
-        max_tokens: Mutex<Option<usize>>,
-    }
-
-    impl FakeModel {
-        fn answering(text: &str) -> Self {
-            FakeModel {
-                answer: Ok(text.to_string()),
-                prompts: Mutex::new(Vec::new()),
-                max_tokens: Mutex::new(None),
-            }
-        }
-
-        fn failing(error: fn() -> ModelError) -> Self {
-            FakeModel {
-                answer: Err(error),
-                prompts: Mutex::new(Vec::new()),
-                max_tokens: Mutex::new(None),
-            }
-        }
-
-        fn last_prompt(&self) -> String {
-            self.prompts
-                .lock()
-                .unwrap()
-                .last()
-                .cloned()
-                .unwrap_or_default()
-        }
-    }
-
-    impl LanguageModel for FakeModel {
-        fn name(&self) -> &str {
-            "fake-model"
-        }
-
-        fn chat_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
-            Ok(messages
-                .iter()
-                .map(|m| m.content.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"))
-        }
-
-        fn count_tokens(&self, text: &str) -> Result<usize, ModelError> {
-            Ok(text.split_whitespace().count())
-        }
-
-        fn score(
-            &self,
-            _: &str,
-            _: &[&str],
-            _: &Budget,
-        ) -> Result<Vec<ContinuationScore>, ModelError> {
-            Err(ModelError::Runtime("not used by the log summary".into()))
-        }
-
-        fn generate(&self, prompt: &str, budget: &Budget) -> Result<Generation, ModelError> {
-            self.prompts.lock().unwrap().push(prompt.to_string());
-            *self.max_tokens.lock().unwrap() = Some(budget.max_tokens);
-            let text = self.answer.clone().map_err(|e| e())?;
-            Ok(Generation {
-                tokens: text.split_whitespace().count().min(budget.max_tokens),
-                text,
-                prompt_tokens: prompt.split_whitespace().count(),
-                stop: StopReason::EndOfText,
-                elapsed: Duration::from_millis(5),
-            })
-        }
-    }
+    use accord_model_api::ModelError;
+    use accord_test_support::FakeModel;
 
     #[test]
     fn a_model_paragraph_that_cites_templates_is_used() {
@@ -283,10 +208,7 @@ mod tests {
             ("fake-model", None)
         );
         assert_eq!(summary.cited, vec!["C2", "C3"]);
-        assert_eq!(
-            *model.max_tokens.lock().unwrap(),
-            Some(budget.summary_tokens)
-        );
+        assert_eq!(model.last_max_tokens(), Some(budget.summary_tokens));
         let report = digest.into_report("d", &summary);
         assert_eq!(report.model, "fake-model");
     }
@@ -359,7 +281,7 @@ mod tests {
             .collect();
         let model = FakeModel::answering("[T1]");
         let report = build_report(&lines, "d", Some(&model), &ReportBudget::default());
-        assert!(model.prompts.lock().unwrap().is_empty());
+        assert!(model.prompts().is_empty());
         assert!(
             report.summary.starts_with("No errors in 50 lines."),
             "{}",

@@ -31,11 +31,11 @@ use axum::routing::{any, get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::activity::now_ms;
 use crate::auth;
 use crate::http::AppState;
 use crate::rate_limit::{RateLimit, TokenBuckets};
 use crate::storage::{StorageError, HOUR_MS};
+use accord_protocol::now_ms;
 use view::{Frame, Section};
 
 /// Shortest console token accepted: it is the one secret between the internet and

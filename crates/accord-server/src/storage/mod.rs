@@ -7,6 +7,7 @@
 
 mod activity;
 mod postgres;
+mod schema;
 mod sqlite;
 
 use accord_protocol::{
@@ -30,13 +31,8 @@ pub fn open(db: &str) -> Result<std::sync::Arc<dyn Storage>> {
     }
 }
 
-/// Milliseconds since the Unix epoch: the server's one clock, for the `*_ms` columns of
-/// either database (a clock before 1970 reads as 0 rather than failing a write).
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+/// The clock of the `*_ms` columns of either database: client and server share one.
+pub(crate) use accord_protocol::now_ms;
 
 /// True when `db` names a PostgreSQL database rather than a SQLite file.
 pub fn is_postgres_url(db: &str) -> bool {

@@ -1,12 +1,12 @@
 //! SQLite storage: one file, WAL, one writer connection and a pool of readers.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::activity::{from_db, to_db};
+use super::schema::{self, Migration, SchemaStore, SCHEMA_VERSION};
 use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, User, UserInfo,
@@ -15,9 +15,9 @@ use accord_protocol::{
     ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord,
 };
 
-const SCHEMA_VERSION: i64 = 3;
-
-const SCHEMA_V1: &str = r#"
+/// Version 1 (see [`schema::MIGRATIONS`]): spaces, users, tokens, grants, records, the
+/// mutation ids applied, log reports.
+pub(super) const SCHEMA_V1: &str = r#"
 CREATE TABLE spaces (
     space_id   INTEGER PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
@@ -75,7 +75,7 @@ CREATE TABLE log_reports (
 "#;
 
 /// Version 2: sync activity per hour, for the console.
-const SCHEMA_V2: &str = r#"
+pub(super) const SCHEMA_V2: &str = r#"
 CREATE TABLE activity (
     hour_ms           INTEGER NOT NULL,
     space_id          INTEGER NOT NULL,
@@ -97,7 +97,7 @@ CREATE TABLE activity (
 /// and its outbox position are kept with each id), or after the retention window (by
 /// `applied_ms`); `mutation_devices` keeps, per device whose ids the window dropped, the
 /// outbox position below which ids may have been forgotten.
-const SCHEMA_V3: &str = r#"
+pub(super) const SCHEMA_V3: &str = r#"
 ALTER TABLE mutations ADD COLUMN device TEXT;
 ALTER TABLE mutations ADD COLUMN device_seq INTEGER;
 CREATE INDEX mutations_device ON mutations (space_id, device, device_seq) WHERE device IS NOT NULL;
@@ -110,97 +110,67 @@ CREATE TABLE mutation_devices (
 );
 "#;
 
-/// Each version's schema change, applied in order, each in its own transaction.
-const MIGRATIONS: [(i64, &str); 3] = [(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
-
-const IDLE_READERS: usize = 4;
+/// The server's side of the SQLite set-up it shares with the client store
+/// ([`accord_sqlite`]). It keeps more idle readers than an app (many requests read at
+/// once) and takes none of the client's tuning, which was measured on the client's
+/// workload only; the busy timeout is the one it always had.
+const SETTINGS: accord_sqlite::Settings = accord_sqlite::Settings {
+    busy_timeout: Duration::from_secs(10),
+    idle_readers: 4,
+    tune: accord_sqlite::Settings::untuned,
+};
 
 /// Server storage in one SQLite file.
 pub struct SqliteStorage {
-    path: std::path::PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
-}
-
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    Ok(())
+    db: accord_sqlite::Database,
 }
 
 impl SqliteStorage {
     /// Opens or creates the database at `path`. `synchronous=FULL`: a mutation the server
     /// answered `applied` survives a power cut.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
-        configure(&conn)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StorageError::Database(format!(
-                "cannot use WAL mode on {} (got {mode})",
-                path.display()
-            )));
-        }
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut conn = accord_sqlite::open_writer(path, &SETTINGS).map_err(|e| match e {
+            accord_sqlite::OpenError::Sqlite(e) => StorageError::from(e),
+            wal @ accord_sqlite::OpenError::NoWal { .. } => StorageError::Database(wal.to_string()),
+        })?;
+        // A database already current is opened without taking the write lock.
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StorageError::Database(format!(
-                "{} has server schema version {version}, newer than this build ({SCHEMA_VERSION}); upgrade accord",
-                path.display()
-            )));
-        }
-        for (to, sql) in MIGRATIONS {
-            if version >= to {
-                continue;
-            }
+        if version != SCHEMA_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // Another process may have migrated while this one waited for the lock.
-            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if current < to {
-                tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", to)?;
-            }
+            // Read again under the lock: another process may have migrated meanwhile.
+            schema::upgrade(&mut UserVersion(&tx), &path.display().to_string())?;
             tx.commit()?;
         }
         Ok(SqliteStorage {
-            path: path.to_path_buf(),
-            writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
+            db: accord_sqlite::Database::new(path, conn, SETTINGS),
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.db.write(f)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                c
-            }
-        };
-        let out = f(&conn);
-        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < IDLE_READERS {
-            pool.push(conn);
-        }
-        out
+        self.db.read(f)
+    }
+}
+
+/// A SQLite database's schema version lives in `PRAGMA user_version`.
+struct UserVersion<'a>(&'a rusqlite::Transaction<'a>);
+
+impl SchemaStore for UserVersion<'_> {
+    type Error = StorageError;
+
+    fn version(&mut self) -> Result<i64> {
+        Ok(self.0.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn run(&mut self, step: &Migration) -> Result<()> {
+        Ok(self.0.execute_batch(step.sqlite)?)
+    }
+
+    fn set_version(&mut self, version: i64) -> Result<()> {
+        Ok(self.0.pragma_update(None, "user_version", version)?)
     }
 }
 
@@ -755,5 +725,55 @@ impl Storage for SqliteStorage {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(super::assemble_users(users, grants, tokens))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_database_made_by_the_first_schema_is_upgraded_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // What the first server build wrote: version 1, no activity table.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute(
+                "INSERT INTO spaces (name, created_ms) VALUES ('notes', 1)",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let storage = SqliteStorage::open(&path).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        assert_eq!(storage.spaces().unwrap()[0].name, "notes");
+        assert!(storage.activity(0).unwrap().is_empty());
+        drop(storage);
+        // Opening a current database changes nothing.
+        SqliteStorage::open(&path).unwrap();
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_database_newer_than_this_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = SqliteStorage::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer than this build"), "{err}");
+        assert_eq!(user_version(&path), SCHEMA_VERSION + 1);
     }
 }

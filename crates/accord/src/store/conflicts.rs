@@ -5,10 +5,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::now_ms;
 use super::{exec, query_row};
 use crate::error::{Error, Result};
 use crate::merge::{FieldOutcome, Strategy};
+use accord_protocol::now_ms;
 
 /// A merge to record.
 #[derive(Debug, Clone, PartialEq)]

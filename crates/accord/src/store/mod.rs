@@ -15,10 +15,9 @@ mod records;
 mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 
 pub use conflicts::{ConflictEntry, ConflictResolution, NewConflict};
 pub use logs::{LogEvent, LogRing, LogRingStats, PendingReport};
@@ -38,11 +37,15 @@ pub use schema::SCHEMA_VERSION;
 use crate::error::{Error, Result};
 use accord_protocol::RemoteRecord;
 
-/// Readers kept open for reuse; more are opened on demand and closed when returned.
-const IDLE_READERS: usize = 2;
-
-/// How long a connection waits for a lock held by another process before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The client's side of the SQLite set-up it shares with the server ([`accord_sqlite`]).
+/// It differs on purpose in the tuning (see [`tune`]) and keeps fewer idle readers (an
+/// app reads from a few threads, not a server's many requests); the busy timeout is the
+/// one it always had.
+const SETTINGS: accord_sqlite::Settings = accord_sqlite::Settings {
+    busy_timeout: Duration::from_secs(5),
+    idle_readers: 2,
+    tune,
+};
 
 /// What happened while opening the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,14 +61,14 @@ pub struct OpenReport {
 
 /// The local SQLite store.
 pub struct Store {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    db: accord_sqlite::Database,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -90,9 +93,7 @@ impl Store {
         };
         schema::migrate(&mut writer, path)?;
         let store = Store {
-            path: path.to_path_buf(),
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            db: accord_sqlite::Database::new(path, writer, SETTINGS),
         };
         Ok((
             store,
@@ -106,32 +107,19 @@ impl Store {
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
     }
 
     /// Runs `f` in one immediate write transaction and commits it; on error nothing
     /// `f` did is kept.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer_lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.db.write(f)
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot if `f` opens a
     /// transaction; each statement is consistent on its own otherwise).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = match self.reader_pool().pop() {
-            Some(c) => c,
-            None => open_reader(&self.path)?,
-        };
-        let out = f(&conn);
-        let mut pool = self.reader_pool();
-        if pool.len() < IDLE_READERS {
-            pool.push(conn);
-        }
-        out
+        self.db.read(f)
     }
 
     /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when the file is sound, else the
@@ -150,20 +138,12 @@ impl Store {
             Err(rows)
         }
     }
-
-    fn writer_lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while the lock was held rolled its transaction back when the
-        // Transaction dropped; the connection itself is still good.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn reader_pool(&self) -> MutexGuard<'_, Vec<Connection>> {
-        self.readers.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+/// The client's own tuning, on top of the shared pragmas. Measured on the client's
+/// workload (sync and batched local writes); the server's statements were never measured
+/// with it, so the server does not take it.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
     // Sync and local writes together use a few dozen distinct statements; the default
     // cache of 16 would evict and re-parse them on every record.
     conn.set_prepared_statement_cache_capacity(64);
@@ -174,40 +154,21 @@ fn configure(conn: &Connection) -> Result<()> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
     )?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
 
-/// Opens the writer and reads the schema version, which fails on a file that is not a
-/// database. WAL with `synchronous=FULL`: a write the app was told succeeded survives a
-/// power cut, not only a crash (NORMAL may lose the last commits on power loss), at the
-/// price of one fsync per transaction, which batching amortises.
+/// Opens the writer (WAL, `synchronous=FULL`: see [`accord_sqlite`]) and reads the
+/// schema version, which fails on a file that is not a database.
 fn open_writer(path: &Path) -> Result<(Connection, i64)> {
-    let conn = Connection::open(path)?;
-    configure(&conn)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::invalid(format!(
-            "cannot switch {} to WAL mode (got {mode}); is it on a file system without shared memory?",
-            path.display()
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let conn = accord_sqlite::open_writer(path, &SETTINGS).map_err(|e| match e {
+        accord_sqlite::OpenError::Sqlite(e) => Error::Sqlite(e),
+        wal @ accord_sqlite::OpenError::NoWal { .. } => Error::invalid(wal.to_string()),
+    })?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
     })?;
     Ok((conn, version))
-}
-
-fn open_reader(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    configure(&conn)?;
-    Ok(conn)
 }
 
 fn is_corruption(err: &Error) -> bool {
@@ -310,11 +271,6 @@ where
     F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 {
     conn.prepare_cached(sql)?.query_row(params, f)
-}
-
-/// Milliseconds since the Unix epoch, as stored in `*_ms` columns.
-pub(crate) fn now_ms() -> i64 {
-    crate::hlc::wall_millis() as i64
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::now_ms;
 use super::{exec, query_row};
 use crate::error::Result;
-use accord_protocol::Mutation;
+use accord_protocol::{now_ms, Mutation};
 
 /// One queued mutation.
 #[derive(Debug, Clone, PartialEq)]

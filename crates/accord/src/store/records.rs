@@ -3,13 +3,12 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use super::now_ms;
 use super::outbox;
 use super::query::{self, Query};
 use super::{exec, query_row};
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
-use accord_protocol::{RawData, RemoteRecord};
+use accord_protocol::{now_ms, RawData, RemoteRecord};
 
 /// A record as this device holds it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,149 +1,71 @@
 //! The arbiter's behaviour with a scripted model.
 
-use std::sync::Mutex;
-
 use proptest::prelude::*;
 
 use super::context::{lines_head, lines_tail};
 use super::*;
 use crate::merge::check;
 use crate::model::{ChatMessage, ContinuationScore, Generation, ModelError, StopReason};
+use accord_test_support::FakeModel;
 
-/// A model that finds a continuation likely in proportion to how often it contains
-/// `liked`, or fails with `fail`; it records the prompts it was given. Asked for a
-/// label of a choice prompt, it judges the merge shown under that label the same
-/// way, plus `first_label_bias` for label A (a model that prefers the first
-/// position). It generates `generated`.
-struct FakeModel {
+/// How the fake model judges a text: by how often it contains `liked` (each `disliked`
+/// costs as much), so which candidate is likely is in the test's hands. Asked for a
+/// label of a choice prompt, it judges the merge shown under that label the same way,
+/// plus `first_label_bias` for label A (a model that prefers the first position).
+fn judge(
     liked: &'static str,
-    /// Each occurrence of this costs as much as `liked` gains.
     disliked: &'static str,
     first_label_bias: f64,
-    generated: Mutex<Option<String>>,
-    fail: Mutex<Option<ModelError>>,
-    prompts: Mutex<Vec<String>>,
-}
-
-impl FakeModel {
-    fn liking(liked: &'static str) -> Arc<FakeModel> {
-        Arc::new(FakeModel {
-            liked,
-            disliked: "",
-            first_label_bias: 0.0,
-            generated: Mutex::new(None),
-            fail: Mutex::new(None),
-            prompts: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn biased(liked: &'static str, first_label_bias: f64) -> Arc<FakeModel> {
-        Arc::new(FakeModel {
-            liked,
-            disliked: "",
-            first_label_bias,
-            generated: Mutex::new(None),
-            fail: Mutex::new(None),
-            prompts: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn generating(text: &str) -> Arc<FakeModel> {
-        let m = FakeModel::liking("");
-        *m.generated.lock().unwrap() = Some(text.to_string());
-        m
-    }
-
-    fn failing(e: ModelError) -> Arc<FakeModel> {
-        let m = FakeModel::liking("");
-        *m.fail.lock().unwrap() = Some(e);
-        m
-    }
-
-    fn likes(&self, text: &str) -> f64 {
-        if self.liked.is_empty() {
+) -> impl Fn(&str, &str) -> f64 + Send + Sync + 'static {
+    let likes = move |text: &str| {
+        if liked.is_empty() {
             -1.0
         } else {
-            let disliked = if self.disliked.is_empty() {
+            let disliked = if disliked.is_empty() {
                 0
             } else {
-                text.matches(self.disliked).count()
+                text.matches(disliked).count()
             };
-            text.matches(self.liked).count() as f64 - disliked as f64 - 10.0
+            text.matches(liked).count() as f64 - disliked as f64 - 10.0
+        }
+    };
+    move |prompt: &str, c: &str| {
+        let marker = format!("Merge {c}:\n");
+        match prompt.find(&marker) {
+            Some(at) => {
+                let shown = &prompt[at + marker.len()..];
+                let shown = &shown[..shown.find("\nMerge ").unwrap_or(shown.len())];
+                let bias = if c == "A" { first_label_bias } else { 0.0 };
+                likes(shown) + bias
+            }
+            None => likes(c),
         }
     }
 }
 
-impl LanguageModel for FakeModel {
-    fn name(&self) -> &str {
-        "fake"
-    }
+/// A model (named `fake`) that finds a continuation likely in proportion to how often it
+/// contains `liked` (see [`judge`]); it records the prompts it was given.
+fn model_liking(liked: &'static str) -> Arc<FakeModel> {
+    Arc::new(FakeModel::scoring(judge(liked, "", 0.0)).named("fake"))
+}
 
-    fn chat_prompt(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
-        Ok(messages.iter().map(|m| m.content.as_str()).collect())
-    }
+/// [`model_liking`], with a preference worth `first_label_bias` for label A.
+fn model_biased(liked: &'static str, first_label_bias: f64) -> Arc<FakeModel> {
+    Arc::new(FakeModel::scoring(judge(liked, "", first_label_bias)).named("fake"))
+}
 
-    fn count_tokens(&self, text: &str) -> Result<usize, ModelError> {
-        Ok(text.split_whitespace().count())
-    }
+/// A model that generates `text` and finds every continuation equally unlikely.
+fn model_generating(text: &str) -> Arc<FakeModel> {
+    Arc::new(
+        FakeModel::scoring(judge("", "", 0.0))
+            .named("fake")
+            .with_answer(text),
+    )
+}
 
-    fn score(
-        &self,
-        prompt: &str,
-        continuations: &[&str],
-        budget: &Budget,
-    ) -> Result<Vec<ContinuationScore>, ModelError> {
-        if let Some(e) = self.fail.lock().unwrap().take() {
-            return Err(e);
-        }
-        if let Some(stop) = budget.exhausted() {
-            return Err(stop);
-        }
-        self.prompts.lock().unwrap().push(prompt.to_string());
-        Ok(continuations
-            .iter()
-            .map(|c| {
-                let marker = format!("Merge {c}:\n");
-                let logprob = match prompt.find(&marker) {
-                    Some(at) => {
-                        let shown = &prompt[at + marker.len()..];
-                        let shown = &shown[..shown.find("\nMerge ").unwrap_or(shown.len())];
-                        let bias = if *c == "A" {
-                            self.first_label_bias
-                        } else {
-                            0.0
-                        };
-                        self.likes(shown) + bias
-                    }
-                    None => self.likes(c),
-                };
-                ContinuationScore { logprob, tokens: 1 }
-            })
-            .collect())
-    }
-
-    fn generate(&self, prompt: &str, budget: &Budget) -> Result<Generation, ModelError> {
-        if let Some(e) = self.fail.lock().unwrap().take() {
-            return Err(e);
-        }
-        self.prompts.lock().unwrap().push(prompt.to_string());
-        let Some(text) = self.generated.lock().unwrap().clone() else {
-            return Err(ModelError::Runtime(
-                "the fake model does not generate".into(),
-            ));
-        };
-        let stop = match budget.exhausted() {
-            Some(ModelError::Cancelled) => StopReason::Cancelled,
-            Some(_) => StopReason::OutOfTime,
-            None => StopReason::EndOfText,
-        };
-        Ok(Generation {
-            tokens: text.split_whitespace().count(),
-            text,
-            prompt_tokens: prompt.split_whitespace().count(),
-            stop,
-            elapsed: Duration::ZERO,
-        })
-    }
+/// A model whose every call fails with `error()`.
+fn model_failing(error: fn() -> ModelError) -> Arc<FakeModel> {
+    Arc::new(FakeModel::failing(error).named("fake"))
 }
 
 fn likelihood() -> ArbiterOptions {
@@ -179,7 +101,7 @@ const CHANGELOG: (&str, &str, &str) = (
 #[test]
 fn model_chooses_the_order_of_two_additions_at_the_top() {
     let (b, l, r) = CHANGELOG;
-    let fake = FakeModel::liking("(remote)\n## 1.2");
+    let fake = model_liking("(remote)\n## 1.2");
     let arbiter = CandidateArbiter::with_model(fake.clone(), likelihood());
     let res = arbiter.resolve(&hunk(b, l, r)).unwrap();
     assert_eq!(res.text, "## 1.1 (remote)\n## 1.2 (local)\n## 1.0\n");
@@ -191,7 +113,7 @@ fn model_chooses_the_order_of_two_additions_at_the_top() {
         res.detail
     );
     // The prompt is the document before the hunk.
-    assert_eq!(fake.prompts.lock().unwrap()[0], "# Changelog\n\n");
+    assert_eq!(fake.prompts()[0], "# Changelog\n\n");
 }
 
 #[test]
@@ -208,7 +130,7 @@ fn without_a_model_the_structural_order_decides() {
 
 #[test]
 fn a_single_clean_candidate_needs_no_model_call() {
-    let fake = FakeModel::failing(ModelError::Runtime("must not be called".into()));
+    let fake = model_failing(|| ModelError::Runtime("must not be called".into()));
     let arbiter = CandidateArbiter::with_model(fake, likelihood());
     let res = arbiter.resolve(&hunk("a\n", "x\na\n", "a\ny\n")).unwrap();
     assert_eq!(res.text, "x\na\ny\n");
@@ -248,7 +170,7 @@ fn rival_rewrites_of_one_line_are_kept_both_and_flagged() {
 #[test]
 fn a_model_error_is_an_arbiter_error_so_the_pipeline_keeps_both() {
     let (b, l, r) = CHANGELOG;
-    let fake = FakeModel::failing(ModelError::Runtime("weights are garbage".into()));
+    let fake = model_failing(|| ModelError::Runtime("weights are garbage".into()));
     let arbiter = CandidateArbiter::with_model(fake, likelihood());
     let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
     assert!(
@@ -264,7 +186,7 @@ fn a_spent_time_budget_is_an_arbiter_error() {
         time_budget: Duration::ZERO,
         ..likelihood()
     };
-    let arbiter = CandidateArbiter::with_model(FakeModel::liking("x"), options);
+    let arbiter = CandidateArbiter::with_model(model_liking("x"), options);
     let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
     assert!(
         matches!(err, ArbiterError::Model(ModelError::OutOfTime)),
@@ -276,7 +198,7 @@ fn a_spent_time_budget_is_an_arbiter_error() {
 fn an_interrupt_stops_the_arbiter() {
     let (b, l, r) = CHANGELOG;
     let interrupt = InterruptHandle::new();
-    let arbiter = CandidateArbiter::with_model(FakeModel::liking("x"), likelihood())
+    let arbiter = CandidateArbiter::with_model(model_liking("x"), likelihood())
         .with_interrupt(interrupt.clone());
     interrupt.interrupt();
     let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
@@ -289,7 +211,7 @@ fn an_interrupt_stops_the_arbiter() {
 #[test]
 fn the_prompt_choice_picks_the_label_the_model_likes() {
     let (b, l, r) = CHANGELOG;
-    let fake = FakeModel::liking("(remote)\n## 1.2");
+    let fake = model_liking("(remote)\n## 1.2");
     let arbiter = CandidateArbiter::with_model(fake.clone(), with_choice(Choice::Prompt));
     let res = arbiter.resolve(&hunk(b, l, r)).unwrap();
     assert_eq!(res.text, "## 1.1 (remote)\n## 1.2 (local)\n## 1.0\n");
@@ -303,7 +225,7 @@ fn the_prompt_choice_picks_the_label_the_model_likes() {
     );
     // The prompt shows the sides and the candidates under their labels, twice (in
     // both orders).
-    let prompts = fake.prompts.lock().unwrap();
+    let prompts = fake.prompts();
     assert_eq!(prompts.len(), 2);
     assert!(prompts[0].contains("Merge A:\n```\n## 1.2 (local)\n## 1.1 (remote)\n"));
     assert!(prompts[1].contains("Merge A:\n```\n## 1.1 (remote)\n## 1.2 (local)\n"));
@@ -314,7 +236,7 @@ fn the_prompt_choice_picks_the_label_the_model_likes() {
 fn scoring_both_orders_cancels_a_preference_for_the_first_label() {
     let (b, l, r) = CHANGELOG;
     // Label A is worth 5 to this model, what the merge says only 1.
-    let fake = FakeModel::biased("(remote)\n## 1.2", 5.0);
+    let fake = model_biased("(remote)\n## 1.2", 5.0);
     let one_order = ArbiterOptions {
         both_orders: false,
         ..with_choice(Choice::Prompt)
@@ -337,7 +259,7 @@ fn scoring_both_orders_cancels_a_preference_for_the_first_label() {
 #[test]
 fn a_generated_merge_that_passes_the_check_is_kept() {
     let (b, l, r) = CHANGELOG;
-    let fake = FakeModel::generating("## 1.1 (remote)\n## 1.2 (local)\n## 1.0\n```\n");
+    let fake = model_generating("## 1.1 (remote)\n## 1.2 (local)\n## 1.0\n```\n");
     let arbiter = CandidateArbiter::with_model(fake.clone(), with_choice(Choice::Generate));
     let res = arbiter.resolve(&hunk(b, l, r)).unwrap();
     assert_eq!(res.text, "## 1.1 (remote)\n## 1.2 (local)\n## 1.0\n");
@@ -349,13 +271,13 @@ fn a_generated_merge_that_passes_the_check_is_kept() {
         res.detail
     );
     // The answer is started inside a code block.
-    assert!(fake.prompts.lock().unwrap()[0].ends_with("```\n"));
+    assert!(fake.prompts()[0].ends_with("```\n"));
 }
 
 #[test]
 fn a_generated_merge_that_drops_a_line_a_side_added_is_rejected() {
     let (b, l, r) = CHANGELOG;
-    let fake = FakeModel::generating("## 1.2 (local)\n## 1.0\n```");
+    let fake = model_generating("## 1.2 (local)\n## 1.0\n```");
     let arbiter = CandidateArbiter::with_model(fake, with_choice(Choice::Generate));
     let res = arbiter.resolve(&hunk(b, l, r)).unwrap();
     // The structural choice instead, and the log says why.
@@ -372,8 +294,7 @@ fn a_generated_merge_that_drops_a_line_a_side_added_is_rejected() {
 #[test]
 fn a_generated_merge_that_invents_text_is_rejected() {
     let (b, l, r) = CHANGELOG;
-    let fake =
-        FakeModel::generating("## 1.2 (local)\n## 1.1 (remote)\n## 1.0 (the best release)\n```");
+    let fake = model_generating("## 1.2 (local)\n## 1.1 (remote)\n## 1.0 (the best release)\n```");
     let res = CandidateArbiter::with_model(fake, with_choice(Choice::Generate))
         .resolve(&hunk(b, l, r))
         .unwrap();
@@ -387,7 +308,7 @@ fn a_generated_merge_that_invents_text_is_rejected() {
 
 #[test]
 fn a_generated_rewording_of_rival_edits_is_flagged() {
-    let fake = FakeModel::generating("Standup on Wednesday at 10:30.\n```\n");
+    let fake = model_generating("Standup on Wednesday at 10:30.\n```\n");
     let res = CandidateArbiter::with_model(fake, with_choice(Choice::Generate))
         .resolve(&hunk(
             "Standup on Tuesday at ten.\n",
@@ -403,7 +324,7 @@ fn a_generated_rewording_of_rival_edits_is_flagged() {
 fn failing_models_of_every_method_are_arbiter_errors() {
     let (b, l, r) = CHANGELOG;
     for choice in [Choice::DocumentLikelihood, Choice::Prompt, Choice::Generate] {
-        let fake = FakeModel::failing(ModelError::Runtime("weights are garbage".into()));
+        let fake = model_failing(|| ModelError::Runtime("weights are garbage".into()));
         let arbiter = CandidateArbiter::with_model(fake, with_choice(choice));
         let err = arbiter.resolve(&hunk(b, l, r)).unwrap_err();
         assert!(
@@ -444,7 +365,7 @@ fn a_generation_cut_by_the_budget_falls_back_to_structure() {
             })
         }
     }
-    let slow = OutOfTime(FakeModel::generating("## 1.1 (remote)\n"));
+    let slow = OutOfTime(model_generating("## 1.1 (remote)\n"));
     let res = CandidateArbiter::with_model(Arc::new(slow), with_choice(Choice::Generate))
         .resolve(&hunk(b, l, r))
         .unwrap();
@@ -487,12 +408,12 @@ proptest! {
         written in side(), bias in 0.0f64..3.0,
     ) {
         let h = hunk(&base, &local, &remote);
-        let fake = FakeModel::biased(["a", "b\n", "c d"][liked], bias);
+        let fake = model_biased(["a", "b\n", "c d"][liked], bias);
         // Whatever the model writes: one side, both, or lines of its own.
         let writes = [local.clone(), remote.clone(), format!("{remote}{local}"), written];
         let generators = writes.iter().map(|w| {
             CandidateArbiter::with_model(
-                FakeModel::generating(&format!("{w}```\n")),
+                model_generating(&format!("{w}```\n")),
                 with_choice(Choice::Generate),
             )
         });
@@ -550,10 +471,7 @@ fn a_model_chooses_the_suggestion_among_all_candidates() {
         "The launch is on Tuesday.\n",
         "The launch is on Friday.\n",
     );
-    let fake = Arc::new(FakeModel {
-        disliked: "Tuesday",
-        ..Arc::into_inner(FakeModel::liking("Friday")).unwrap()
-    });
+    let fake = Arc::new(FakeModel::scoring(judge("Friday", "Tuesday", 0.0)).named("fake"));
     let options = ArbiterOptions {
         suggestion: Choice::DocumentLikelihood,
         ..ArbiterOptions::default()
@@ -574,7 +492,7 @@ fn the_structural_suggestion_stands_without_a_model_or_when_the_model_fails() {
     let structural = structural_suggestion("b\n");
     let s = CandidateArbiter::structural().suggest(&h, structural.clone());
     assert_eq!(s, structural);
-    let failing = FakeModel::failing(ModelError::Runtime("boom".into()));
+    let failing = model_failing(|| ModelError::Runtime("boom".into()));
     let options = ArbiterOptions {
         suggestion: Choice::DocumentLikelihood,
         ..ArbiterOptions::default()
@@ -591,10 +509,10 @@ fn a_generated_suggestion_that_invents_text_is_not_used() {
         suggestion: Choice::Generate,
         ..ArbiterOptions::default()
     };
-    let inventing = FakeModel::generating("zzz\n");
+    let inventing = model_generating("zzz\n");
     let arbiter = CandidateArbiter::with_model(inventing, generate.clone());
     assert_eq!(arbiter.suggest(&h, structural.clone()), structural);
-    let dropping = FakeModel::generating("c\n");
+    let dropping = model_generating("c\n");
     let arbiter = CandidateArbiter::with_model(dropping, generate);
     let s = arbiter.suggest(&h, structural);
     assert_eq!(

@@ -6,7 +6,7 @@
 //! to one of them:
 //! - every transaction is `SERIALIZABLE` and is retried, whole, on a serialization
 //!   failure (SQLSTATE 40001) or a deadlock (40P01), with jittered backoff, for up to
-//!   [`RETRY_BUDGET`]; transactions that only read say `READ ONLY`;
+//!   `retry::RETRY_BUDGET`; transactions that only read say `READ ONLY`;
 //! - no advisory locks, no `LISTEN/NOTIFY`, no reliance on gapless sequences: the change
 //!   feed's `seq` is a counter column of the space, advanced in the same transaction as
 //!   the writes it numbers (so it has no gaps and commits in order); `BIGSERIAL` ids are
@@ -15,16 +15,22 @@
 //!   `INSERT ... ON CONFLICT`;
 //! - schema changes are idempotent (`IF NOT EXISTS`) and versioned in a table, so two
 //!   servers starting together both end up on the same schema.
+//!
+//! This file holds the schema and the storage calls. The machinery under them lives
+//! beside it, one job a file: `pool` (connections and writer slots), `statements` (each
+//! connection's prepared statements), `retry` (the serializable retry runner) and `url`
+//! (Accord's `pool_size` parameter, and passwords kept out of messages).
+
+mod pool;
+mod retry;
+mod statements;
+mod url;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
-
-use postgres::error::SqlState;
-use postgres::types::ToSql;
-use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
+use std::sync::{Arc, Mutex};
 
 use super::activity::{from_db, to_db};
+use super::schema::{self, Migration, SchemaStore};
 use super::{
     now_ms, Activity, ActivityCounts, ActivityKey, Result, SpaceInfo, Storage, StorageError,
     StoredLogReport, TokenAccess, User, UserInfo,
@@ -32,10 +38,14 @@ use super::{
 use accord_protocol::{
     ChangesPage, LogReport, MutationBatch, MutationResult, RawData, RemoteRecord,
 };
+use pool::{writer_slots_for, ConnectionPool, WriterSlots};
+use postgres::Row;
+use retry::{is_retryable, is_unique_violation, Mode, TxFailure, TxResult};
+use statements::Tx;
 
-const SCHEMA_VERSION: i64 = 3;
-
-const SCHEMA_V1: &[&str] = &[
+/// Version 1 (see [`schema::MIGRATIONS`]): spaces, users, tokens, grants, records, the
+/// mutation ids applied, log reports.
+pub(super) const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS spaces (
         space_id   BIGSERIAL PRIMARY KEY,
         name       TEXT NOT NULL UNIQUE,
@@ -93,7 +103,7 @@ const SCHEMA_V1: &[&str] = &[
 ];
 
 /// Version 2: sync activity per hour, for the console.
-const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
+pub(super) const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
         hour_ms           BIGINT NOT NULL,
         space_id          BIGINT NOT NULL,
         user_id           BIGINT NOT NULL,
@@ -113,7 +123,7 @@ const SCHEMA_V2: &[&str] = &["CREATE TABLE IF NOT EXISTS activity (
 /// and its outbox position are kept with each id), or after the retention window (by
 /// `applied_ms`); `mutation_devices` keeps, per device whose ids the window dropped, the
 /// outbox position below which ids may have been forgotten.
-const SCHEMA_V3: &[&str] = &[
+pub(super) const SCHEMA_V3: &[&str] = &[
     "ALTER TABLE mutations ADD COLUMN IF NOT EXISTS device TEXT",
     "ALTER TABLE mutations ADD COLUMN IF NOT EXISTS device_seq BIGINT",
     "CREATE INDEX IF NOT EXISTS mutations_device ON mutations (space_id, device, device_seq)
@@ -127,27 +137,8 @@ const SCHEMA_V3: &[&str] = &[
     )",
 ];
 
-/// Each version's schema change, applied in order.
-const MIGRATIONS: [(i64, &[&str]); 3] = [(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
-
-/// How long one call keeps retrying serialization failures before it answers "busy"
-/// (503 with Retry-After). A time budget rather than a count: what the caller feels is
-/// the wait, and under load a count of short attempts ran out in well under a second.
-const RETRY_BUDGET: Duration = Duration::from_secs(5);
-
-/// The backoff window doubles from this after each failure ("full jitter": the pause is
-/// uniform in the window, so transactions that collided do not collide again in step)...
-const BACKOFF_FIRST: Duration = Duration::from_millis(2);
-/// ...up to this.
-const BACKOFF_CAP: Duration = Duration::from_millis(100);
-
-/// Connections kept by one server process unless the URL says otherwise
-/// (`?pool_size=N` is read by Accord and removed before connecting).
-pub const DEFAULT_POOL_SIZE: usize = 16;
-
 /// Server storage in a PostgreSQL (or CockroachDB / YugabyteDB) database.
 pub struct PostgresStorage {
-    config: postgres::Config,
     pool: ConnectionPool,
     /// One lock per space, taken around a write of that space. Correctness does not
     /// depend on it (the database serializes writers through the space row); it keeps a
@@ -167,252 +158,20 @@ pub struct PostgresStorage {
     space_ids: Mutex<HashMap<String, i64>>,
 }
 
-/// Read-write transactions one process runs at once, for a pool of `pool_size`.
-///
-/// Under SERIALIZABLE, PostgreSQL locks the B-tree *pages* a transaction reads, so two
-/// pushes to different spaces whose keys share a leaf page (the newest spaces' keys sit
-/// side by side) can be reported as a conflict, and the more writers are in flight the
-/// more of them collide; each retry is one more writer in flight. Measured at 1,000
-/// devices (`accord bench load`, pool of 32): 8 writers, 1.2% of push attempts failed and
-/// 1,021 syncs/s; unbounded, 3.2% and 795 syncs/s. A few writers keep the disk busy
-/// (commits that arrive together share an fsync) while readers keep the rest of the pool.
-fn writer_slots_for(pool_size: usize) -> usize {
-    (pool_size / 4).clamp(1, 8)
-}
-
-/// A counting semaphore for [`PostgresStorage::writers`].
-struct WriterSlots {
-    limit: usize,
-    held: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// One taken slot; dropping it frees the slot.
-struct WriterSlot<'a>(&'a WriterSlots);
-
-impl WriterSlots {
-    fn new(limit: usize) -> Self {
-        WriterSlots {
-            limit: limit.max(1),
-            held: Mutex::new(0),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn take(&self) -> WriterSlot<'_> {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        while *held >= self.limit {
-            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
-        }
-        *held += 1;
-        WriterSlot(self)
-    }
-}
-
-impl Drop for WriterSlot<'_> {
-    fn drop(&mut self) {
-        let mut held = self.0.held.lock().unwrap_or_else(|p| p.into_inner());
-        *held -= 1;
-        self.0.freed.notify_one();
-    }
-}
-
-/// Whether a transaction writes. Reads run `READ ONLY`: PostgreSQL then knows they
-/// cannot be the middle of a dangerous structure, cancels far fewer transactions around
-/// them, and drops their predicate locks early once their snapshot is safe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Read,
-    Write,
-}
-
-/// A pooled connection and the statements it has prepared: a cached statement costs one
-/// round trip (bind and execute) instead of two (parse, then execute).
-struct Conn {
-    client: Client,
-    statements: HashMap<String, Statement>,
-    /// True when `SET LOCAL enable_seqscan` is understood (see [`Tx::index_scans_only`]).
-    planner_settings: bool,
-}
-
-/// A transaction on a pooled connection, preparing each statement once per connection.
-/// Prepared statements belong to the session, so they outlive a rolled-back attempt.
-struct Tx<'a> {
-    tx: Transaction<'a>,
-    statements: &'a mut HashMap<String, Statement>,
-    planner_settings: bool,
-}
-
-type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
-
-impl Tx<'_> {
-    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.tx.prepare(sql)?;
-        self.statements.insert(sql.to_string(), s.clone());
-        Ok(s)
-    }
-
-    fn query(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> std::result::Result<Vec<Row>, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.tx.query(&s, params)
-    }
-
-    fn query_opt(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> std::result::Result<Option<Row>, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.tx.query_opt(&s, params)
-    }
-
-    fn query_one(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> std::result::Result<Row, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.tx.query_one(&s, params)
-    }
-
-    fn execute(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> std::result::Result<u64, postgres::Error> {
-        let s = self.statement(sql)?;
-        self.tx.execute(&s, params)
-    }
-
-    fn batch_execute(&mut self, sql: &str) -> std::result::Result<(), postgres::Error> {
-        self.tx.batch_execute(sql)
-    }
-
-    /// Tells the planner, for this transaction only, not to scan whole tables.
-    ///
-    /// Under SERIALIZABLE a sequential scan takes a relation-level predicate lock (an
-    /// index scan locks pages). Once statistics say `spaces` is small, the planner picks
-    /// a sequential scan for the push's `WHERE space_id = $1`, and then every push
-    /// conflicts with every other push, of any space. The push's queries are all key
-    /// lookups, so the index is always the right plan there; other transactions keep
-    /// the planner's own choice.
-    fn index_scans_only(&mut self) -> std::result::Result<(), postgres::Error> {
-        if self.planner_settings {
-            self.tx.batch_execute("SET LOCAL enable_seqscan = off")?;
-        }
-        Ok(())
-    }
-}
-
-/// A bounded pool: at most `size` connections open; callers wait for a free one.
-struct ConnectionPool {
-    size: usize,
-    state: Mutex<PoolState>,
-    freed: Condvar,
-}
-
-struct PoolState {
-    idle: Vec<Conn>,
-    open: usize,
-}
-
-/// A failure inside a transaction: either the database's (maybe retryable) or ours.
-enum TxFailure {
-    Db(postgres::Error),
-    Storage(StorageError),
-    /// Roll back and run again at once: the closure learned something that changes what
-    /// it does (it must not return this twice in a row).
-    Replay,
-}
-
-impl From<postgres::Error> for TxFailure {
-    fn from(e: postgres::Error) -> Self {
-        TxFailure::Db(e)
-    }
-}
-
-impl From<StorageError> for TxFailure {
-    fn from(e: StorageError) -> Self {
-        TxFailure::Storage(e)
-    }
-}
-
-type TxResult<T> = std::result::Result<T, TxFailure>;
-
-/// True for the errors a serializable database asks the client to retry.
-fn is_retryable(e: &postgres::Error) -> bool {
-    matches!(
-        e.code(),
-        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
-    )
-}
-
-fn is_unique_violation(e: &postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-}
-
-fn db_error(e: postgres::Error) -> StorageError {
-    // The driver's Display hides the server's message behind "db error"; show it.
-    match e.as_db_error() {
-        Some(db) => StorageError::Database(format!("{} ({})", db.message(), db.code().code())),
-        None => StorageError::Database(e.to_string()),
-    }
-}
-
-/// Splits Accord's own `pool_size` parameter off a connection URL.
-fn split_pool_size(url: &str) -> Result<(String, usize)> {
-    let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_string(), DEFAULT_POOL_SIZE));
-    };
-    let mut size = DEFAULT_POOL_SIZE;
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("pool_size", v)) => {
-                size = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                    StorageError::Invalid(format!("pool_size must be a number ≥ 1, got '{v}'"))
-                })?;
-            }
-            _ => kept.push(pair),
-        }
-    }
-    let url = if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    Ok((url, size))
-}
-
 impl PostgresStorage {
     /// Connects to the database at `url` (`postgres://user@host:port/db`, optionally
     /// `?pool_size=N`) and creates or upgrades the schema. A database whose schema is
     /// newer than this build is refused.
     pub fn open(url: &str) -> Result<Self> {
-        let (url, size) = split_pool_size(url)?;
+        let (url, size) = url::split_pool_size(url)?;
         let config: postgres::Config = url.parse().map_err(|e| {
             StorageError::Invalid(format!(
                 "'{}' is not a PostgreSQL URL ({e}); use postgres://USER@HOST:PORT/DB",
-                redact(&url)
+                url::redact(&url)
             ))
         })?;
         let storage = PostgresStorage {
-            config,
-            pool: ConnectionPool {
-                size,
-                state: Mutex::new(PoolState {
-                    idle: Vec::new(),
-                    open: 0,
-                }),
-                freed: Condvar::new(),
-            },
+            pool: ConnectionPool::new(config, size),
             space_writers: Mutex::new(HashMap::new()),
             space_ids: Mutex::new(HashMap::new()),
             writers: WriterSlots::new(writer_slots_for(size)),
@@ -432,86 +191,8 @@ impl PostgresStorage {
                     version   BIGINT NOT NULL
                 )",
             )?;
-            let version: i64 = tx
-                .query_opt("SELECT version FROM accord_schema FOR UPDATE", &[])?
-                .map_or(0, |r| r.get(0));
-            if version > SCHEMA_VERSION {
-                return Err(StorageError::Database(format!(
-                    "the database has server schema version {version}, newer than this build ({SCHEMA_VERSION}); upgrade accord"
-                ))
-                .into());
-            }
-            for (to, statements) in MIGRATIONS {
-                if version < to {
-                    for statement in statements {
-                        tx.batch_execute(statement)?;
-                    }
-                }
-            }
-            if version < SCHEMA_VERSION {
-                tx.execute(
-                    "INSERT INTO accord_schema (singleton, version) VALUES (TRUE, $1)
-                     ON CONFLICT (singleton) DO UPDATE SET version = excluded.version",
-                    &[&SCHEMA_VERSION],
-                )?;
-            }
-            Ok(())
+            schema::upgrade(tx, "the database")
         })
-    }
-
-    /// Takes a connection from the pool, waiting while all `size` are in use.
-    fn checkout(&self) -> Result<Conn> {
-        let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            while let Some(conn) = state.idle.pop() {
-                if !conn.client.is_closed() {
-                    return Ok(conn);
-                }
-                state.open -= 1;
-            }
-            if state.open < self.pool.size {
-                state.open += 1;
-                drop(state);
-                return self.connect().map_err(|e| {
-                    let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
-                    state.open -= 1;
-                    self.pool.freed.notify_one();
-                    StorageError::Database(format!("cannot connect to PostgreSQL: {e}"))
-                });
-            }
-            state = self
-                .pool
-                .freed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    fn connect(&self) -> std::result::Result<Conn, postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
-        // Whether this database has PostgreSQL's planner settings (CockroachDB has
-        // neither the setting nor the predicate locks it is needed against).
-        let planner_settings = match client.batch_execute("SHOW enable_seqscan") {
-            Ok(()) => true,
-            Err(e) if e.as_db_error().is_some() => false,
-            Err(e) => return Err(e),
-        };
-        Ok(Conn {
-            client,
-            statements: HashMap::new(),
-            planner_settings,
-        })
-    }
-
-    /// Returns a connection; a broken one is closed instead of pooled.
-    fn checkin(&self, conn: Conn) {
-        let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
-        if conn.client.is_closed() {
-            state.open -= 1;
-        } else {
-            state.idle.push(conn);
-        }
-        self.pool.freed.notify_one();
     }
 
     /// Runs `f` in one serializable read-only transaction, running it again from the
@@ -533,80 +214,37 @@ impl PostgresStorage {
         name: &str,
         mode: Mode,
         retry: impl Fn(&postgres::Error) -> bool,
-        mut f: impl FnMut(&mut Tx<'_>) -> TxResult<T>,
+        f: impl FnMut(&mut Tx<'_>) -> TxResult<T>,
     ) -> Result<T> {
-        // Held across the retries and their pauses: a writer that failed keeps its place
-        // instead of queueing behind the writers it collided with.
-        let _slot = (mode == Mode::Write).then(|| self.writers.take());
-        let started = Instant::now();
-        let mut failures = 0u32;
-        loop {
-            let mut conn = self.checkout()?;
-            let outcome = run_once(&mut conn, mode, &mut f);
-            self.checkin(conn);
-            match outcome {
-                Ok(v) => return Ok(v),
-                Err(TxFailure::Storage(e)) => return Err(e),
-                Err(TxFailure::Replay) => {}
-                Err(TxFailure::Db(e)) if retry(&e) => {
-                    failures += 1;
-                    let pause = backoff(failures);
-                    if started.elapsed() + pause > RETRY_BUDGET {
-                        return Err(StorageError::Busy(format!(
-                            "{name} gave up after {failures} serialization failures in {:.1} s: {}",
-                            started.elapsed().as_secs_f64(),
-                            db_error(e)
-                        )));
-                    }
-                    std::thread::sleep(pause);
-                }
-                Err(TxFailure::Db(e)) => return Err(db_error(e)),
-            }
-        }
+        retry::transact(&self.pool, &self.writers, name, mode, retry, f)
     }
 }
 
-/// The pause before the next attempt, after `failures` serialization failures in a row:
-/// uniform in a window that doubles from [`BACKOFF_FIRST`] up to [`BACKOFF_CAP`].
-fn backoff(failures: u32) -> Duration {
-    let window = BACKOFF_FIRST
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(BACKOFF_CAP);
-    Duration::from_micros(fastrand::u64(0..=window.as_micros() as u64))
-}
+/// A PostgreSQL database's schema version lives in the one row of `accord_schema`,
+/// locked (`FOR UPDATE`) while it is upgraded.
+impl SchemaStore for Tx<'_> {
+    type Error = TxFailure;
 
-fn run_once<T>(
-    conn: &mut Conn,
-    mode: Mode,
-    f: &mut impl FnMut(&mut Tx<'_>) -> TxResult<T>,
-) -> TxResult<T> {
-    let tx = conn
-        .client
-        .build_transaction()
-        .isolation_level(IsolationLevel::Serializable)
-        .read_only(mode == Mode::Read)
-        .start()?;
-    let mut tx = Tx {
-        tx,
-        statements: &mut conn.statements,
-        planner_settings: conn.planner_settings,
-    };
-    let out = f(&mut tx)?;
-    tx.tx.commit()?;
-    Ok(out)
-}
+    fn version(&mut self) -> TxResult<i64> {
+        Ok(self
+            .query_opt("SELECT version FROM accord_schema FOR UPDATE", &[])?
+            .map_or(Ok(0), |r| r.try_get(0))?)
+    }
 
-/// The URL without its password, for error messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
+    fn run(&mut self, step: &Migration) -> TxResult<()> {
+        for statement in step.postgres {
+            self.batch_execute(statement)?;
         }
-        _ => url.to_string(),
+        Ok(())
+    }
+
+    fn set_version(&mut self, version: i64) -> TxResult<()> {
+        self.execute(
+            "INSERT INTO accord_schema (singleton, version) VALUES (TRUE, $1)
+             ON CONFLICT (singleton) DO UPDATE SET version = excluded.version",
+            &[&version],
+        )?;
+        Ok(())
     }
 }
 
@@ -1287,42 +925,68 @@ fn insert_token(tx: &mut Tx<'_>, uid: i64, token_hash: &str) -> TxResult<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn pool_size_is_read_from_the_url_and_removed() {
-        assert_eq!(
-            split_pool_size("postgres://u@h/db?pool_size=4&sslmode=disable").unwrap(),
-            ("postgres://u@h/db?sslmode=disable".to_string(), 4)
-        );
-        assert_eq!(
-            split_pool_size("postgres://u@h/db").unwrap(),
-            ("postgres://u@h/db".to_string(), DEFAULT_POOL_SIZE)
-        );
-        assert!(split_pool_size("postgres://u@h/db?pool_size=0").is_err());
+    /// A fresh database on the server `ACCORD_TEST_POSTGRES` names (as
+    /// `scripts/pg-test-cluster.sh` sets it), and a client connected to it.
+    fn fresh_database() -> (String, postgres::Client) {
+        let url = std::env::var("ACCORD_TEST_POSTGRES")
+            .expect("ACCORD_TEST_POSTGRES names a PostgreSQL server");
+        let name = format!("accord_schema_test_{}_{}", std::process::id(), now_ms());
+        postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = url.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        let client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        (url, client)
     }
 
     #[test]
-    fn backoff_stays_inside_a_window_that_doubles_up_to_the_cap() {
-        for _ in 0..200 {
-            assert!(backoff(1) <= BACKOFF_FIRST);
-            assert!(backoff(3) <= BACKOFF_FIRST * 4);
-            assert!(backoff(u32::MAX) <= BACKOFF_CAP);
+    #[ignore = "needs PostgreSQL: scripts/pg-test-cluster.sh cargo test -p accord-server -- --include-ignored"]
+    fn a_database_made_by_the_first_schema_is_upgraded_and_keeps_its_rows() {
+        let (url, mut old) = fresh_database();
+        // What the first server build wrote: version 1, no activity table.
+        old.batch_execute(
+            "CREATE TABLE accord_schema (
+                singleton BOOLEAN PRIMARY KEY DEFAULT TRUE,
+                version   BIGINT NOT NULL
+            );
+            INSERT INTO accord_schema (singleton, version) VALUES (TRUE, 1)",
+        )
+        .unwrap();
+        for statement in SCHEMA_V1 {
+            old.batch_execute(statement).unwrap();
         }
+        old.batch_execute("INSERT INTO spaces (name, created_ms) VALUES ('notes', 1)")
+            .unwrap();
+        let storage = PostgresStorage::open(&url).unwrap();
+        let version = |c: &mut postgres::Client| -> i64 {
+            c.query_one("SELECT version FROM accord_schema", &[])
+                .unwrap()
+                .get(0)
+        };
+        assert_eq!(version(&mut old), schema::SCHEMA_VERSION);
+        assert_eq!(storage.spaces().unwrap()[0].name, "notes");
+        assert!(storage.activity(0).unwrap().is_empty());
+        drop(storage);
+        PostgresStorage::open(&url).unwrap();
+        assert_eq!(version(&mut old), schema::SCHEMA_VERSION);
     }
 
     #[test]
-    fn a_pool_keeps_most_connections_for_readers() {
-        assert_eq!(writer_slots_for(1), 1);
-        assert_eq!(writer_slots_for(16), 4);
-        assert_eq!(writer_slots_for(32), 8);
-        assert_eq!(writer_slots_for(300), 8);
-    }
-
-    #[test]
-    fn passwords_stay_out_of_messages() {
-        assert_eq!(
-            redact("postgres://bob:s3cret@db:5432/x"),
-            "postgres://bob:***@db:5432/x"
-        );
-        assert_eq!(redact("postgres://bob@db/x"), "postgres://bob@db/x");
+    #[ignore = "needs PostgreSQL: scripts/pg-test-cluster.sh cargo test -p accord-server -- --include-ignored"]
+    fn a_database_newer_than_this_build_is_refused() {
+        let (url, mut old) = fresh_database();
+        old.batch_execute(&format!(
+            "CREATE TABLE accord_schema (
+                singleton BOOLEAN PRIMARY KEY DEFAULT TRUE,
+                version   BIGINT NOT NULL
+            );
+            INSERT INTO accord_schema (singleton, version) VALUES (TRUE, {})",
+            schema::SCHEMA_VERSION + 1
+        ))
+        .unwrap();
+        let err = PostgresStorage::open(&url).err().unwrap().to_string();
+        assert!(err.contains("newer than this build"), "{err}");
     }
 }
