@@ -146,16 +146,17 @@ impl HttpTransport {
     fn exchange<R: DeserializeOwned>(
         &self,
         what: &str,
-        send: impl Fn(&str) -> Result<ureq::Response, ureq::Error>,
+        send: impl Fn(&str) -> Result<ureq::Response, Box<ureq::Error>>,
     ) -> Result<R, TransportError> {
+        // `send` boxes ureq's error (272 bytes) only to keep its closures' results small.
         let authorization = self.authorization(false)?;
-        let result = send(&authorization);
+        let result = send(&authorization).map_err(|e| *e);
         if matches!(result, Err(ureq::Error::Status(401, _)))
             && matches!(self.credentials, Credentials::Provider(_))
         {
             let renewed = self.authorization(true)?;
             if renewed != authorization {
-                return self.answer(send(&renewed), what);
+                return self.answer(send(&renewed).map_err(|e| *e), what);
             }
         }
         self.answer(result, what)
@@ -236,6 +237,7 @@ impl HttpTransport {
             } else {
                 req.send_bytes(&body)
             }
+            .map_err(Box::new)
         })
     }
 
@@ -344,7 +346,7 @@ impl Transport for HttpTransport {
             if count_remaining {
                 req = req.set(accord_protocol::COUNT_REMAINING_HEADER, "1");
             }
-            req.call()
+            req.call().map_err(Box::new)
         })
     }
 
