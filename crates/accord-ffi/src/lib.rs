@@ -1,7 +1,7 @@
 //! The UniFFI surface over the Accord core, for Kotlin (and any other UniFFI language).
 //!
 //! One object, [`Accord`], wraps the core's [`accord::Accord`]. Every call is blocking
-//! and coarse: a call across the boundary costs tens of microseconds, so records travel
+//! and coarse: a call across the boundary costs 5-30 µs of CPU, so records travel
 //! in batches ([`Accord::put_many`], [`Accord::list`]) as JSON text, and the Kotlin layer
 //! runs the calls on `Dispatchers.IO`. Errors are the small public [`AccordError`],
 //! mapped once from the core's error in `error.rs`.

@@ -50,7 +50,7 @@ import kotlinx.serialization.json.Json
  *
  * Every call runs the blocking native call on [dispatcher] (`Dispatchers.IO` by default),
  * so nothing blocks the caller's thread. Calls are coarse on purpose: one native call
- * costs tens of microseconds, so write many records with [putMany] or
+ * costs 5-30 µs of CPU, so write many records with [putMany] or
  * [RecordCollection.putAll], never one call per record in a loop.
  *
  * Errors arrive as [AccordException] subclasses (`InvalidInput`, `Database`, `DiskFull`,
