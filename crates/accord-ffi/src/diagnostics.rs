@@ -125,7 +125,9 @@ impl log::Log for Forwarder {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) || IN_SINK.with(Cell::get) {
+        // `try_with`: a line logged while this thread's locals are being destroyed is
+        // dropped, where `with` would panic.
+        if !self.enabled(record.metadata()) || IN_SINK.try_with(Cell::get).unwrap_or(true) {
             return;
         }
         // Cloned out so the lock is not held while foreign code runs: the sink may
@@ -133,7 +135,7 @@ impl log::Log for Forwarder {
         let Some(sink) = self.sink.read().unwrap_or_else(|p| p.into_inner()).clone() else {
             return;
         };
-        IN_SINK.with(|s| s.set(true));
+        let _ = IN_SINK.try_with(|s| s.set(true));
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // A sink that fails is ignored: diagnostics never fail the work they describe.
             let _ = sink.log(
@@ -142,7 +144,7 @@ impl log::Log for Forwarder {
                 record.args().to_string(),
             );
         }));
-        IN_SINK.with(|s| s.set(false));
+        let _ = IN_SINK.try_with(|s| s.set(false));
     }
 
     fn flush(&self) {}
