@@ -36,7 +36,9 @@ pub struct AccordConfig {
 pub struct ServerConfig {
     /// `http://host:port` or `https://...`.
     pub url: String,
-    /// Bearer token from `accord admin add-user`.
+    /// Bearer token from `accord admin add-user`; empty when the store is opened with
+    /// a credentials provider (`Accord.openWithCredentials`), which gives it instead.
+    #[uniffi(default = "")]
     pub token: String,
     /// The space to sync.
     pub space: String,

@@ -22,15 +22,16 @@ use crate::sync::{
     self, ChangeEvent, ChangeOrigin, SyncContext, SyncOptions, SyncOutcome, SyncProgress,
     SyncReport,
 };
-use crate::transport::{HttpTransport, Transport};
+use crate::transport::{Credentials, HttpTransport, Transport};
 
 /// Where and as whom to sync.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// `http://host:port` or `https://...`.
     pub url: String,
-    /// Bearer token from `accord admin add-user`.
-    pub token: String,
+    /// The bearer token (from `accord admin add-user`), or a provider that gives one
+    /// before each sync and renews it after a 401.
+    pub credentials: Credentials,
     /// The space to sync.
     pub space: String,
 }
@@ -84,11 +85,22 @@ impl Config {
         self
     }
 
-    /// Sets the server.
-    pub fn with_server(mut self, url: &str, token: &str, space: &str) -> Self {
+    /// Sets the server, authenticating with a fixed token.
+    pub fn with_server(self, url: &str, token: &str, space: &str) -> Self {
+        self.with_server_credentials(url, Credentials::from(token), space)
+    }
+
+    /// Sets the server, authenticating with `credentials` (a fixed token, or a
+    /// [`crate::transport::TokenProvider`] that can renew it without reopening).
+    pub fn with_server_credentials(
+        mut self,
+        url: &str,
+        credentials: Credentials,
+        space: &str,
+    ) -> Self {
         self.server = Some(ServerConfig {
             url: url.to_string(),
-            token: token.to_string(),
+            credentials,
             space: space.to_string(),
         });
         self
@@ -384,12 +396,15 @@ impl Accord {
         })?;
         HttpTransport::new(
             &server.url,
-            &server.token,
+            "",
             &server.space,
             self.config.sync.connect_timeout,
             self.config.sync.request_timeout,
         )
-        .map(|t| t.with_device(&self.device_id))
+        .map(|t| {
+            t.with_credentials(server.credentials.clone())
+                .with_device(&self.device_id)
+        })
         .and_then(|t| match &self.config.sync.trusted_ca_pem {
             Some(pem) => t.with_trusted_ca(pem),
             None => Ok(t),

@@ -270,6 +270,7 @@ pub struct SyncContext<'a> {
 /// Runs one sync pass. Never panics on bad input; every way it can end is in the report.
 pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
     let started = Instant::now();
+    log::info!(target: "accord::sync", "sync of space '{}' started", ctx.space);
     let mut report = empty_report();
     let mut retrier = Retrier::new(ctx.options.backoff, ctx.options.retry_budget, ctx.interrupt);
     let result = pull(ctx, &mut retrier, &mut report)
@@ -296,7 +297,32 @@ pub fn run(ctx: &SyncContext<'_>) -> SyncReport {
     report.bytes_sent = traffic.sent;
     report.bytes_received = traffic.received;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    log_outcome(ctx.space, &report);
     report
+}
+
+/// One line for how a pass ended (the report says it all; this is for the app's logs).
+fn log_outcome(space: &str, r: &SyncReport) {
+    let counts = format!(
+        "pulled {}, pushed {}, merged {}, {} pending, {} retries, {} ms",
+        r.pulled, r.pushed, r.merged, r.pending, r.retries, r.elapsed_ms
+    );
+    match &r.outcome {
+        SyncOutcome::Done => {
+            log::info!(target: "accord::sync", "sync of space '{space}' done: {counts}")
+        }
+        SyncOutcome::Cancelled => {
+            log::info!(target: "accord::sync", "sync of space '{space}' cancelled: {counts}")
+        }
+        SyncOutcome::Retry { reason } => log::warn!(
+            target: "accord::sync",
+            "sync of space '{space}' to be retried: {reason} ({counts})"
+        ),
+        SyncOutcome::Failure { reason } => log::error!(
+            target: "accord::sync",
+            "sync of space '{space}' failed: {reason} ({counts})"
+        ),
+    }
 }
 
 /// A local store failure during sync: usually a full disk. Nothing half-written stays
@@ -445,6 +471,13 @@ fn merge_page(
     total: Option<u64>,
 ) -> Result<(), Stop> {
     report.pulled += page.changes.len() as u64;
+    log::debug!(
+        target: "accord::sync",
+        "pulled {} changes (next {}, more: {})",
+        page.changes.len(),
+        page.next,
+        page.more
+    );
     apply_remote(ctx, &page.changes, report, Some(page.next))?;
     crash_point("pull:page-applied");
     (ctx.on_progress)(SyncProgress::now(
@@ -721,6 +754,7 @@ fn push(
             }
             None => MutationBatch::new(mutations),
         };
+        log::debug!(target: "accord::sync", "pushing {} mutations", rows_sent.len());
         crash_point("push:before-send");
         let answer = retrier.run("pushing changes", || ctx.transport.push(&batch))?;
         crash_point("push:sent");

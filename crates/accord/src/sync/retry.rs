@@ -95,7 +95,9 @@ impl<'a> Retrier<'a> {
                         "{what}: the server refused access ({err}); check the token and the space grant"
                     )))
                 }
-                ErrorClass::Protocol => return Err(Stop::Failure(format!("{what}: {err}"))),
+                ErrorClass::Protocol | ErrorClass::Credentials => {
+                    return Err(Stop::Failure(format!("{what}: {err}")))
+                }
                 ErrorClass::Transient => {}
             }
             let mut delay = self.backoff.delay(attempt);
@@ -108,6 +110,11 @@ impl<'a> Retrier<'a> {
                     attempt + 1
                 )));
             }
+            log::info!(
+                target: "accord::sync",
+                "{what}: {err}; retrying in {} ms",
+                delay.as_millis()
+            );
             self.sleep(delay)?;
             attempt += 1;
             self.retries += 1;

@@ -1,8 +1,9 @@
-//! The HTTP transport: JSON over HTTP(S), gzip both ways, bearer token.
+//! The HTTP transport: JSON over HTTP(S), gzip both ways, bearer token (fixed, or from
+//! the app's provider, renewed once after a 401).
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flate2::read::GzDecoder;
@@ -11,7 +12,8 @@ use flate2::Compression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{ErrorClass, Traffic, Transport, TransportError};
+use super::credentials::check_token;
+use super::{Credentials, ErrorClass, Traffic, Transport, TransportError};
 use accord_protocol::{
     ChangesPage, ErrorBody, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
     API_PREFIX,
@@ -35,7 +37,10 @@ pub struct HttpTransport {
     connect_timeout: Duration,
     request_timeout: Duration,
     space_url: String,
-    authorization: String,
+    credentials: Credentials,
+    /// The `Authorization` value sent now: the fixed token's, or the provider's once
+    /// asked (at the first request, and again after a 401).
+    authorization: Mutex<Option<String>>,
     /// This device's id, sent in [`accord_protocol::DEVICE_HEADER`] when set.
     device: Option<String>,
     sent: AtomicU64,
@@ -77,11 +82,25 @@ impl HttpTransport {
             connect_timeout,
             request_timeout,
             space_url: format!("{base}{API_PREFIX}/spaces/{}", encode_segment(space)),
-            authorization: format!("Bearer {token}"),
+            credentials: Credentials::from(token),
+            authorization: Mutex::new(Some(format!("Bearer {token}"))),
             device: None,
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
         })
+    }
+
+    /// Authenticates with `credentials` instead of the token given to [`Self::new`]: a
+    /// provider is asked at the first request and again after the server refuses its
+    /// token (see [`crate::transport::TokenProvider`]).
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        let fixed = match &credentials {
+            Credentials::Token(t) => Some(format!("Bearer {t}")),
+            Credentials::Provider(_) => None,
+        };
+        self.credentials = credentials;
+        self.authorization = Mutex::new(fixed);
+        self
     }
 
     /// Names this device to the server in every request (the server counts activity
@@ -91,12 +110,64 @@ impl HttpTransport {
         self
     }
 
+    /// The `Authorization` header to send: the one in use, or a new one from the
+    /// provider when there is none yet or `renew` (the server refused the one in use).
+    /// A fixed token is never renewed. The provider is called with no lock held.
+    fn authorization(&self, renew: bool) -> Result<String, TransportError> {
+        let current = self
+            .authorization
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let provider = match (&self.credentials, current) {
+            (Credentials::Provider(p), None) => p,
+            (Credentials::Provider(p), Some(_)) if renew => p,
+            (_, Some(current)) => return Ok(current),
+            // Only a provider starts without a value.
+            (Credentials::Token(t), None) => return Ok(format!("Bearer {t}")),
+        };
+        if renew {
+            log::info!(
+                target: "accord::transport",
+                "the server refused the token (401); asking the credentials provider for a new one"
+            );
+        }
+        let token = provider.token(renew)?;
+        check_token(&token).map_err(TransportError::credentials)?;
+        let value = format!("Bearer {token}");
+        *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(value.clone());
+        Ok(value)
+    }
+
+    /// Sends one request with the current token, built by `send` from the
+    /// `Authorization` value. When the server refuses the token (401) and a provider can
+    /// renew it, sends it once more with the renewed token; a token the provider does not
+    /// change, or a second 401, is the server's auth failure.
+    fn exchange<R: DeserializeOwned>(
+        &self,
+        what: &str,
+        send: impl Fn(&str) -> Result<ureq::Response, Box<ureq::Error>>,
+    ) -> Result<R, TransportError> {
+        // `send` boxes ureq's error (272 bytes) only to keep its closures' results small.
+        let authorization = self.authorization(false)?;
+        let result = send(&authorization).map_err(|e| *e);
+        if matches!(result, Err(ureq::Error::Status(401, _)))
+            && matches!(self.credentials, Credentials::Provider(_))
+        {
+            let renewed = self.authorization(true)?;
+            if renewed != authorization {
+                return self.answer(send(&renewed).map_err(|e| *e), what);
+            }
+        }
+        self.answer(result, what)
+    }
+
     /// The headers every request carries.
-    fn request(&self, method: &str, url: &str) -> ureq::Request {
+    fn request(&self, method: &str, url: &str, authorization: &str) -> ureq::Request {
         let req = self
             .agent
             .request(method, url)
-            .set("Authorization", &self.authorization)
+            .set("Authorization", authorization)
             .set("Accept-Encoding", ACCEPT_ENCODING);
         match &self.device {
             Some(d) => req.set(accord_protocol::DEVICE_HEADER, d),
@@ -150,18 +221,24 @@ impl HttpTransport {
     ) -> Result<R, TransportError> {
         let json = serde_json::to_vec(body)
             .map_err(|e| TransportError::protocol(format!("cannot encode {what}: {e}")))?;
-        let req = self
-            .request("POST", &format!("{}{path}", self.space_url))
-            .set("Content-Type", "application/json");
-        let result = if json.len() > COMPRESS_ABOVE {
-            let body = gzip(&json)?;
-            self.sent.fetch_add(body.len() as u64, Ordering::Relaxed);
-            req.set("Content-Encoding", "gzip").send_bytes(&body)
+        let (body, gzipped) = if json.len() > COMPRESS_ABOVE {
+            (gzip(&json)?, true)
         } else {
-            self.sent.fetch_add(json.len() as u64, Ordering::Relaxed);
-            req.send_bytes(&json)
+            (json, false)
         };
-        self.answer(result, what)
+        let url = format!("{}{path}", self.space_url);
+        self.exchange(what, |authorization| {
+            let req = self
+                .request("POST", &url, authorization)
+                .set("Content-Type", "application/json");
+            self.sent.fetch_add(body.len() as u64, Ordering::Relaxed);
+            if gzipped {
+                req.set("Content-Encoding", "gzip").send_bytes(&body)
+            } else {
+                req.send_bytes(&body)
+            }
+            .map_err(Box::new)
+        })
     }
 
     fn answer<R: DeserializeOwned>(
@@ -260,15 +337,17 @@ impl Transport for HttpTransport {
         limit: u32,
         count_remaining: bool,
     ) -> Result<ChangesPage<RawData>, TransportError> {
-        let mut req = self
-            .request("GET", &format!("{}/changes", self.space_url))
-            .query("since", &since.to_string())
-            .query("limit", &limit.to_string());
-        if count_remaining {
-            req = req.set(accord_protocol::COUNT_REMAINING_HEADER, "1");
-        }
-        let result = req.call();
-        self.answer(result, "changes page")
+        let url = format!("{}/changes", self.space_url);
+        self.exchange("changes page", |authorization| {
+            let mut req = self
+                .request("GET", &url, authorization)
+                .query("since", &since.to_string())
+                .query("limit", &limit.to_string());
+            if count_remaining {
+                req = req.set(accord_protocol::COUNT_REMAINING_HEADER, "1");
+            }
+            req.call().map_err(Box::new)
+        })
     }
 
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
@@ -327,6 +406,7 @@ fn encode_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{TokenError, TokenProvider};
 
     #[test]
     fn statuses_are_classified_for_retry_or_failure() {
@@ -354,6 +434,126 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.class, ErrorClass::Protocol);
+    }
+
+    /// A server on loopback that accepts only `Bearer good` on `/changes`, answering
+    /// each connection once; returns its URL and the tokens it saw, in order.
+    fn token_checking_server(requests: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::BufRead;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for stream in listener.incoming().take(requests) {
+                let mut stream = stream.unwrap();
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut auth = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Authorization: Bearer ") {
+                        auth = v.trim().to_string();
+                    }
+                }
+                let (status, body) = if auth == "good" {
+                    ("200 OK", r#"{"changes":[],"next":0,"more":false}"#)
+                } else {
+                    (
+                        "401 Unauthorized",
+                        r#"{"error":"unauthorized","message":"unknown token"}"#,
+                    )
+                };
+                seen.push(auth);
+                write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }
+            seen
+        });
+        (url, seen)
+    }
+
+    /// Hands out `tokens` in turn, recording whether each ask was a refresh.
+    struct Renewing {
+        tokens: std::sync::Mutex<Vec<Result<String, TokenError>>>,
+        asked: std::sync::Mutex<Vec<bool>>,
+    }
+
+    impl TokenProvider for Renewing {
+        fn token(&self, refresh: bool) -> Result<String, TokenError> {
+            self.asked.lock().unwrap().push(refresh);
+            self.tokens.lock().unwrap().remove(0)
+        }
+    }
+
+    fn renewing(tokens: Vec<Result<String, TokenError>>) -> Arc<Renewing> {
+        Arc::new(Renewing {
+            tokens: std::sync::Mutex::new(tokens),
+            asked: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn transport_with(url: &str, provider: Arc<Renewing>) -> HttpTransport {
+        HttpTransport::new(url, "", "s", Duration::from_secs(5), Duration::from_secs(5))
+            .unwrap()
+            .with_credentials(Credentials::Provider(provider))
+    }
+
+    #[test]
+    fn a_refused_token_is_renewed_once_and_the_request_sent_again() {
+        let (url, server) = token_checking_server(3);
+        let provider = renewing(vec![Ok("stale".into()), Ok("good".into())]);
+        let t = transport_with(&url, provider.clone());
+        t.changes(0, 10, false).expect("renewed after the 401");
+        // The renewed token is kept for the rest of the pass: not asked again.
+        t.changes(0, 10, false).expect("the renewed token again");
+        assert_eq!(*provider.asked.lock().unwrap(), vec![false, true]);
+        assert_eq!(server.join().unwrap(), vec!["stale", "good", "good"]);
+    }
+
+    #[test]
+    fn a_token_the_provider_cannot_renew_is_the_servers_auth_failure() {
+        let (url, server) = token_checking_server(3);
+        let provider = renewing(vec![
+            Ok("stale".into()),
+            Ok("stale".into()),
+            Ok("other".into()),
+        ]);
+        let t = transport_with(&url, provider.clone());
+        let err = t.changes(0, 10, false).unwrap_err();
+        assert_eq!((err.class, err.status), (ErrorClass::Auth, Some(401)));
+        // Renewed, and refused again: one more request, never a loop.
+        let err = t.changes(0, 10, false).unwrap_err();
+        assert_eq!((err.class, err.status), (ErrorClass::Auth, Some(401)));
+        assert_eq!(*provider.asked.lock().unwrap(), vec![false, true, true]);
+        assert_eq!(server.join().unwrap(), vec!["stale", "stale", "other"]);
+    }
+
+    #[test]
+    fn a_provider_without_a_token_is_transient_or_a_failure_as_it_says() {
+        let unreachable = "http://127.0.0.1:9";
+        let offline = renewing(vec![Err(TokenError::Unavailable("offline".into()))]);
+        let err = transport_with(unreachable, offline)
+            .changes(0, 10, false)
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Transient, "{err}");
+        let signed_out = renewing(vec![Err(TokenError::Failed("signed out".into()))]);
+        let err = transport_with(unreachable, signed_out)
+            .changes(0, 10, false)
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Credentials, "{err}");
+        assert!(err.message.contains("signed out"), "{err}");
+        let newline = renewing(vec![Ok("good\r\nX-Injected: 1".into())]);
+        let err = transport_with(unreachable, newline)
+            .changes(0, 10, false)
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Credentials, "{err}");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! Errors are classified once, here, into what the worker does with them: retry later
 //! (connection trouble, timeouts, 5xx, 429) or stop and report a failure (a refused
-//! token, a missing grant, an answer that is not the protocol).
+//! token, a missing grant, an answer that is not the protocol). The bearer token comes
+//! from [`Credentials`]: fixed, or asked of the app's [`TokenProvider`].
 
+mod credentials;
 mod http;
 
 use std::fmt;
@@ -14,6 +16,7 @@ use accord_protocol::{
     ChangesPage, LogReceipt, LogReport, MutationBatch, MutationResults, RawData,
 };
 
+pub use credentials::{Credentials, TokenError, TokenProvider};
 pub use http::HttpTransport;
 
 /// What the worker should do about a failed request.
@@ -26,6 +29,9 @@ pub enum ErrorClass {
     Auth,
     /// The server's answer, or our request, is not the protocol: a bug or a wrong URL.
     Protocol,
+    /// The app's [`TokenProvider`] gave no usable token, for a reason asking again will
+    /// not fix ([`TokenError::Failed`], or a token a header cannot carry).
+    Credentials,
 }
 
 /// A failed request.
@@ -52,6 +58,16 @@ impl TransportError {
         }
     }
 
+    /// The credentials provider gave no usable token.
+    pub fn credentials(message: impl Into<String>) -> Self {
+        TransportError {
+            class: ErrorClass::Credentials,
+            status: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
     /// An answer that is not the protocol.
     pub fn protocol(message: impl Into<String>) -> Self {
         TransportError {
@@ -59,6 +75,19 @@ impl TransportError {
             status: None,
             message: message.into(),
             retry_after: None,
+        }
+    }
+}
+
+impl From<TokenError> for TransportError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Unavailable(why) => TransportError::transient(format!(
+                "the credentials provider has no token now: {why}"
+            )),
+            TokenError::Failed(why) => {
+                TransportError::credentials(format!("the credentials provider failed: {why}"))
+            }
         }
     }
 }

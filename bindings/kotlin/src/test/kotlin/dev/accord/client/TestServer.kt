@@ -76,6 +76,9 @@ class TestServer private constructor(
         return out.trim().lines().last().trim()
     }
 
+    /** A new token for [name] (its other tokens stay valid until revoked). */
+    fun addToken(name: String): String = admin(db, "add-token", name).trim().lines().last().trim()
+
     /** Revokes every token of [name]: its next sync is refused (401). */
     fun revokeTokens(name: String) {
         admin(db, "revoke-tokens", name)
