@@ -348,6 +348,31 @@ pub(crate) fn answered_to_forget(batch: &MutationBatch) -> Option<(&str, i64)> {
     crosses.then_some((device, below))
 }
 
+/// A batch's device's `forgotten_below` mark (see [`Storage::forget_mutations`]): read
+/// at most once per batch, and only when a mutation conflicts.
+#[derive(Debug, Default)]
+pub(crate) struct ForgottenMark(Option<Option<i64>>);
+
+impl ForgottenMark {
+    /// The mark of `device` (none for a batch that names no device), read with `read` the
+    /// first time it is asked for.
+    pub(crate) fn get<E>(
+        &mut self,
+        device: Option<&str>,
+        read: impl FnOnce(&str) -> std::result::Result<Option<i64>, E>,
+    ) -> std::result::Result<Option<i64>, E> {
+        if let Some(mark) = self.0 {
+            return Ok(mark);
+        }
+        let mark = match device {
+            Some(device) => read(device)?,
+            None => None,
+        };
+        self.0 = Some(mark);
+        Ok(mark)
+    }
+}
+
 /// True when `m` comes from an outbox position below which its device's ids may have
 /// been forgotten by the retention window (`forgotten_below`, the server's mark for the
 /// device, if any).

@@ -318,8 +318,7 @@ impl Storage for SqliteStorage {
                 )?
                 .execute(params![space_id, device, below])?;
             }
-            // Read once, and only when a mutation conflicts.
-            let mut forgotten_below: Option<Option<i64>> = None;
+            let mut forgotten = super::ForgottenMark::default();
             let mut seq: i64 = tx.query_row(
                 "SELECT seq FROM spaces WHERE space_id = ?1",
                 [space_id],
@@ -362,19 +361,12 @@ impl Storage for SqliteStorage {
                 // A record the server does not have has nothing to conflict with: the
                 // write creates it whatever version the client built on.
                 if let Some(cur) = current.as_ref().filter(|c| c.version != m.base_version) {
-                    let marks = match (&batch.device, forgotten_below) {
-                        (Some(device), None) => {
-                            let mark = forgotten_mark(tx, space_id, device)?;
-                            forgotten_below = Some(mark);
-                            mark
-                        }
-                        (_, Some(mark)) => mark,
-                        (None, None) => None,
-                    };
+                    let mark = forgotten
+                        .get(batch.device.as_deref(), |d| forgotten_mark(tx, space_id, d))?;
                     results.push(super::moved_record_answer(
                         m,
                         cur.clone(),
-                        super::maybe_forgotten(m, marks),
+                        super::maybe_forgotten(m, mark),
                     ));
                     continue;
                 }

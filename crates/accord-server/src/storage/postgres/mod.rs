@@ -503,8 +503,7 @@ impl Storage for PostgresStorage {
                     &[&space_id, &device, &below],
                 )?;
             }
-            // Read once, and only when a mutation conflicts.
-            let mut forgotten_below: Option<Option<i64>> = None;
+            let mut forgotten = super::ForgottenMark::default();
             let mut results = Vec::with_capacity(batch.mutations.len());
             for m in &batch.mutations {
                 if careful {
@@ -548,19 +547,12 @@ impl Storage for PostgresStorage {
                         .ok_or_else(|| {
                             StorageError::Database("a record refused a write, then vanished".into())
                         })?;
-                    let marks = match (&batch.device, forgotten_below) {
-                        (Some(device), None) => {
-                            let mark = forgotten_mark(tx, space_id, device)?;
-                            forgotten_below = Some(mark);
-                            mark
-                        }
-                        (_, Some(mark)) => mark,
-                        (None, None) => None,
-                    };
+                    let mark = forgotten
+                        .get(batch.device.as_deref(), |d| forgotten_mark(tx, space_id, d))?;
                     results.push(super::moved_record_answer(
                         m,
                         record_from_row(&current)?,
-                        super::maybe_forgotten(m, marks),
+                        super::maybe_forgotten(m, mark),
                     ));
                     continue;
                 };
