@@ -16,8 +16,6 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterEach
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import kotlin.test.assertEquals
@@ -27,24 +25,7 @@ import kotlin.test.assertNull
 import kotlin.test.assertTrue
 
 /** The Kotlin layer against a real `accord serve` on loopback. */
-class AccordClientTest {
-    private lateinit var server: TestServer
-    private val opened = mutableListOf<AccordClient>()
-
-    @BeforeEach
-    fun start() {
-        server = TestServer.start()
-    }
-
-    @AfterEach
-    fun stop() {
-        opened.forEach { it.close() }
-        server.close()
-    }
-
-    private suspend fun device(name: String, sync: SyncSettings? = null): AccordClient =
-        AccordClient.open(server.device(name, server.user(name), sync)).also { opened += it }
-
+class AccordClientTest : ServerTest() {
     private fun AccordClient.syncDone(): dev.accord.SyncReport = runBlocking {
         sync().also { assertEquals(SyncOutcome.Done, it.outcome, "sync: ${it.reason}") }
     }

@@ -10,7 +10,6 @@ import java.io.IOException
 import java.util.concurrent.ConcurrentLinkedQueue
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.AfterEach
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import kotlin.test.assertEquals
@@ -18,20 +17,11 @@ import kotlin.test.assertIs
 import kotlin.test.assertTrue
 
 /** The credentials provider and the diagnostics sink against a real `accord serve`. */
-class CredentialsAndDiagnosticsTest {
-    private lateinit var server: TestServer
-    private val opened = mutableListOf<AccordClient>()
-
-    @BeforeEach
-    fun start() {
-        server = TestServer.start()
-    }
-
+class CredentialsAndDiagnosticsTest : ServerTest() {
+    /** Runs before [ServerTest.stopServer] closes the clients. */
     @AfterEach
-    fun stop() {
+    fun removeSink() {
         AccordDiagnostics.remove()
-        opened.forEach { it.close() }
-        server.close()
     }
 
     /** A device config that names the server but carries no token. */

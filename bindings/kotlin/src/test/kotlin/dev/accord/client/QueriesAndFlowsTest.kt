@@ -12,8 +12,6 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.serialization.Serializable
 import kotlinx.serialization.json.JsonNull
-import org.junit.jupiter.api.AfterEach
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import kotlin.test.assertEquals
@@ -26,24 +24,7 @@ data class Task(val id: String, val title: String, val due: Int? = null, val sta
 
 /** Queries beyond equality, and the flows an app builds its screens on, against a real
  * `accord serve` on loopback. */
-class QueriesAndFlowsTest {
-    private lateinit var server: TestServer
-    private val opened = mutableListOf<AccordClient>()
-
-    @BeforeEach
-    fun start() {
-        server = TestServer.start()
-    }
-
-    @AfterEach
-    fun stop() {
-        opened.forEach { it.close() }
-        server.close()
-    }
-
-    private suspend fun device(name: String, sync: SyncSettings? = null): AccordClient =
-        AccordClient.open(server.device(name, server.user(name), sync)).also { opened += it }
-
+class QueriesAndFlowsTest : ServerTest() {
     private fun AccordClient.tasks() = collection("tasks", Task.serializer()) { it.id }
 
     private suspend fun <T> Channel<T>.next(): T = withTimeout(10_000) { receive() }
