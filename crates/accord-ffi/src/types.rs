@@ -155,7 +155,8 @@ pub struct MergeNote {
     pub id: String,
     /// Conflict log id (for `resolveConflict`).
     pub conflict_id: i64,
-    /// `field`, `diff3`, `arbiter:<model>`, `fallback` or `delete-vs-edit`.
+    /// `field`, `diff3`, `word-diff3`, `arbiter:<model>`, `fallback`, `delete-vs-edit` or
+    /// `maybe-applied`.
     pub strategy: String,
     /// True when a person should review it.
     pub needs_review: bool,

@@ -158,7 +158,7 @@ data class RecordConflict<T>(
     val suggested: T?,
     /** Why the suggestion is what it is, in words, for the review screen. */
     val suggestion: String?,
-    /** How it was decided (`fallback`, `arbiter:...`, `delete-vs-edit`). */
+    /** How it was decided (`fallback`, `arbiter:...`, `delete-vs-edit`, `maybe-applied`). */
     val strategy: String,
     /** When it was logged, milliseconds since the Unix epoch. */
     val createdMs: Long,
