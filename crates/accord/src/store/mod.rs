@@ -30,7 +30,7 @@ pub use outbox::{DamagedRow, OutboxRow, QuarantinedWrite};
 pub(crate) use query::create_index;
 pub use query::{Filter, FilterOp, Query};
 pub(crate) use records::check_write;
-pub(crate) use records::{adopt_clean, stamp, Stamp};
+pub(crate) use records::{adopt_clean, insert_new, stamp, Stamp};
 pub use records::{LocalRecord, RecordWrite};
 pub use schema::SCHEMA_VERSION;
 
@@ -412,6 +412,76 @@ mod tests {
             .write(|tx| write_batch(tx, "dev", "notes", &edit))
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn the_outbox_rebuilt_by_version_5_keeps_its_rows_and_never_reuses_a_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            let tx = conn.transaction().unwrap();
+            for seq in 1..=9 {
+                tx.execute(
+                    "INSERT INTO outbox (mutation_id, collection, id, base_version, data, hlc, created_ms, attempts)
+                     VALUES (?1, 'notes', ?2, 0, '{\"n\":1}', 'h', 1, ?3)",
+                    rusqlite::params![format!("m{seq}"), format!("r{seq}"), i64::from(seq > 6)],
+                )
+                .unwrap();
+            }
+            // The newest positions were answered and deleted: the counter stays at 9.
+            tx.execute("DELETE FROM outbox WHERE seq > 7", []).unwrap();
+            tx.commit().unwrap();
+        }
+        let (store, report) = Store::open(&path).unwrap();
+        assert_eq!(report.migrated_from, 4);
+        let kept = store.read(outbox_rows).unwrap();
+        assert_eq!(
+            kept.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (1..=7).collect::<Vec<_>>()
+        );
+        assert_eq!(kept[6].mutation_id, "m7");
+        assert_eq!(kept[6].attempts, 1, "a sent row stays sent");
+        let edit = [(
+            "fresh".to_string(),
+            RecordWrite::Put(serde_json::json!({"body": "new"})),
+        )];
+        store
+            .write(|tx| write_batch(tx, "dev", "notes", &edit))
+            .unwrap();
+        let queued = store.read(outbox_rows).unwrap();
+        assert_eq!(
+            queued.last().map(|r| r.seq),
+            Some(10),
+            "positions 8 and 9 were used before the upgrade and are not given out again"
+        );
+        let indexes: Vec<String> = store
+            .read(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_records%' ORDER BY name",
+                )?;
+                let names = stmt.query_map([], |r| r.get(0))?;
+                Ok::<_, Error>(names.collect::<rusqlite::Result<Vec<String>>>()?)
+            })
+            .unwrap();
+        assert!(
+            indexes.contains(&"outbox_record".to_string()),
+            "{indexes:?}"
+        );
+        assert!(
+            !indexes.contains(&"records_dirty".to_string()),
+            "{indexes:?}"
+        );
+        assert!(
+            !indexes
+                .iter()
+                .any(|n| n.starts_with("sqlite_autoindex_outbox")),
+            "no unique index of mutation ids is left: {indexes:?}"
+        );
     }
 
     #[test]

@@ -145,6 +145,20 @@ pub(crate) fn enqueue(
     Ok(())
 }
 
+/// A fresh mutation id: a UUIDv7 (time-ordered, so the server's index of ids grows at
+/// its end) whose 74 random bits come from the thread's fast generator rather than one
+/// `getrandom` system call per id; that call was 5% of a `put_many`. The ids only have
+/// to be unique (no secret rides on them), and 74 random bits within one millisecond are.
+fn new_mutation_id() -> String {
+    let ms = u64::try_from(now_ms()).unwrap_or(0);
+    let random = fastrand::u128(..).to_le_bytes();
+    let mut bytes = [0u8; 10];
+    bytes.copy_from_slice(&random[..10]);
+    uuid::Builder::from_unix_timestamp_millis(ms, &bytes)
+        .into_uuid()
+        .to_string()
+}
+
 /// Queues a new row for a record that has none (a clean or new record).
 pub(crate) fn insert(
     conn: &Connection,
@@ -153,7 +167,7 @@ pub(crate) fn insert(
     base_version: i64,
     hlc: &str,
 ) -> Result<()> {
-    let mutation_id = uuid::Uuid::now_v7().to_string();
+    let mutation_id = new_mutation_id();
     exec(
         conn,
         "INSERT INTO outbox (mutation_id, collection, id, base_version, hlc, created_ms)
@@ -284,10 +298,24 @@ pub(crate) fn quarantined(conn: &Connection) -> Result<Vec<QuarantinedWrite>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Finds a queued row by mutation id.
-pub(crate) fn find(conn: &Connection, mutation_id: &str) -> Result<Option<OutboxRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE mutation_id = ?1");
-    Ok(query_row(conn, &sql, [mutation_id], OutboxRow::from_row).optional()?)
+/// Finds a queued row of a record by its mutation id.
+pub(crate) fn find(
+    conn: &Connection,
+    collection: &str,
+    id: &str,
+    mutation_id: &str,
+) -> Result<Option<OutboxRow>> {
+    // Through the record's rows (`outbox_record`): there is no index of mutation ids.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE collection = ?1 AND id = ?2 AND mutation_id = ?3"
+    );
+    Ok(query_row(
+        conn,
+        &sql,
+        [collection, id, mutation_id],
+        OutboxRow::from_row,
+    )
+    .optional()?)
 }
 
 /// Removes an acknowledged row and every older row of the same record (an

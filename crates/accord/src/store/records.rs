@@ -289,6 +289,34 @@ pub(crate) fn adopt_clean(
     Ok(changed)
 }
 
+/// Takes the server's version of a record that had no local row when the page was
+/// read, in one statement: the row is inserted unless one appeared since (a local write
+/// made while the page was read). Returns false in that case, and the caller decides
+/// with the row as it now is. The fields are stored as received, like [`adopt_clean`].
+pub(crate) fn insert_new(conn: &Connection, remote: &RemoteRecord<RawData>) -> Result<bool> {
+    let data = if remote.deleted {
+        None
+    } else {
+        remote.data.as_ref().map(|d| d.get())
+    };
+    let inserted = exec(
+        conn,
+        "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, 0, ?7)
+         ON CONFLICT (collection, id) DO NOTHING",
+        params![
+            remote.collection,
+            remote.id,
+            data,
+            remote.deleted,
+            remote.version,
+            remote.hlc,
+            now_ms()
+        ],
+    )?;
+    Ok(inserted == 1)
+}
+
 /// Makes the local copy exactly the server's: data, version and base; clean.
 pub(crate) fn adopt_remote(conn: &Connection, remote: &RemoteRecord) -> Result<()> {
     let data = if remote.deleted {

@@ -550,6 +550,8 @@ fn apply_remote(
         Take(Option<Stamp>),
         /// Local changes wait: the decoded server version and the decision made for it.
         Decide(Box<(RemoteRecord, Snapshot)>),
+        /// Under the write lock: absent when read and inserted as the server has it.
+        Inserted,
     }
     let decode = |r: &RemoteRecord<RawData>| {
         r.decode().map_err(|e| {
@@ -562,7 +564,7 @@ fn apply_remote(
             let echo = if r.mutation_id.is_empty() {
                 None
             } else {
-                store::find_outbox_row(c, &r.mutation_id)?
+                store::find_outbox_row(c, &r.collection, &r.id, &r.mutation_id)?
             };
             let decision = decide(
                 schema_for(ctx, &r.collection),
@@ -602,6 +604,10 @@ fn apply_remote(
             }
             for (raw, plan) in remotes.iter().zip(plans) {
                 let plan = match plan {
+                    // Absent when read: inserted now unless the user wrote it since (one
+                    // statement instead of reading the stamp again; every record of a
+                    // first sync takes this way).
+                    Plan::Take(None) if store::insert_new(tx, raw)? => Plan::Inserted,
                     Plan::Take(before) if store::stamp(tx, &raw.collection, &raw.id)? == before => {
                         plan
                     }
@@ -621,8 +627,10 @@ fn apply_remote(
                         };
                         Plan::Decide(Box::new((remote, snapshot)))
                     }
+                    Plan::Inserted => Plan::Inserted,
                 };
                 let (did_change, logged) = match plan {
+                    Plan::Inserted => (true, None),
                     Plan::Take(Some(s)) if raw.version <= s.version => (false, None),
                     Plan::Take(before) => (store::adopt_clean(tx, raw, before.is_some())?, None),
                     Plan::Decide(planned) => {
