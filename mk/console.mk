@@ -19,4 +19,4 @@ browser:
 	fi
 
 console-screenshots: browser
-	$(CARGO) test --workspace --test console_browser
+	ACCORD_SCREENSHOT_DIR=$(CURDIR)/bench/results/console $(CARGO) test --workspace --test console_browser
