@@ -958,6 +958,17 @@ fn counting_device(server: &TestServer, name: &str, token: &str) -> Accord {
     .unwrap()
 }
 
+/// One sync of `device` whose push reaches the server and whose answer is lost; the
+/// pass ends there, as when the device goes offline with its write sent.
+fn push_and_lose_the_answer(server: &TestServer, device: &Accord, token: &str) {
+    let flaky = Flaky::new(server, token);
+    flaky
+        .lose_next_push_answer_and_stop
+        .store(true, Ordering::SeqCst);
+    let r = device.sync_via(&flaky, None);
+    assert!(matches!(r.outcome, SyncOutcome::Failure { .. }), "{r:#?}");
+}
+
 #[test]
 fn a_device_offline_past_the_id_window_neither_loses_nor_doubles_its_write() {
     let window = Duration::from_millis(300);
@@ -973,12 +984,7 @@ fn a_device_offline_past_the_id_window_neither_loses_nor_doubles_its_write() {
     // A adds 4 likes; the server applies it, the answer is lost and A goes offline.
     a.put("notes", "n", json!({"body": "one\n", "likes": 5}))
         .unwrap();
-    let flaky = Flaky::new(&server, &ta);
-    flaky
-        .lose_next_push_answer_and_stop
-        .store(true, Ordering::SeqCst);
-    let r = a.sync_via(&flaky, None);
-    assert!(matches!(r.outcome, SyncOutcome::Failure { .. }), "{r:#?}");
+    push_and_lose_the_answer(&server, &a, &ta);
     assert_eq!(a.pending_mutations().unwrap(), 1, "sent, unanswered");
     assert_eq!(server.data_of("notes", "n").unwrap()["likes"], json!(5));
 
@@ -1015,12 +1021,7 @@ fn a_lost_answer_resent_after_the_id_window_is_answered_from_the_record() {
     let a = counting_device(&server, "a", &token);
     a.put("notes", "n", json!({"body": "one\n", "likes": 1}))
         .unwrap();
-    let flaky = Flaky::new(&server, &token);
-    flaky
-        .lose_next_push_answer_and_stop
-        .store(true, Ordering::SeqCst);
-    let r = a.sync_via(&flaky, None);
-    assert!(matches!(r.outcome, SyncOutcome::Failure { .. }), "{r:#?}");
+    push_and_lose_the_answer(&server, &a, &token);
     let seq = server.seq();
     std::thread::sleep(window * 2);
     // Another device's push makes the server run its window.
