@@ -415,6 +415,41 @@ mod tests {
     }
 
     #[test]
+    fn a_pulled_record_is_inserted_only_while_no_local_write_made_it_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("a.db")).unwrap();
+        let remote = |id: &str| -> RemoteRecord<accord_protocol::RawData> {
+            serde_json::from_str(&format!(
+                r#"{{"collection":"notes","id":"{id}","version":2,"seq":5,"data":{{"body":"server"}},"hlc":"h","mutation_id":"m"}}"#
+            ))
+            .unwrap()
+        };
+        assert!(store.write(|tx| insert_new(tx, &remote("n1"))).unwrap());
+        let taken = store
+            .read(|c| LocalRecord::load(c, "notes", "n1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.version, 2);
+        assert!(!taken.dirty);
+
+        // The user created n2 after the page was read: the pulled copy must not replace it.
+        let edit = [(
+            "n2".to_string(),
+            RecordWrite::Put(serde_json::json!({"body": "mine"})),
+        )];
+        store
+            .write(|tx| write_batch(tx, "dev", "notes", &edit))
+            .unwrap();
+        assert!(!store.write(|tx| insert_new(tx, &remote("n2"))).unwrap());
+        let mine = store
+            .read(|c| LocalRecord::load(c, "notes", "n2"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(mine.data, Some(serde_json::json!({"body": "mine"})));
+        assert!(mine.dirty);
+    }
+
+    #[test]
     fn the_outbox_rebuilt_by_version_5_keeps_its_rows_and_never_reuses_a_position() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v4.db");

@@ -255,11 +255,6 @@ pub(crate) fn adopt_clean(
     remote: &RemoteRecord<RawData>,
     had_local: bool,
 ) -> Result<bool> {
-    let data = if remote.deleted {
-        None
-    } else {
-        remote.data.as_ref().map(|d| d.get())
-    };
     let changed = !had_local || {
         let (old, old_deleted): (Option<String>, bool) = query_row(
             conn,
@@ -267,54 +262,55 @@ pub(crate) fn adopt_clean(
             [&remote.collection, &remote.id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        old_deleted != remote.deleted || !same_fields(old.as_deref(), data)
+        old_deleted != remote.deleted || !same_fields(old.as_deref(), raw_fields(remote))
     };
-    exec(
-        conn,
-        "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, 0, ?7)
-         ON CONFLICT (collection, id) DO UPDATE SET
-            data = excluded.data, deleted = excluded.deleted, version = excluded.version,
-            base = NULL, dirty = 0, hlc = excluded.hlc, updated_ms = excluded.updated_ms",
-        params![
-            remote.collection,
-            remote.id,
-            data,
-            remote.deleted,
-            remote.version,
-            remote.hlc,
-            now_ms()
-        ],
-    )?;
+    store_clean(conn, remote, true)?;
     Ok(changed)
 }
 
 /// Takes the server's version of a record that had no local row when the page was
 /// read, in one statement: the row is inserted unless one appeared since (a local write
 /// made while the page was read). Returns false in that case, and the caller decides
-/// with the row as it now is. The fields are stored as received, like [`adopt_clean`].
+/// with the row as it now is.
 pub(crate) fn insert_new(conn: &Connection, remote: &RemoteRecord<RawData>) -> Result<bool> {
-    let data = if remote.deleted {
+    Ok(store_clean(conn, remote, false)? == 1)
+}
+
+fn raw_fields(remote: &RemoteRecord<RawData>) -> Option<&str> {
+    if remote.deleted {
         None
     } else {
         remote.data.as_ref().map(|d| d.get())
-    };
-    let inserted = exec(
-        conn,
+    }
+}
+
+/// Writes `remote` as a clean row, fields as received; over an existing row only when
+/// `replace`. Returns the rows written (0 or 1).
+fn store_clean(conn: &Connection, remote: &RemoteRecord<RawData>, replace: bool) -> Result<usize> {
+    let sql = if replace {
         "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, 0, ?7)
-         ON CONFLICT (collection, id) DO NOTHING",
+         ON CONFLICT (collection, id) DO UPDATE SET
+            data = excluded.data, deleted = excluded.deleted, version = excluded.version,
+            base = NULL, dirty = 0, hlc = excluded.hlc, updated_ms = excluded.updated_ms"
+    } else {
+        "INSERT INTO records (collection, id, data, deleted, version, base, dirty, hlc, rev, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, 0, ?6, 0, ?7)
+         ON CONFLICT (collection, id) DO NOTHING"
+    };
+    Ok(exec(
+        conn,
+        sql,
         params![
             remote.collection,
             remote.id,
-            data,
+            raw_fields(remote),
             remote.deleted,
             remote.version,
             remote.hlc,
             now_ms()
         ],
-    )?;
-    Ok(inserted == 1)
+    )?)
 }
 
 /// Makes the local copy exactly the server's: data, version and base; clean.
