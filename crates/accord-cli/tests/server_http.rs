@@ -7,7 +7,7 @@
 mod common;
 
 use accord_server::ServerOptions;
-use common::{get, post, TestServer};
+use common::{get, post, request, TestServer};
 use serde_json::{json, Value};
 
 fn mutation(id: &str, mutation_id: &str, base: i64) -> Value {
@@ -84,6 +84,81 @@ fn changes_feed_pages_by_seq() {
         (page["next"].clone(), page["more"].clone()),
         (json!(5), json!(false))
     );
+}
+
+#[test]
+fn a_streamed_feed_holds_the_same_pages_a_line_each_and_stops_where_asked() {
+    let s = TestServer::start();
+    let token = s.user("alice");
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    let muts: Vec<Value> = (0..25)
+        .map(|i| mutation(&format!("n{i:02}"), &format!("m{i}"), 0))
+        .collect();
+    post(
+        &url,
+        Some(&token),
+        &json!({ "mutations": muts }).to_string(),
+    );
+    let feed = format!("{}/v1/spaces/notes/changes", s.url());
+    let bearer = format!("Bearer {token}");
+    let lines = |query: &str| -> Vec<Value> {
+        let (status, _, text) = request("GET", &format!("{feed}?{query}"), Some(&bearer), None);
+        assert_eq!(status, 200, "{text}");
+        assert!(text.ends_with('\n'), "every page ends its line");
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let ids = |pages: &[Value]| -> Vec<String> {
+        pages
+            .iter()
+            .flat_map(|p| p["changes"].as_array().unwrap().clone())
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Two pages asked: two lines, each the page a plain request would answer.
+    let two = lines("since=0&limit=10&pages=2");
+    assert_eq!(two.len(), 2);
+    let (_, plain) = get(&format!("{feed}?since=10&limit=10"), Some(&token));
+    assert_eq!(two[1], plain);
+    assert_eq!(
+        ids(&two),
+        (0..20).map(|i| format!("n{i:02}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        (two[1]["next"].clone(), two[1]["more"].clone()),
+        (json!(20), json!(true))
+    );
+    assert!(two[0]["features"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(accord_protocol::FEATURE_FEED_STREAM)));
+
+    // More pages asked than there are: the stream ends after the page with more: false.
+    let rest = lines("since=20&limit=10&pages=50");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(
+        ids(&rest),
+        (20..25).map(|i| format!("n{i:02}")).collect::<Vec<_>>()
+    );
+    assert_eq!(rest[0]["more"], json!(false));
+    // An empty feed is one empty page.
+    let empty = lines("since=25&pages=3");
+    assert_eq!(empty.len(), 1);
+    assert_eq!(empty[0]["changes"], json!([]));
+
+    for bad in ["pages=0", "pages=abc", "pages=-1"] {
+        let (st, err) = get(&format!("{feed}?since=0&{bad}"), Some(&token));
+        assert_eq!(st, 400, "{bad}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("pages"), "{err}");
+    }
+    // More than a stream holds is capped (to MAX_STREAM_PAGES), not refused.
+    let capped = lines(&format!(
+        "since=0&limit=1&pages={}",
+        accord_protocol::MAX_STREAM_PAGES + 100
+    ));
+    assert_eq!(capped.len(), 25);
 }
 
 #[test]

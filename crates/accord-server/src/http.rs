@@ -22,8 +22,8 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimit, TokenBuckets};
 use crate::storage::{ActivityCounts, ActivityKey, Storage, StorageError, TokenAccess, User};
 use accord_protocol::{
-    now_ms, ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch, MutationResult,
-    MutationResults, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
+    now_ms, ChangesPage, ErrorBody, ErrorCode, Health, LogReceipt, LogReport, MutationBatch,
+    MutationResult, MutationResults, RawData, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_STREAM_PAGES,
 };
 
 /// Server limits and access settings.
@@ -433,9 +433,19 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn parse_query(raw: Option<String>) -> Result<(i64, u32), ApiError> {
+/// What a `GET .../changes` asks for.
+struct FeedQuery {
+    since: i64,
+    limit: u32,
+    /// Streamed pages wanted ([`accord_protocol::FEATURE_FEED_STREAM`]); `None`: one page
+    /// as a JSON object, as before the feature.
+    pages: Option<u32>,
+}
+
+fn parse_query(raw: Option<String>) -> Result<FeedQuery, ApiError> {
     let mut since = 0i64;
     let mut limit = DEFAULT_PAGE_LIMIT;
+    let mut pages = None;
     for pair in raw
         .as_deref()
         .unwrap_or("")
@@ -460,6 +470,15 @@ fn parse_query(raw: Option<String>) -> Result<(i64, u32), ApiError> {
                     )
                 })?
             }
+            "pages" => {
+                let n = v.parse().ok().filter(|n: &u32| *n >= 1).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::BadRequest,
+                        format!("pages must be a number ≥ 1, got '{v}'"),
+                    )
+                })?;
+                pages = Some(n.min(MAX_STREAM_PAGES));
+            }
             other => {
                 return Err(ApiError::new(
                     ErrorCode::BadRequest,
@@ -468,20 +487,31 @@ fn parse_query(raw: Option<String>) -> Result<(i64, u32), ApiError> {
             }
         }
     }
-    Ok((since, limit.min(MAX_PAGE_LIMIT)))
+    Ok(FeedQuery {
+        since,
+        limit: limit.min(MAX_PAGE_LIMIT),
+        pages,
+    })
 }
 
-async fn changes(
-    State(state): State<Arc<AppState>>,
-    space: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let caller = authorize(&state, &headers, space).await?;
-    let space_id = caller.space_id;
-    let (since, limit) = parse_query(query)?;
-    let count_remaining = headers.contains_key(accord_protocol::COUNT_REMAINING_HEADER);
+/// The optional parts of the protocol this server understands, listed on every page.
+fn features() -> Vec<String> {
+    vec![
+        accord_protocol::FEATURE_ANSWERED_BELOW.to_string(),
+        accord_protocol::FEATURE_FEED_STREAM.to_string(),
+    ]
+}
+
+/// One page of `caller`'s feed from `since`, with the count of what follows when asked.
+async fn read_page(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    since: i64,
+    limit: u32,
+    count_remaining: bool,
+) -> Result<ChangesPage<RawData>, ApiError> {
     let storage = state.storage.clone();
+    let space_id = caller.space_id;
     let page = blocking(move || {
         let mut page = storage.changes(space_id, since, limit)?;
         if count_remaining {
@@ -491,20 +521,114 @@ async fn changes(
                 0
             });
         }
-        page.features = vec![accord_protocol::FEATURE_ANSWERED_BELOW.to_string()];
+        page.features = features();
         Ok(page)
     })
     .await?;
     Metrics::add(&state.metrics.changes_served, page.changes.len() as u64);
     caller.count(
-        &state,
+        state,
         ActivityCounts {
             pulls: 1,
             records_pulled: page.changes.len() as u64,
             ..ActivityCounts::default()
         },
     );
-    Ok(Json(page).into_response())
+    Ok(page)
+}
+
+async fn changes(
+    State(state): State<Arc<AppState>>,
+    space: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, space).await?;
+    let query = parse_query(query)?;
+    let count_remaining = headers.contains_key(accord_protocol::COUNT_REMAINING_HEADER);
+    let page = read_page(&state, &caller, query.since, query.limit, count_remaining).await?;
+    match query.pages {
+        None => Ok(Json(page).into_response()),
+        Some(pages) => Ok(stream_pages(state, caller, page, query.limit, pages)),
+    }
+}
+
+/// A streamed feed ([`accord_protocol::FEATURE_FEED_STREAM`]) that starts with `first`
+/// (read before answering, so a failure there still gets its status code). Each next page
+/// is read while the client takes the one before: the channel holds one page, so a slow
+/// client holds the server to two pages in memory. A failure after the first page ends the
+/// stream cut short; the client keeps the whole pages it has and asks again.
+fn stream_pages(
+    state: Arc<AppState>,
+    caller: Caller,
+    first: ChangesPage<RawData>,
+    limit: u32,
+    pages: u32,
+) -> Response {
+    let (lines, received) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    tokio::spawn(async move {
+        let mut page = first;
+        for sent in 1..=pages {
+            let (more, next) = (page.more && !page.changes.is_empty(), page.next);
+            let line = page_line(page).await;
+            let failed = line.is_err();
+            // A closed channel: the client went away.
+            if lines.send(line).await.is_err() || failed || !more || sent == pages {
+                return;
+            }
+            page = match read_page(&state, &caller, next, limit, false).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!("streamed feed cut short at {next}: {}", e.message);
+                    let _ = lines
+                        .send(Err(std::io::Error::other("the feed could not be read")))
+                        .await;
+                    return;
+                }
+            };
+        }
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(accord_protocol::STREAM_CONTENT_TYPE),
+        )],
+        axum::body::Body::new(FeedBody(received)),
+    )
+        .into_response()
+}
+
+/// A page as one line of a streamed feed, encoded off the async workers.
+async fn page_line(page: ChangesPage<RawData>) -> Result<Bytes, std::io::Error> {
+    let encoded = tokio::task::spawn_blocking(move || {
+        let mut line = serde_json::to_vec(&page)?;
+        line.push(b'\n');
+        Ok::<_, serde_json::Error>(Bytes::from(line))
+    })
+    .await;
+    match encoded {
+        Ok(Ok(line)) => Ok(line),
+        Ok(Err(e)) => Err(std::io::Error::other(e)),
+        Err(e) => Err(std::io::Error::other(e)),
+    }
+}
+
+/// The body of a streamed feed: the lines a page reader sends, then its end (or an
+/// error, which cuts the response short).
+struct FeedBody(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl http_body::Body for FeedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|line| line.map(|r| r.map(http_body::Frame::data)))
+    }
 }
 
 async fn mutations(
