@@ -725,11 +725,19 @@ mod tests {
 
     #[test]
     fn query_is_parsed_and_clamped() {
-        assert_eq!(parse_query(None).unwrap(), (0, DEFAULT_PAGE_LIMIT));
+        let parsed = |q: Option<&str>| {
+            parse_query(q.map(str::to_string)).map(|f| (f.since, f.limit, f.pages))
+        };
+        assert_eq!(parsed(None).unwrap(), (0, DEFAULT_PAGE_LIMIT, None));
         assert_eq!(
-            parse_query(Some("since=5&limit=99999".into())).unwrap(),
-            (5, MAX_PAGE_LIMIT)
+            parsed(Some("since=5&limit=99999")).unwrap(),
+            (5, MAX_PAGE_LIMIT, None)
         );
+        assert_eq!(
+            parsed(Some("since=5&pages=99999")).unwrap(),
+            (5, DEFAULT_PAGE_LIMIT, Some(MAX_STREAM_PAGES))
+        );
+        assert!(parse_query(Some("pages=0".into())).is_err());
         assert!(parse_query(Some("since=-1".into())).is_err());
         assert!(parse_query(Some("limit=0".into())).is_err());
         assert!(parse_query(Some("sincе=1".into())).is_err());
