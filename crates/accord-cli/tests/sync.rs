@@ -309,6 +309,13 @@ struct Flaky {
     hide_features: AtomicBool,
     /// Every batch pushed through it.
     batches: Mutex<Vec<MutationBatch>>,
+    /// Streamed answers asked for, and pages they delivered.
+    streams: AtomicUsize,
+    streamed_pages: AtomicUsize,
+    /// Cut each of the next streamed answers short with a network error after this many
+    /// pages (0: never).
+    cut_streams_after: AtomicUsize,
+    cuts_left: AtomicUsize,
 }
 
 impl Flaky {
@@ -332,6 +339,10 @@ impl Flaky {
             lose_next_push_answer_and_stop: AtomicBool::new(false),
             hide_features: AtomicBool::new(false),
             batches: Mutex::new(Vec::new()),
+            streams: AtomicUsize::new(0),
+            streamed_pages: AtomicUsize::new(0),
+            cut_streams_after: AtomicUsize::new(0),
+            cuts_left: AtomicUsize::new(0),
         }
     }
 }
@@ -353,6 +364,35 @@ impl Transport for Flaky {
             }
         }
         page
+    }
+
+    fn changes_stream(
+        &self,
+        since: i64,
+        limit: u32,
+        pages: u32,
+        each: &mut dyn FnMut(ChangesPage<RawData>) -> bool,
+    ) -> Result<(), TransportError> {
+        self.streams.fetch_add(1, Ordering::SeqCst);
+        let cut_after = self.cut_streams_after.load(Ordering::SeqCst);
+        let cut = cut_after > 0
+            && self
+                .cuts_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        let mut delivered = 0;
+        let answer = self.inner.changes_stream(since, limit, pages, &mut |page| {
+            if cut && delivered == cut_after {
+                return false;
+            }
+            delivered += 1;
+            self.streamed_pages.fetch_add(1, Ordering::SeqCst);
+            each(page)
+        });
+        if cut && delivered == cut_after {
+            return Err(TransportError::transient("connection reset mid-stream"));
+        }
+        answer
     }
 
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
@@ -593,6 +633,64 @@ fn many_records_page_through_the_feed() {
     assert_eq!(
         b.get("notes", "r02499").unwrap().unwrap().data,
         json!({"i": 2499})
+    );
+}
+
+#[test]
+fn a_streamed_pull_cut_short_resumes_after_its_last_whole_page_and_repeats_none() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let rows: Vec<_> = (0..1000)
+        .map(|i| (format!("r{i:05}"), json!({"i": i})))
+        .collect();
+    a.put_many("notes", rows).unwrap();
+    done(&a.sync());
+    let token = server.user("bob");
+    let mut config = server.device_config("b", &token);
+    config.sync.page_limit = 40;
+    let b = Accord::open(config).unwrap();
+    let flaky = Flaky::new(&server, &token);
+    // The first two streamed answers break after 3 pages each.
+    flaky.cut_streams_after.store(3, Ordering::SeqCst);
+    flaky.cuts_left.store(2, Ordering::SeqCst);
+    let r = b.sync_via(&flaky, None);
+    done(&r);
+    assert_eq!(r.pulled, 1000, "every record merged once: {r:#?}");
+    assert_eq!(b.list("notes").unwrap().len(), 1000);
+    assert_eq!(
+        b.get("notes", "r00999").unwrap().unwrap().data,
+        json!({"i": 999})
+    );
+    // 25 pages: the first asked alone (it says whether the server streams), 24 streamed
+    // in answers of up to 16, two of them cut after 3 pages.
+    assert_eq!(flaky.streamed_pages.load(Ordering::SeqCst), 24);
+    assert_eq!(flaky.streams.load(Ordering::SeqCst), 2 + 2);
+    assert_eq!(r.retries, 2, "each cut answer retried once: {r:#?}");
+}
+
+#[test]
+fn a_pull_from_a_server_that_does_not_stream_asks_page_by_page() {
+    let server = TestServer::start();
+    let a = server.device("a", &server.user("alice"));
+    let rows: Vec<_> = (0..100)
+        .map(|i| (format!("r{i:05}"), json!({"i": i})))
+        .collect();
+    a.put_many("notes", rows).unwrap();
+    done(&a.sync());
+    let token = server.user("bob");
+    let mut config = server.device_config("b", &token);
+    config.sync.page_limit = 10;
+    let b = Accord::open(config).unwrap();
+    let flaky = Flaky::new(&server, &token);
+    flaky.hide_features.store(true, Ordering::SeqCst);
+    let r = b.sync_via(&flaky, None);
+    done(&r);
+    assert_eq!(r.pulled, 100);
+    assert_eq!(b.list("notes").unwrap().len(), 100);
+    assert_eq!(
+        flaky.streams.load(Ordering::SeqCst),
+        0,
+        "never asked to stream"
     );
 }
 

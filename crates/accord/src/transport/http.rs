@@ -1,7 +1,7 @@
 //! The HTTP transport: JSON over HTTP(S), gzip both ways, bearer token (fixed, or from
 //! the app's provider, renewed once after a 401).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -148,18 +148,34 @@ impl HttpTransport {
         what: &str,
         send: impl Fn(&str) -> Result<ureq::Response, Box<ureq::Error>>,
     ) -> Result<R, TransportError> {
+        self.exchange_with(send, |resp| {
+            let bytes = self.read_body(resp)?;
+            serde_json::from_slice(&bytes).map_err(|e| {
+                TransportError::protocol(format!(
+                    "the server's answer is not a valid {what}: {e} (is the server URL right?)"
+                ))
+            })
+        })
+    }
+
+    /// [`Self::exchange`] with the successful answer's body read by `read`.
+    fn exchange_with<R>(
+        &self,
+        send: impl Fn(&str) -> Result<ureq::Response, Box<ureq::Error>>,
+        read: impl FnOnce(ureq::Response) -> Result<R, TransportError>,
+    ) -> Result<R, TransportError> {
         // `send` boxes ureq's error (272 bytes) only to keep its closures' results small.
         let authorization = self.authorization(false)?;
-        let result = send(&authorization).map_err(|e| *e);
+        let mut result = send(&authorization).map_err(|e| *e);
         if matches!(result, Err(ureq::Error::Status(401, _)))
             && matches!(self.credentials, Credentials::Provider(_))
         {
             let renewed = self.authorization(true)?;
             if renewed != authorization {
-                return self.answer(send(&renewed).map_err(|e| *e), what);
+                result = send(&renewed).map_err(|e| *e);
             }
         }
-        self.answer(result, what)
+        read(self.answer(result)?)
     }
 
     /// The headers every request carries.
@@ -241,20 +257,13 @@ impl HttpTransport {
         })
     }
 
-    fn answer<R: DeserializeOwned>(
+    /// The successful response, or the error an unsuccessful one means.
+    fn answer(
         &self,
         result: Result<ureq::Response, ureq::Error>,
-        what: &str,
-    ) -> Result<R, TransportError> {
+    ) -> Result<ureq::Response, TransportError> {
         match result {
-            Ok(resp) => {
-                let bytes = self.read_body(resp)?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    TransportError::protocol(format!(
-                        "the server's answer is not a valid {what}: {e} (is the server URL right?)"
-                    ))
-                })
-            }
+            Ok(resp) => Ok(resp),
             Err(ureq::Error::Status(status, resp)) => {
                 let retry_after = resp
                     .header("Retry-After")
@@ -281,17 +290,7 @@ impl HttpTransport {
     }
 
     fn read_body(&self, resp: ureq::Response) -> Result<Vec<u8>, TransportError> {
-        let encoding = match resp.header("Content-Encoding").map(str::trim) {
-            None => Encoding::Identity,
-            Some(v) if v.eq_ignore_ascii_case("identity") => Encoding::Identity,
-            Some(v) if v.eq_ignore_ascii_case("gzip") => Encoding::Gzip,
-            Some(v) if v.eq_ignore_ascii_case("zstd") => Encoding::Zstd,
-            Some(other) => {
-                return Err(TransportError::protocol(format!(
-                    "the server answered in an encoding this client did not ask for: {other}"
-                )))
-            }
-        };
+        let encoding = Encoding::of(&resp)?;
         let mut raw = Vec::new();
         resp.into_reader()
             .take(MAX_RESPONSE_BYTES + 1)
@@ -328,6 +327,79 @@ impl HttpTransport {
         }
         Ok(body)
     }
+
+    /// Reads a streamed feed: one page a line, each handed to `each` once whole.
+    fn read_stream(
+        &self,
+        resp: ureq::Response,
+        each: &mut dyn FnMut(ChangesPage<RawData>) -> bool,
+    ) -> Result<(), TransportError> {
+        let encoding = Encoding::of(&resp)?;
+        let raw = Counted {
+            inner: resp.into_reader(),
+            received: &self.received,
+        };
+        let decoded: Box<dyn Read + '_> = match encoding {
+            Encoding::Identity => Box::new(raw),
+            Encoding::Gzip => Box::new(GzDecoder::new(raw)),
+            Encoding::Zstd => Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| {
+                TransportError::protocol(format!("cannot start a zstd decoder: {e}"))
+            })?),
+        };
+        let mut lines = std::io::BufReader::with_capacity(256 * 1024, decoded);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = (&mut lines)
+                .take(MAX_RESPONSE_BYTES + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| {
+                    TransportError::transient(format!(
+                        "connection lost while reading the feed: {e}"
+                    ))
+                })?;
+            if read == 0 {
+                return Ok(());
+            }
+            if read as u64 > MAX_RESPONSE_BYTES {
+                return Err(TransportError::protocol(format!(
+                    "the server sent a page larger than {MAX_RESPONSE_BYTES} bytes"
+                )));
+            }
+            let whole = line.last() == Some(&b'\n');
+            let page = match serde_json::from_slice::<ChangesPage<RawData>>(&line) {
+                Ok(page) => page,
+                // The answer ended inside a page: keep the pages before it, ask again.
+                Err(_) if !whole => {
+                    return Err(TransportError::transient(
+                        "the streamed feed ended inside a page",
+                    ))
+                }
+                Err(e) => {
+                    return Err(TransportError::protocol(format!(
+                        "the server's streamed feed holds a line that is not a changes page: {e}"
+                    )))
+                }
+            };
+            if !each(page) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A response body that counts the bytes read from the network.
+struct Counted<'a, R> {
+    inner: R,
+    received: &'a AtomicU64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.received.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Transport for HttpTransport {
@@ -348,6 +420,27 @@ impl Transport for HttpTransport {
             }
             req.call().map_err(Box::new)
         })
+    }
+
+    fn changes_stream(
+        &self,
+        since: i64,
+        limit: u32,
+        pages: u32,
+        each: &mut dyn FnMut(ChangesPage<RawData>) -> bool,
+    ) -> Result<(), TransportError> {
+        let url = format!("{}/changes", self.space_url);
+        self.exchange_with(
+            |authorization| {
+                self.request("GET", &url, authorization)
+                    .query("since", &since.to_string())
+                    .query("limit", &limit.to_string())
+                    .query("pages", &pages.to_string())
+                    .call()
+                    .map_err(Box::new)
+            },
+            |resp| self.read_stream(resp, each),
+        )
     }
 
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError> {
@@ -372,6 +465,21 @@ enum Encoding {
     Identity,
     Gzip,
     Zstd,
+}
+
+impl Encoding {
+    /// The response's `Content-Encoding`; one this client did not ask for is refused.
+    fn of(resp: &ureq::Response) -> Result<Self, TransportError> {
+        match resp.header("Content-Encoding").map(str::trim) {
+            None => Ok(Encoding::Identity),
+            Some(v) if v.eq_ignore_ascii_case("identity") => Ok(Encoding::Identity),
+            Some(v) if v.eq_ignore_ascii_case("gzip") => Ok(Encoding::Gzip),
+            Some(v) if v.eq_ignore_ascii_case("zstd") => Ok(Encoding::Zstd),
+            Some(other) => Err(TransportError::protocol(format!(
+                "the server answered in an encoding this client did not ask for: {other}"
+            ))),
+        }
+    }
 }
 
 /// What a status code means for the worker.
@@ -477,6 +585,81 @@ mod tests {
             seen
         });
         (url, seen)
+    }
+
+    /// A server on loopback that answers one request with `body` (a streamed feed, sent
+    /// as it is, then the connection closed).
+    fn one_answer_server(body: Vec<u8>) -> String {
+        use std::io::BufRead;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+            }
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            stream.write_all(&body).unwrap();
+        });
+        url
+    }
+
+    fn page_line(next: i64, more: bool) -> String {
+        format!(
+            "{{\"changes\":[{{\"collection\":\"c\",\"id\":\"r{next}\",\"version\":1,\"seq\":{next},\"data\":{{\"n\":{next}}},\"hlc\":\"h\",\"mutation_id\":\"m\"}}],\"next\":{next},\"more\":{more}}}\n"
+        )
+    }
+
+    fn stream_from(body: Vec<u8>) -> (Vec<i64>, Result<(), TransportError>) {
+        let url = one_answer_server(body);
+        let t = HttpTransport::new(
+            &url,
+            "t",
+            "s",
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let result = t.changes_stream(0, 1, 16, &mut |page| {
+            got.push(page.next);
+            true
+        });
+        (got, result)
+    }
+
+    #[test]
+    fn a_streamed_feed_cut_inside_a_page_delivers_the_whole_pages_before_it() {
+        let mut body = format!("{}{}", page_line(1, true), page_line(2, true)).into_bytes();
+        let third = page_line(3, false);
+        body.extend_from_slice(&third.as_bytes()[..third.len() / 2]);
+        let (got, result) = stream_from(body);
+        assert_eq!(got, vec![1, 2]);
+        let err = result.unwrap_err();
+        assert_eq!(err.class, ErrorClass::Transient, "{err}");
+
+        // Whole pages to the end: all delivered, no error.
+        let body = format!("{}{}", page_line(1, true), page_line(2, false)).into_bytes();
+        let (got, result) = stream_from(body);
+        assert_eq!(got, vec![1, 2]);
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[test]
+    fn a_streamed_line_that_is_not_a_page_is_the_servers_fault_not_a_retry() {
+        let body = format!("{}{{\"not\":\"a page\"}}\n", page_line(1, true)).into_bytes();
+        let (got, result) = stream_from(body);
+        assert_eq!(got, vec![1]);
+        assert_eq!(result.unwrap_err().class, ErrorClass::Protocol);
     }
 
     /// Hands out `tokens` in turn, recording whether each ask was a refresh.

@@ -125,6 +125,25 @@ pub trait Transport: Send + Sync {
         count_remaining: bool,
     ) -> Result<ChangesPage<RawData>, TransportError>;
 
+    /// Up to `pages` pages of the feed from `since`, each handed to `each` as it arrives
+    /// (the next one's `since` is this one's `next`), from a server that lists
+    /// [`accord_protocol::FEATURE_FEED_STREAM`]. `each` returns false to stop reading.
+    /// It may stop before `pages` pages, or before a page with `more: false`: the caller
+    /// asks again from the last page's `next`. An error after some pages leaves those
+    /// pages delivered. This default, for transports that do not stream, hands over one
+    /// page from [`Transport::changes`].
+    fn changes_stream(
+        &self,
+        since: i64,
+        limit: u32,
+        pages: u32,
+        each: &mut dyn FnMut(ChangesPage<RawData>) -> bool,
+    ) -> Result<(), TransportError> {
+        let _ = pages;
+        each(self.changes(since, limit, false)?);
+        Ok(())
+    }
+
     /// Sends mutations; one result per mutation, in order.
     fn push(&self, batch: &MutationBatch) -> Result<MutationResults, TransportError>;
 
