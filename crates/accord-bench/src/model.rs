@@ -86,9 +86,19 @@ struct Sample {
     note: String,
 }
 
-/// Runs `cmd`, returns its stdout and its peak resident set (from `wait4`, the same
-/// way for candle and llama.cpp).
-pub(crate) fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> {
+/// What [`run_measured`] saw of a finished child process.
+pub(crate) struct Measured {
+    pub out: String,
+    /// Peak resident set, MB.
+    pub rss_mb: f64,
+    pub elapsed: Duration,
+    /// User plus system CPU time.
+    pub cpu: Duration,
+}
+
+/// Runs `cmd`, returns its stdout, its peak resident set and CPU time (from `wait4`,
+/// the same way for candle and llama.cpp) and its wall time.
+pub(crate) fn run_measured(mut cmd: Command) -> Result<Measured> {
     let started = std::time::Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -116,8 +126,16 @@ pub(crate) fn run_measured(mut cmd: Command) -> Result<(String, f64, Duration)> 
         let tail: String = err.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
         bail!("{cmd:?} failed: {tail}");
     }
-    // ru_maxrss is in KiB on Linux.
-    Ok((out, usage.ru_maxrss as f64 / 1024.0, elapsed))
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    Ok(Measured {
+        out,
+        // ru_maxrss is in KiB on Linux.
+        rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        elapsed,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    })
 }
 
 fn candle_sample(
@@ -138,7 +156,9 @@ fn candle_sample(
     if !own_kernels {
         cmd.arg("--no-own-kernels");
     }
-    let (out, rss, _) = run_measured(cmd)?;
+    let Measured {
+        out, rss_mb: rss, ..
+    } = run_measured(cmd)?;
     let v: serde_json::Value =
         serde_json::from_str(out.trim()).with_context(|| format!("model-one printed {out:?}"))?;
     let list = |key: &str, label: &str| {
@@ -197,7 +217,7 @@ fn llama_cpp_sample(model: &Path, threads: usize, args: &BenchArgs) -> Result<Sa
     load.arg("-m")
         .arg(model)
         .args(["-t", &t, "-p", "0", "-n", "1", "-r", "1", "-o", "json"]);
-    let (_, _, load_wall) = run_measured(load)?;
+    let load_wall = run_measured(load)?.elapsed;
     let mut cmd = Command::new(&bin);
     cmd.arg("-m")
         .arg(model)
@@ -210,7 +230,9 @@ fn llama_cpp_sample(model: &Path, threads: usize, args: &BenchArgs) -> Result<Sa
             &args.decode.to_string(),
         ])
         .args(["-r", &args.reps.to_string(), "-o", "json"]);
-    let (out, rss, _) = run_measured(cmd)?;
+    let Measured {
+        out, rss_mb: rss, ..
+    } = run_measured(cmd)?;
     let v: serde_json::Value =
         serde_json::from_str(&out).with_context(|| "llama-bench did not print JSON")?;
     let mut s = Sample {

@@ -82,24 +82,41 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64().max(1e-9)
 }
 
+/// This thread's CPU time so far.
+fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
 /// Plain rusqlite: the same rows into one table with the same durability settings, as
 /// the floor a sync engine's local write path is measured against. `rows(i)` makes row
 /// `i` (so a million rows need not be held at once); batched: 1,000 per transaction.
+/// Returns the wall time and this thread's CPU time of the inserts and commits.
 fn plain_rusqlite(
     path: &std::path::Path,
     n: usize,
     rows: impl Fn(usize) -> (String, String),
     batched: bool,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, Duration)> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, data TEXT NOT NULL)")?;
     let mut elapsed = Duration::ZERO;
+    let mut cpu = Duration::ZERO;
     let per_tx = if batched { 1000 } else { 1 };
     for start in (0..n).step_by(per_tx) {
         let chunk: Vec<(String, String)> = (start..(start + per_tx).min(n)).map(&rows).collect();
         let t = Instant::now();
+        let c = thread_cpu();
         let tx = conn.transaction()?;
         {
             let mut stmt =
@@ -110,31 +127,43 @@ fn plain_rusqlite(
         }
         tx.commit()?;
         elapsed += t.elapsed();
+        cpu += thread_cpu().saturating_sub(c);
     }
-    Ok(elapsed)
+    Ok((elapsed, cpu))
 }
 
 fn row_text(i: usize, bytes: usize) -> (String, String) {
     (format!("r{i}"), record(i, bytes).to_string())
 }
 
-/// A device as its own process (`accord-bench sync-device`), so its wall time and peak
-/// memory are the device's alone. Returns its report, peak RSS in MB and wall time.
-fn device_sync(
-    store: &std::path::Path,
-    url: &str,
-    token: &str,
-) -> anyhow::Result<(Value, f64, Duration)> {
+/// One device's sync, as [`device_sync`] measured it.
+struct DeviceRun {
+    report: Value,
+    rss_mb: f64,
+    elapsed: Duration,
+    /// The device process's user plus system CPU time.
+    cpu: Duration,
+}
+
+/// A device as its own process (`accord-bench sync-device`), so its wall time, CPU time
+/// and peak memory are the device's alone.
+fn device_sync(store: &std::path::Path, url: &str, token: &str) -> anyhow::Result<DeviceRun> {
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.args(["sync-device", "--store"])
         .arg(store)
         .args(["--server", url, "--token", token]);
-    let (out, rss_mb, elapsed) = crate::model::run_measured(cmd)?;
-    let report: Value = serde_json::from_str(&out).context("the device's report is not JSON")?;
+    let run = crate::model::run_measured(cmd)?;
+    let report: Value =
+        serde_json::from_str(&run.out).context("the device's report is not JSON")?;
     if report["outcome"]["status"] != "done" {
         bail!("the device's sync did not finish: {report}");
     }
-    Ok((report, rss_mb, elapsed))
+    Ok(DeviceRun {
+        report,
+        rss_mb: run.rss_mb,
+        elapsed: run.elapsed,
+        cpu: run.cpu,
+    })
 }
 
 /// One in-process device's sync, with the bar `accord client sync` draws (on a terminal).
@@ -165,14 +194,17 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
         .collect();
 
+    // Both sides get their rows made before the clock starts (the peer makes each
+    // batch's texts outside its timing; here the values are cloned outside it).
     let single = Accord::open(Config::new(dir.path().join("single.db")))?;
     let n1 = b.single_puts.min(rows.len());
-    let t = Instant::now();
-    for (id, v) in rows.iter().take(n1) {
-        single.put("notes", id, v.clone())?;
+    let singles: Vec<(String, Value)> = rows.iter().take(n1).cloned().collect();
+    let (t, c) = (Instant::now(), thread_cpu());
+    for (id, v) in singles {
+        single.put("notes", &id, v)?;
     }
-    let accord_single = t.elapsed();
-    let plain_single = plain_rusqlite(
+    let (accord_single, accord_single_cpu) = (t.elapsed(), thread_cpu().saturating_sub(c));
+    let (plain_single, plain_single_cpu) = plain_rusqlite(
         &dir.path().join("plain1.db"),
         n1,
         |i| row_text(i, b.record_bytes),
@@ -180,31 +212,38 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     )?;
 
     let batched = Accord::open(Config::new(dir.path().join("batched.db")))?;
-    let t = Instant::now();
+    let mut accord_batched = Duration::ZERO;
+    let mut accord_batched_cpu = Duration::ZERO;
     for chunk in rows.chunks(1000) {
-        batched.put_many("notes", chunk.to_vec())?;
+        let chunk = chunk.to_vec();
+        let (t, c) = (Instant::now(), thread_cpu());
+        batched.put_many("notes", chunk)?;
+        accord_batched += t.elapsed();
+        accord_batched_cpu += thread_cpu().saturating_sub(c);
     }
-    let accord_batched = t.elapsed();
-    let plain_batched = plain_rusqlite(
+    let (plain_batched, plain_batched_cpu) = plain_rusqlite(
         &dir.path().join("plain2.db"),
         batch_n,
         |i| row_text(i, b.record_bytes),
         true,
     )?;
 
-    println!("| local writes | rows | accord rows/s | plain rusqlite rows/s | accord / rusqlite |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| local writes | rows | accord rows/s | plain rusqlite rows/s | accord / rusqlite | CPU time: accord / rusqlite |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let ratio = |peer: Duration, ours: Duration| peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
     println!(
-        "| put, one transaction each (WAL, synchronous=FULL) | {n1} | {:.0} | {:.0} | {:.2} |",
+        "| put, one transaction each (WAL, synchronous=FULL) | {n1} | {:.0} | {:.0} | {:.2} | {:.2} |",
         rate(n1, accord_single),
         rate(n1, plain_single),
-        plain_single.as_secs_f64() / accord_single.as_secs_f64()
+        ratio(plain_single, accord_single),
+        ratio(plain_single_cpu, accord_single_cpu)
     );
     println!(
-        "| put_many, 1,000 per transaction | {batch_n} | {:.0} | {:.0} | {:.2} |",
+        "| put_many, 1,000 per transaction | {batch_n} | {:.0} | {:.0} | {:.2} | {:.2} |",
         rate(batch_n, accord_batched),
         rate(batch_n, plain_batched),
-        plain_batched.as_secs_f64() / accord_batched.as_secs_f64()
+        ratio(plain_batched, accord_batched),
+        ratio(plain_batched_cpu, accord_batched_cpu)
     );
     drop(single);
     drop(batched);
@@ -215,14 +254,13 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     let (token, space_id) = seed(storage.as_ref(), b)?;
     let server = RunningServer::start(storage.clone(), ServerOptions::default(), "127.0.0.1:0")?;
 
-    let (initial, initial_rss, initial_time) =
-        device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
-    let pulled = initial["pulled"].as_u64().unwrap_or(0);
+    let initial = device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
+    let pulled = initial.report["pulled"].as_u64().unwrap_or(0);
     if pulled as usize != b.records {
         bail!("the initial sync pulled {pulled} of {} records", b.records);
     }
     // The peer of the initial sync: the same rows into plain rusqlite, batched.
-    let plain_initial = plain_rusqlite(
+    let (plain_initial, plain_initial_cpu) = plain_rusqlite(
         &dir.path().join("plain3.db"),
         b.records,
         |i| row_text(i, b.record_bytes),
@@ -246,8 +284,7 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         });
     }
     storage.apply(space_id, &accord_protocol::MutationBatch::new(muts))?;
-    let (incremental, incremental_rss, incremental_time) =
-        device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
+    let incremental = device_sync(&dir.path().join("fresh.db"), &server.url(), &token)?;
 
     // Another device, synced, writes new records and pushes them: that sync is timed.
     let writer = Accord::open(Config::new(dir.path().join("writer.db")).with_server(
@@ -267,36 +304,34 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         bail!("the writer's push failed: {:?}", w.outcome);
     }
 
-    println!("\n| sync over loopback (device in its own process) | records | wall time | records/s | device peak RSS MB | bytes received | received bytes/record |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    let line = |what: &str, r: &Value, d: Duration, rss: f64| {
-        let n = r["pulled"].as_u64().unwrap_or(0);
-        let received = r["bytes_received"].as_u64().unwrap_or(0);
+    println!("\n| sync over loopback (device in its own process) | records | wall time | records/s | device CPU s | device peak RSS MB | bytes received | received bytes/record |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let line = |what: &str, run: &DeviceRun| {
+        let n = run.report["pulled"].as_u64().unwrap_or(0);
+        let received = run.report["bytes_received"].as_u64().unwrap_or(0);
         println!(
-            "| {what} | {n} | {:.2} s | {:.0} | {rss:.0} | {received} | {:.0} |",
-            d.as_secs_f64(),
-            rate(n as usize, d),
+            "| {what} | {n} | {:.2} s | {:.0} | {:.2} | {:.0} | {received} | {:.0} |",
+            run.elapsed.as_secs_f64(),
+            rate(n as usize, run.elapsed),
+            run.cpu.as_secs_f64(),
+            run.rss_mb,
             received as f64 / n.max(1) as f64
         );
     };
-    line(
-        "initial sync to a new device (pull)",
-        &initial,
-        initial_time,
-        initial_rss,
-    );
+    line("initial sync to a new device (pull)", &initial);
     line(
         &format!("incremental sync ({} changed of {})", b.changed, b.records),
         &incremental,
-        incremental_time,
-        incremental_rss,
     );
     println!(
-        "\nInitial sync against plain rusqlite inserting the same {} rows (1,000 per transaction, WAL, synchronous=FULL) in this run: {:.0} against {:.0} rows/s = **{:.2}**. The device's time includes starting its process.",
+        "\nInitial sync against plain rusqlite inserting the same {} rows (1,000 per transaction, WAL, synchronous=FULL) in this run: {:.0} against {:.0} rows/s = **{:.2}**. The device's time includes starting its process. CPU time: the device process {:.2} s (all its threads; the server's work is not in it), plain rusqlite {:.2} s = {:.2}.",
         b.records,
-        rate(b.records, initial_time),
+        rate(b.records, initial.elapsed),
         rate(b.records, plain_initial),
-        plain_initial.as_secs_f64() / initial_time.as_secs_f64()
+        plain_initial.as_secs_f64() / initial.elapsed.as_secs_f64(),
+        initial.cpu.as_secs_f64(),
+        plain_initial_cpu.as_secs_f64(),
+        plain_initial_cpu.as_secs_f64() / initial.cpu.as_secs_f64().max(1e-9)
     );
     println!(
         "Push of {} new records by another device: {} ms, {} bytes sent.",
@@ -306,8 +341,8 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     println!(
         "Raw JSON of the records in the initial sync: {:.0} bytes; on the wire (compressed): {} bytes ({:.1}%).",
         b.records as f64 * json_bytes,
-        initial["bytes_received"],
-        100.0 * initial["bytes_received"].as_f64().unwrap_or(0.0) / (b.records as f64 * json_bytes)
+        initial.report["bytes_received"],
+        100.0 * initial.report["bytes_received"].as_f64().unwrap_or(0.0) / (b.records as f64 * json_bytes)
     );
     server.stop();
 
