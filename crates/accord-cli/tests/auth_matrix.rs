@@ -13,8 +13,9 @@ mod common;
 use std::time::Duration;
 
 use accord_server::{auth, RateLimit, ServerOptions};
-use common::{request, TestServer};
+use common::{header, request, TestServer};
 use serde_json::{json, Value};
+use ureq::http::Request;
 
 /// What a request carries in `Authorization`.
 #[derive(Debug, Clone, Copy)]
@@ -209,10 +210,12 @@ fn a_token_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected() {
         request("GET", &feed, Some(&format!("Bearer {bob}")), None).0,
         200
     );
-    let metrics = ureq::get(&format!("{}/metrics", s.url()))
+    let metrics = common::client()
+        .get(&format!("{}/metrics", s.url()))
         .call()
         .unwrap()
-        .into_string()
+        .into_body()
+        .read_to_string()
         .unwrap();
     assert!(metrics.contains("accord_rate_limited_total 2"), "{metrics}");
 }
@@ -299,21 +302,16 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
         Some(&log_report("r-secret")),
     );
     assert_eq!(st, 200);
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let agent = common::client();
     let sign_in = |token: &str| -> (u16, Option<String>) {
         let resp = agent
             .post(&format!("{}/console/login", s.url()))
-            .send_form(&[("token", token)]);
-        let resp = match resp {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{e}"),
-        };
-        let cookie = resp
-            .header("Set-Cookie")
+            .send_form([("token", token)])
+            .unwrap();
+        let cookie = header(&resp, "Set-Cookie")
             .and_then(|c| c.split(';').next())
             .map(str::to_string);
-        (resp.status(), cookie)
+        (resp.status().as_u16(), cookie)
     };
     // The wrong token gets the sign-in page again, and no cookie.
     for wrong in ["", "nope", alice.as_str(), &CONSOLE_TOKEN[1..]] {
@@ -332,13 +330,9 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
     let foreign = {
         let resp = agent
             .post(&format!("{}/console/login", other.url()))
-            .send_form(&[("token", "another-console-token-entirely")]);
-        let resp = match resp {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{e}"),
-        };
-        resp.header("Set-Cookie")
+            .send_form([("token", "another-console-token-entirely")])
+            .unwrap();
+        header(&resp, "Set-Cookie")
             .unwrap()
             .split(';')
             .next()
@@ -368,35 +362,39 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
     let mut checked = 0;
     for (method, path) in routes {
         for credential in credentials {
-            let mut req = agent.request(method, &format!("{}{path}", s.url()));
+            let mut req = Request::builder()
+                .method(method)
+                .uri(format!("{}{path}", s.url()));
             req = match credential {
                 ConsoleCredential::Nothing => req,
                 ConsoleCredential::SyncTokenAsBearer => {
-                    req.set("Authorization", &format!("Bearer {alice}"))
+                    req.header("Authorization", format!("Bearer {alice}"))
                 }
                 ConsoleCredential::SyncTokenAsCookie => {
-                    req.set("Cookie", &format!("accord_console={alice}"))
+                    req.header("Cookie", format!("accord_console={alice}"))
                 }
                 ConsoleCredential::ConsoleTokenAsBearer => {
-                    req.set("Authorization", &format!("Bearer {CONSOLE_TOKEN}"))
+                    req.header("Authorization", format!("Bearer {CONSOLE_TOKEN}"))
                 }
                 ConsoleCredential::ConsoleTokenAsCookie => {
-                    req.set("Cookie", &format!("accord_console={CONSOLE_TOKEN}"))
+                    req.header("Cookie", format!("accord_console={CONSOLE_TOKEN}"))
                 }
                 ConsoleCredential::ForgedSession => {
-                    req.set("Cookie", "accord_console=v1.99999999999999.00ff")
+                    req.header("Cookie", "accord_console=v1.99999999999999.00ff")
                 }
-                ConsoleCredential::SessionOfAnotherConsoleToken => req.set("Cookie", &foreign),
+                ConsoleCredential::SessionOfAnotherConsoleToken => {
+                    req.header("Cookie", foreign.as_str())
+                }
             };
-            let resp = common::send(req, None);
+            let mut resp = common::send(req, None);
             let case = format!("{method} {path} with {credential:?}");
             assert_eq!(resp.status(), 401, "{case}");
             assert_eq!(
-                resp.header("Content-Security-Policy"),
+                header(&resp, "Content-Security-Policy"),
                 Some(accord_server::console::CONTENT_SECURITY_POLICY),
                 "{case}"
             );
-            let text = resp.into_string().unwrap();
+            let text = resp.body_mut().read_to_string().unwrap();
             assert!(
                 text.contains("action=\"/console/login\""),
                 "{case}: the sign-in page"
@@ -408,9 +406,10 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
         }
         // With the session, the same route answers (a page, or the sign-out redirect).
         let resp = common::send(
-            agent
-                .request(method, &format!("{}{path}", s.url()))
-                .set("Cookie", &session),
+            Request::builder()
+                .method(method)
+                .uri(format!("{}{path}", s.url()))
+                .header("Cookie", session.as_str()),
             None,
         );
         let expected = match path {
@@ -420,7 +419,7 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
         };
         assert_eq!(resp.status(), expected, "{method} {path} with the session");
         assert_eq!(
-            resp.header("Content-Security-Policy"),
+            header(&resp, "Content-Security-Policy"),
             Some(accord_server::console::CONTENT_SECURITY_POLICY)
         );
     }
@@ -433,7 +432,10 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
     ] {
         let url = format!("{}/v1/spaces/notes/{path}", s.url());
         let resp = common::send(
-            agent.request(method, &url).set("Cookie", &session),
+            Request::builder()
+                .method(method)
+                .uri(&url)
+                .header("Cookie", session.as_str()),
             body.as_deref(),
         );
         assert_eq!(
@@ -442,9 +444,10 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
             "{method} {path} with the console session"
         );
         let resp = common::send(
-            agent
-                .request(method, &url)
-                .set("Authorization", &format!("Bearer {CONSOLE_TOKEN}")),
+            Request::builder()
+                .method(method)
+                .uri(&url)
+                .header("Authorization", format!("Bearer {CONSOLE_TOKEN}")),
             body.as_deref(),
         );
         assert_eq!(resp.status(), 401, "{method} {path} with the console token");
@@ -453,6 +456,6 @@ fn console_routes_open_only_with_a_console_session_and_a_session_opens_no_sync_r
 
     // Without a console token there is no console at all.
     let plain = TestServer::start();
-    let resp = common::send(agent.get(&format!("{}/console/login", plain.url())), None);
+    let resp = common::send(Request::get(format!("{}/console/login", plain.url())), None);
     assert_eq!(resp.status(), 404);
 }

@@ -73,10 +73,11 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ready = ureq::get(&format!("{base}/status"))
+            let ready = common::client()
+                .get(&format!("{base}/status"))
                 .call()
                 .ok()
-                .and_then(|r| r.into_json::<Value>().ok())
+                .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
                 .is_some_and(|v| v["value"]["ready"] == true);
             if ready {
                 break;
@@ -115,21 +116,17 @@ impl Browser {
     /// One WebDriver command; returns its `value`.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.base);
-        let req = ureq::request(method, &url).timeout(Duration::from_secs(60));
-        let resp = match body {
-            Some(b) => req.send_json(b),
-            None => req.call(),
-        };
-        let v: Value = match resp {
-            Ok(r) => r.into_json().unwrap(),
-            Err(ureq::Error::Status(code, r)) => {
-                panic!(
-                    "{method} {path}: {code} {}",
-                    r.into_string().unwrap_or_default()
-                )
-            }
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
+        let agent = common::client_config()
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .new_agent();
+        let req = ureq::http::Request::builder().method(method).uri(&url);
+        let body = body.map(|b| b.to_string());
+        let mut resp = common::send_with(&agent, req, body.as_deref());
+        let status = resp.status();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
         v["value"].clone()
     }
 
@@ -252,7 +249,9 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+            let _ = common::client()
+                .delete(&format!("{}/session/{}", self.base, self.session))
+                .call();
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -337,12 +336,14 @@ fn busy_server(dir: &Path) -> ServeProcess {
     // ...but a write built on a version that is no longer current gets a conflict answer.
     let stale = json!({"mutations": [{"mutation_id": "m-stale", "collection": "notes", "id": "n2",
         "base_version": 0, "data": {"body": "stale\n"}}]});
-    let answer: Value = ureq::post(&format!("{}/v1/spaces/notes/mutations", server.url))
-        .set("Authorization", &format!("Bearer {}", tokens[0]))
-        .set("Accord-Device", "script")
+    let answer: Value = common::client()
+        .post(&format!("{}/v1/spaces/notes/mutations", server.url))
+        .header("Authorization", &format!("Bearer {}", tokens[0]))
+        .header("Accord-Device", "script")
         .send_json(stale)
         .unwrap()
-        .into_json()
+        .body_mut()
+        .read_json()
         .unwrap();
     assert_eq!(answer["results"][0]["status"], "conflict");
     for i in 0..10 {

@@ -78,7 +78,10 @@ fn devices_sync_over_https_and_an_untrusted_certificate_is_refused() {
 
     // Plain http to the TLS port gets no answer.
     let plain = server.url().replacen("https://", "http://", 1);
-    assert!(ureq::get(&format!("{plain}/health")).call().is_err());
+    assert!(common::client()
+        .get(&format!("{plain}/health"))
+        .call()
+        .is_err());
 }
 
 #[test]

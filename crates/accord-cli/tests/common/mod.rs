@@ -228,20 +228,56 @@ impl Drop for ServeProcess {
     }
 }
 
-/// Sends `req`, with `body` as JSON when given, and returns the response whatever its
-/// status: the HTTP suites assert on 4xx and 5xx answers. A transport error fails the
-/// test.
-pub fn send(req: ureq::Request, body: Option<&str>) -> ureq::Response {
-    let what = format!("{} {}", req.method(), req.url());
+/// The suites' HTTP client settings: a 4xx or 5xx answer is a response like any other
+/// (the suites assert on them), a redirect is returned, not followed, so a test sees
+/// what the server said (the console's sign-in answers 303), and no proxy from the
+/// environment stands between a test and its loopback server.
+pub fn client_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(None)
+}
+
+/// An agent with [`client_config`].
+pub fn client() -> ureq::Agent {
+    client_config().build().new_agent()
+}
+
+/// Sends `req` (method, URL and headers) with [`client`], with `body` as JSON when given,
+/// and returns the response whatever its status. A transport error fails the test.
+pub fn send(
+    req: ureq::http::request::Builder,
+    body: Option<&str>,
+) -> ureq::http::Response<ureq::Body> {
+    send_with(&client(), req, body)
+}
+
+/// [`send`] with `agent`.
+pub fn send_with(
+    agent: &ureq::Agent,
+    req: ureq::http::request::Builder,
+    body: Option<&str>,
+) -> ureq::http::Response<ureq::Body> {
+    let what = format!(
+        "{} {}",
+        req.method_ref().map(|m| m.as_str()).unwrap_or("?"),
+        req.uri_ref().map(|u| u.to_string()).unwrap_or_default()
+    );
     let result = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b.to_string())
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
     };
-    match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {what}: {e}"),
-    }
+    result.unwrap_or_else(|e| panic!("transport error: {what}: {e}"))
+}
+
+/// `resp`'s `name` header, when it is text.
+pub fn header<'a>(resp: &'a ureq::http::Response<ureq::Body>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Sends `method url` with the `Authorization` header when given and `body` as JSON
@@ -253,14 +289,18 @@ pub fn request(
     authorization: Option<&str>,
     body: Option<&str>,
 ) -> (u16, Option<String>, String) {
-    let mut req = ureq::request(method, url);
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
     if let Some(a) = authorization {
-        req = req.set("Authorization", a);
+        req = req.header("Authorization", a);
     }
-    let resp = send(req, body);
-    let status = resp.status();
-    let retry_after = resp.header("Retry-After").map(str::to_string);
-    (status, retry_after, resp.into_string().unwrap())
+    let mut resp = send(req, body);
+    let status = resp.status().as_u16();
+    let retry_after = header(&resp, "Retry-After").map(str::to_string);
+    (
+        status,
+        retry_after,
+        resp.body_mut().read_to_string().unwrap(),
+    )
 }
 
 /// Status and JSON body (the text as a JSON string when it is not JSON) of `method url`

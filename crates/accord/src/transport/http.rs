@@ -1,5 +1,10 @@
 //! The HTTP transport: JSON over HTTP(S), gzip both ways, bearer token (fixed, or from
 //! the app's provider, renewed once after a 401).
+//!
+//! ureq only moves bytes here: it reports every status as a response (the status is
+//! classified below), does not decompress (the body is decoded below, within
+//! [`MAX_RESPONSE_BYTES`]), reads no proxy from the environment and verifies TLS with
+//! rustls on *ring* against the Mozilla roots.
 
 use std::io::{BufRead, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +16,9 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use ureq::http::Response;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::Body;
 
 use super::credentials::check_token;
 use super::{Credentials, ErrorClass, Traffic, Transport, TransportError};
@@ -30,6 +38,12 @@ const ACCEPT_ENCODING: &str = "zstd, gzip;q=0.8";
 /// Largest response body accepted (after decompression); a server that sends more is
 /// broken or hostile.
 const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Redirects followed before the request fails (ureq 2's default, kept when moving to 3).
+const MAX_REDIRECTS: u32 = 5;
+
+/// What one request gave: a response whatever its status, or why there is none.
+type Answer = Result<Response<Body>, ureq::Error>;
 
 /// HTTP client for one space of one server.
 pub struct HttpTransport {
@@ -73,10 +87,7 @@ impl HttpTransport {
             )));
         }
         accord_protocol::check_name("space", space).map_err(TransportError::protocol)?;
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(connect_timeout)
-            .timeout(request_timeout)
-            .build();
+        let agent = agent(connect_timeout, request_timeout, RootCerts::WebPki);
         Ok(HttpTransport {
             agent,
             connect_timeout,
@@ -146,7 +157,7 @@ impl HttpTransport {
     fn exchange<R: DeserializeOwned>(
         &self,
         what: &str,
-        send: impl Fn(&str) -> Result<ureq::Response, Box<ureq::Error>>,
+        send: impl Fn(&str) -> Answer,
     ) -> Result<R, TransportError> {
         self.exchange_with(send, |resp| {
             let bytes = self.read_body(resp)?;
@@ -158,35 +169,36 @@ impl HttpTransport {
         })
     }
 
-    /// [`Self::exchange`] with the successful answer's body read by `read`.
+    /// [`Self::exchange`] with a successful answer's body read by `read`.
     fn exchange_with<R>(
         &self,
-        send: impl Fn(&str) -> Result<ureq::Response, Box<ureq::Error>>,
-        read: impl FnOnce(ureq::Response) -> Result<R, TransportError>,
+        send: impl Fn(&str) -> Answer,
+        read: impl FnOnce(Response<Body>) -> Result<R, TransportError>,
     ) -> Result<R, TransportError> {
-        // `send` boxes ureq's error (272 bytes) only to keep its closures' results small.
         let authorization = self.authorization(false)?;
-        let mut result = send(&authorization).map_err(|e| *e);
-        if matches!(result, Err(ureq::Error::Status(401, _)))
+        let mut result = send(&authorization);
+        if matches!(&result, Ok(resp) if resp.status().as_u16() == 401)
             && matches!(self.credentials, Credentials::Provider(_))
         {
             let renewed = self.authorization(true)?;
             if renewed != authorization {
-                result = send(&renewed).map_err(|e| *e);
+                result = send(&renewed);
             }
         }
         read(self.answer(result)?)
     }
 
-    /// The headers every request carries.
-    fn request(&self, method: &str, url: &str, authorization: &str) -> ureq::Request {
-        let req = self
-            .agent
-            .request(method, url)
-            .set("Authorization", authorization)
-            .set("Accept-Encoding", ACCEPT_ENCODING);
+    /// `req` with the headers every request carries.
+    fn with_headers<B>(
+        &self,
+        req: ureq::RequestBuilder<B>,
+        authorization: &str,
+    ) -> ureq::RequestBuilder<B> {
+        let req = req
+            .header("Authorization", authorization)
+            .header("Accept-Encoding", ACCEPT_ENCODING);
         match &self.device {
-            Some(d) => req.set(accord_protocol::DEVICE_HEADER, d),
+            Some(d) => req.header(accord_protocol::DEVICE_HEADER, d),
             None => req,
         }
     }
@@ -197,35 +209,31 @@ impl HttpTransport {
     pub fn with_trusted_ca(mut self, pem: &[u8]) -> Result<Self, TransportError> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::CertificateDer;
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let mut added = 0;
+        // The CA certificates are checked here, where a bad one can be reported: ureq
+        // would skip a root it cannot parse without a word.
+        let mut checked = rustls::RootCertStore::empty();
+        let mut extra = Vec::new();
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| {
                 TransportError::protocol(format!("the trusted CA file is not valid PEM: {e}"))
             })?;
-            roots.add(cert).map_err(|e| {
+            extra.push(Certificate::from_der(&cert).to_owned());
+            checked.add(cert).map_err(|e| {
                 TransportError::protocol(format!("cannot trust that CA certificate: {e}"))
             })?;
-            added += 1;
         }
-        if added == 0 {
+        if extra.is_empty() {
             return Err(TransportError::protocol(
                 "the trusted CA file holds no CERTIFICATE block",
             ));
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TransportError::protocol(format!("cannot set up TLS: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        self.agent = ureq::AgentBuilder::new()
-            .timeout_connect(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .tls_config(Arc::new(tls))
-            .build();
+        // ureq takes roots as whole certificates, so the Mozilla set comes from
+        // webpki-root-certs here (the same roots webpki-roots holds as trust anchors).
+        let public = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()));
+        let roots = RootCerts::from(public.chain(extra));
+        self.agent = agent(self.connect_timeout, self.request_timeout, roots);
         Ok(self)
     }
 
@@ -245,28 +253,25 @@ impl HttpTransport {
         let url = format!("{}{path}", self.space_url);
         self.exchange(what, |authorization| {
             let req = self
-                .request("POST", &url, authorization)
-                .set("Content-Type", "application/json");
+                .with_headers(self.agent.post(&url), authorization)
+                .header("Content-Type", "application/json");
             self.sent.fetch_add(body.len() as u64, Ordering::Relaxed);
             if gzipped {
-                req.set("Content-Encoding", "gzip").send_bytes(&body)
+                req.header("Content-Encoding", "gzip").send(&body[..])
             } else {
-                req.send_bytes(&body)
+                req.send(&body[..])
             }
-            .map_err(Box::new)
         })
     }
 
-    /// The successful response, or the error an unsuccessful one means.
-    fn answer(
-        &self,
-        result: Result<ureq::Response, ureq::Error>,
-    ) -> Result<ureq::Response, TransportError> {
+    /// The response of a success (below 400), or the error a failing status or a
+    /// failed exchange means.
+    fn answer(&self, result: Answer) -> Result<Response<Body>, TransportError> {
         match result {
-            Ok(resp) => Ok(resp),
-            Err(ureq::Error::Status(status, resp)) => {
-                let retry_after = resp
-                    .header("Retry-After")
+            Ok(resp) if resp.status().as_u16() < 400 => Ok(resp),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = header(&resp, "Retry-After")
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
                 let message = match self.read_body(resp) {
@@ -283,16 +288,19 @@ impl HttpTransport {
                     retry_after,
                 })
             }
-            Err(ureq::Error::Transport(t)) => Err(TransportError::transient(format!(
-                "cannot reach the server: {t}"
+            Err(e) => Err(TransportError::transient(format!(
+                "cannot reach the server: {e}"
             ))),
         }
     }
 
-    fn read_body(&self, resp: ureq::Response) -> Result<Vec<u8>, TransportError> {
+    fn read_body(&self, resp: Response<Body>) -> Result<Vec<u8>, TransportError> {
         let encoding = Encoding::of(&resp)?;
         let mut raw = Vec::new();
-        resp.into_reader()
+        // Unlimited in ureq; the cap is this `take`, so an oversized answer gets the
+        // size error below rather than a read error.
+        resp.into_body()
+            .into_reader()
             .take(MAX_RESPONSE_BYTES + 1)
             .read_to_end(&mut raw)
             .map_err(|e| {
@@ -331,12 +339,12 @@ impl HttpTransport {
     /// Reads a streamed feed: one page a line, each handed to `each` once whole.
     fn read_stream(
         &self,
-        resp: ureq::Response,
+        resp: Response<Body>,
         each: &mut dyn FnMut(ChangesPage<RawData>) -> bool,
     ) -> Result<(), TransportError> {
         let encoding = Encoding::of(&resp)?;
         let raw = Counted {
-            inner: resp.into_reader(),
+            inner: resp.into_body().into_reader(),
             received: &self.received,
         };
         let decoded: Box<dyn Read + '_> = match encoding {
@@ -412,13 +420,13 @@ impl Transport for HttpTransport {
         let url = format!("{}/changes", self.space_url);
         self.exchange("changes page", |authorization| {
             let mut req = self
-                .request("GET", &url, authorization)
-                .query("since", &since.to_string())
-                .query("limit", &limit.to_string());
+                .with_headers(self.agent.get(&url), authorization)
+                .query("since", since.to_string())
+                .query("limit", limit.to_string());
             if count_remaining {
-                req = req.set(accord_protocol::COUNT_REMAINING_HEADER, "1");
+                req = req.header(accord_protocol::COUNT_REMAINING_HEADER, "1");
             }
-            req.call().map_err(Box::new)
+            req.call()
         })
     }
 
@@ -432,12 +440,11 @@ impl Transport for HttpTransport {
         let url = format!("{}/changes", self.space_url);
         self.exchange_with(
             |authorization| {
-                self.request("GET", &url, authorization)
-                    .query("since", &since.to_string())
-                    .query("limit", &limit.to_string())
-                    .query("pages", &pages.to_string())
+                self.with_headers(self.agent.get(&url), authorization)
+                    .query("since", since.to_string())
+                    .query("limit", limit.to_string())
+                    .query("pages", pages.to_string())
                     .call()
-                    .map_err(Box::new)
             },
             |resp| self.read_stream(resp, each),
         )
@@ -459,6 +466,33 @@ impl Transport for HttpTransport {
     }
 }
 
+/// The agent every transport uses: its timeouts, TLS against `roots` on rustls with
+/// *ring*, and no behaviour of ureq's own that would hide what the server said.
+fn agent(connect_timeout: Duration, request_timeout: Duration, roots: RootCerts) -> ureq::Agent {
+    let tls = TlsConfig::builder()
+        .root_certs(roots)
+        // *ring* whatever provider the process installed, as before.
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .build();
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect_timeout))
+        // The whole exchange, from resolving the name to the body's last byte.
+        .timeout_global(Some(request_timeout))
+        // 4xx and 5xx are answers: `answer` classifies them and reads their message.
+        .http_status_as_error(false)
+        // No proxy from HTTP(S)_PROXY/ALL_PROXY: the transport never used one.
+        .proxy(None)
+        .max_redirects(MAX_REDIRECTS)
+        .tls_config(tls)
+        .build()
+        .new_agent()
+}
+
+/// A response header's value, when it is text.
+fn header<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 /// How a response body is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
@@ -469,8 +503,8 @@ enum Encoding {
 
 impl Encoding {
     /// The response's `Content-Encoding`; one this client did not ask for is refused.
-    fn of(resp: &ureq::Response) -> Result<Self, TransportError> {
-        match resp.header("Content-Encoding").map(str::trim) {
+    fn of(resp: &Response<Body>) -> Result<Self, TransportError> {
+        match header(resp, "Content-Encoding").map(str::trim) {
             None => Ok(Encoding::Identity),
             Some(v) if v.eq_ignore_ascii_case("identity") => Ok(Encoding::Identity),
             Some(v) if v.eq_ignore_ascii_case("gzip") => Ok(Encoding::Gzip),
@@ -562,8 +596,11 @@ mod tests {
                     if line.trim().is_empty() {
                         break;
                     }
-                    if let Some(v) = line.strip_prefix("Authorization: Bearer ") {
-                        auth = v.trim().to_string();
+                    // Header names are case-insensitive (ureq 3 sends them lowercase).
+                    let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                    if name.eq_ignore_ascii_case("authorization") {
+                        let value = value.trim();
+                        auth = value.strip_prefix("Bearer ").unwrap_or(value).to_string();
                     }
                 }
                 let (status, body) = if auth == "good" {
@@ -587,30 +624,90 @@ mod tests {
         (url, seen)
     }
 
-    /// A server on loopback that answers one request with `body` (a streamed feed, sent
-    /// as it is, then the connection closed).
-    fn one_answer_server(body: Vec<u8>) -> String {
+    /// A server on loopback that answers its one connection with `head` (status line
+    /// and headers, without Content-Length) and `body`; returns its URL and the
+    /// request's head as it arrived.
+    fn answering(head: &str, body: Vec<u8>) -> (String, std::thread::JoinHandle<String>) {
         use std::io::BufRead;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
+        let head = head.to_string();
+        let seen = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
             let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
             loop {
                 let mut line = String::new();
                 reader.read_line(&mut line).unwrap();
                 if line.trim().is_empty() {
                     break;
                 }
+                request.push_str(&line);
             }
             write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n"
+                "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
             )
             .unwrap();
             stream.write_all(&body).unwrap();
+            request
         });
-        url
+        (url, seen)
+    }
+
+    fn transport(url: &str) -> HttpTransport {
+        HttpTransport::new(
+            url,
+            "t",
+            "s",
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_error_status_is_returned_with_the_servers_message_and_retry_after() {
+        let (url, _) = answering(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 7",
+            br#"{"error":"unavailable","message":"the server is restarting"}"#.to_vec(),
+        );
+        let err = transport(&url).changes(0, 10, false).unwrap_err();
+        assert_eq!((err.class, err.status), (ErrorClass::Transient, Some(503)));
+        assert_eq!(err.message, "the server is restarting");
+        assert_eq!(err.retry_after, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_zstd_answer_is_decoded_and_the_request_says_what_it_accepts() {
+        let page = br#"{"changes":[],"next":42,"more":false}"#;
+        let (url, request) = answering(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: zstd",
+            zstd::encode_all(&page[..], 3).unwrap(),
+        );
+        let t = transport(&url).with_device("phone-1");
+        assert_eq!(t.changes(0, 10, true).unwrap().next, 42);
+        let request = request.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("get /v1/spaces/s/changes?since=0&limit=10 "),
+            "{request}"
+        );
+        for header in [
+            "authorization: bearer t\r\n",
+            "accept-encoding: zstd, gzip;q=0.8\r\n",
+            "accord-device: phone-1\r\n",
+            "accord-count-remaining: 1\r\n",
+        ] {
+            assert!(request.contains(header), "{header} in {request}");
+        }
+    }
+
+    #[test]
+    fn an_answer_in_an_encoding_not_asked_for_is_refused() {
+        let (url, _) = answering("HTTP/1.1 200 OK\r\nContent-Encoding: br", b"...".to_vec());
+        let err = transport(&url).changes(0, 10, false).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Protocol, "{err}");
     }
 
     fn page_line(next: i64, more: bool) -> String {
@@ -619,16 +716,13 @@ mod tests {
         )
     }
 
+    /// The pages a streamed answer of `body` delivers, and how it ended.
     fn stream_from(body: Vec<u8>) -> (Vec<i64>, Result<(), TransportError>) {
-        let url = one_answer_server(body);
-        let t = HttpTransport::new(
-            &url,
-            "t",
-            "s",
-            Duration::from_secs(5),
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let (url, _) = answering(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson",
+            body,
+        );
+        let t = transport(&url);
         let mut got = Vec::new();
         let result = t.changes_stream(0, 1, 16, &mut |page| {
             got.push(page.next);
@@ -662,7 +756,6 @@ mod tests {
         assert_eq!(result.unwrap_err().class, ErrorClass::Protocol);
     }
 
-    /// Hands out `tokens` in turn, recording whether each ask was a refresh.
     struct Renewing {
         tokens: std::sync::Mutex<Vec<Result<String, TokenError>>>,
         asked: std::sync::Mutex<Vec<bool>>,
