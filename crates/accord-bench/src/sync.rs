@@ -369,9 +369,9 @@ fn feed(
     let limit = accord_protocol::MAX_PAGE_LIMIT;
     let pages = b.records.div_ceil(limit as usize);
     println!(
-        "\n| server feed, {pages} pages of {limit} | storage pages/s | HTTP pages/s | wire bytes/record | plain SELECT pages/s | storage / SELECT |"
+        "\n| server feed, {pages} pages of {limit} | storage pages/s | HTTP pages/s, a request each | HTTP pages/s, streamed | wire bytes/record (streamed) | plain SELECT pages/s | storage / SELECT |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut backends: Vec<(&str, Arc<dyn Storage>, i64)> = Vec::new();
     let sqlite_space = {
         let user = sqlite
@@ -429,16 +429,36 @@ fn feed(
             }
         }
         let through_http = t.elapsed();
+        let before = transport.traffic().received;
+        let t = Instant::now();
+        let (mut since, mut streamed, mut finished) = (0, 0usize, false);
+        while !finished {
+            transport
+                .changes_stream(since, limit, 16, &mut |page| {
+                    streamed += page.changes.len();
+                    since = page.next;
+                    finished = !page.more || page.changes.is_empty();
+                    !finished
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let through_stream = t.elapsed();
+        let streamed_bytes = transport.traffic().received - before;
+        if streamed != n {
+            bail!("the streamed feed held {streamed} records, the paged one {n}");
+        }
         server.stop();
         let plain = match name {
             "sqlite" => plain_select_sqlite(&dir.join("server.db"), space_id, limit)?,
             _ => plain_select_postgres(pg_url.as_deref().unwrap_or_default(), space_id, limit)?,
         };
         println!(
-            "| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.0} ({:.0}) | {:.0} | {:.2} |",
             rate(pages, through_storage),
             rate(pages, through_http),
-            transport.traffic().received as f64 / n.max(1) as f64,
+            rate(pages, through_stream),
+            before as f64 / n.max(1) as f64,
+            streamed_bytes as f64 / n.max(1) as f64,
             rate(pages, plain),
             plain.as_secs_f64() / through_storage.as_secs_f64()
         );
