@@ -1026,13 +1026,13 @@ impl TemplateMiner {
         !fillers.iter().any(|f| self.is_phrase(f))
     }
 
-    /// Whether `codes` holds two or more words and nothing else but punctuation, all
-    /// plain words of a sentence (letters only, lower case after the first): wording,
-    /// not a name.
+    /// Whether `codes` is two or more words and nothing else, all plain words of a
+    /// sentence (letters only, lower case after the first): wording, not a name (and not
+    /// a list, whose items punctuation separates).
     fn is_phrase(&self, codes: &[u32]) -> bool {
         let words: Vec<&WordInfo> = codes.iter().filter_map(|&c| self.word(c)).collect();
         words.len() >= 2
-            && codes.iter().all(|&c| c != VAR)
+            && words.len() == codes.len()
             && words.iter().enumerate().all(|(k, w)| {
                 w.alphabetic
                     && (k == 0
