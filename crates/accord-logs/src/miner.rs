@@ -28,9 +28,18 @@
 //!    one side of it is a variable of the other (a value that looked like a word in some
 //!    lines, a name with a space in it), or when it lies between one pair of quotes.
 //!    A stretch with a constant word on either side is a different statement. This is
-//!    the one criterion for merging, and it names no value, word or log.
+//!    the one criterion for merging, and it names no value, word or log. (A stretch the
+//!    alignment cut in two at a bracket both sides have is judged whole.)
+//! 4. Templates of one tag that are the same outside one place (a token, the gap
+//!    between two tokens, or the inside of a pair of brackets or quotes) are merged when
+//!    what they hold there varies like a value across all of them: one token that names
+//!    something, or is a variable in one template and a word in another; or, inside
+//!    brackets, several tokens taking many values (a name with spaces) or a value with
+//!    an optional bracketed detail, with no word common to all and no phrase among them.
+//!    Step 2's statistic taken over templates instead of lines: it undoes splits step 1
+//!    made where a value looked like a constant word in some lines.
 //!
-//! Every rule of steps 1-3 is a knob of [`MinerSettings`], whose default is chosen on
+//! Every rule of steps 1-4 is a knob of [`MinerSettings`], whose default is chosen on
 //! labelled logs by leave-one-system-out (`accord-bench ga`); there is one configuration
 //! for every log, nothing here is tuned per app.
 
@@ -427,6 +436,17 @@ impl TemplateMiner {
         } else {
             (0..clusters.len()).collect()
         };
+        let roots = if s.skeleton_merge {
+            let (roots, slots) = self.merge_skeletons(&clusters, &patterns, &counts, roots, s);
+            for (root, from, to) in slots {
+                for c in &mut patterns[root][from..to] {
+                    *c = VAR;
+                }
+            }
+            roots
+        } else {
+            roots
+        };
 
         // Template order: by tag, then by a hash of the root's pattern, so the numbering
         // does not depend on the order the lines came in.
@@ -817,9 +837,18 @@ impl TemplateMiner {
         for &b in &order {
             for (a, gaps) in &proposals[b] {
                 let slot = |g: &Gap| self.gap_is_slot(&patterns[*a], &patterns[b], g, s);
-                if !gaps.iter().all(slot) {
-                    continue;
-                }
+                let gaps = if gaps.iter().all(slot) {
+                    gaps.clone()
+                } else {
+                    // The alignment may cut one optional part in two at a bracket both
+                    // sides have (`(1 KB)` against `(1 KB (1024 bytes))`): judged again
+                    // with stretches joined across matched punctuation and variables.
+                    let joined = coalesce(&patterns[*a], gaps);
+                    if !joined.iter().all(slot) {
+                        continue;
+                    }
+                    joined
+                };
                 let ra = find(&mut parent, *a);
                 let rb = find(&mut parent, b);
                 // The root of a union is its cluster that comes first in `order`.
@@ -838,6 +867,180 @@ impl TemplateMiner {
             }
         }
         ((0..n).map(|i| find(&mut parent, i)).collect(), slots)
+    }
+
+    /// Step 4: templates of one tag that are the same outside one stretch (their
+    /// *skeleton*: the tokens before and after it) are one statement when what they hold
+    /// in the stretch varies like a value across all of them
+    /// ([`fillers_are_slot`](Self::fillers_are_slot)). The stretches tried are each
+    /// token, each place between two tokens (an optional value) and the inside of each
+    /// pair of brackets or quotes. This is the statistic of step 2 taken over templates
+    /// instead of lines: it reaches a value that step 1 kept apart because it looked like
+    /// a constant word in some lines, and a bracketed value of several tokens (a name
+    /// with spaces, a value with an optional detail). The skeleton must hold at least two
+    /// words and at least as many as the stretch, so statements sharing a word or two
+    /// are not taken for one with a long slot. Returns each cluster's root and the
+    /// stretches of roots that became slots.
+    fn merge_skeletons(
+        &self,
+        clusters: &[Vec<ShapeId>],
+        patterns: &[Vec<u32>],
+        counts: &[u64],
+        roots: Vec<usize>,
+        s: &MinerSettings,
+    ) -> (Vec<usize>, Vec<(usize, usize, usize)>) {
+        let n = clusters.len();
+        let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
+        let mut totals = vec![0u64; n];
+        for (c, &r) in roots.iter().enumerate() {
+            totals[r] += counts[c];
+        }
+        let mut distinct: Vec<usize> = roots.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // The largest template leads a union, equal ones by pattern, so which one leads
+        // does not depend on the order lines came in.
+        let rank: Vec<(u32, std::cmp::Reverse<u64>, u64)> = (0..n)
+            .map(|r| {
+                let canonical = if roots[r] == r {
+                    self.canonical(&patterns[r])
+                } else {
+                    0
+                };
+                (tag_of(r), std::cmp::Reverse(totals[r]), canonical)
+            })
+            .collect();
+        // (tag, prefix length, suffix length, prefix hash, suffix hash) -> stretches.
+        type SkeletonKey = (u32, u32, u32, u64, u64);
+        let mut skeletons: QuickMap<SkeletonKey, Vec<(usize, usize, usize)>> = QuickMap::default();
+        for &r in &distinct {
+            let p = &patterns[r];
+            let len = p.len();
+            let mut prefix = vec![0u64; len + 1];
+            let mut words = vec![0usize; len + 1];
+            for i in 0..len {
+                let mut h = QuickHasher(prefix[i]);
+                h.write_u32(p[i]);
+                prefix[i + 1] = h.finish();
+                words[i + 1] = words[i] + usize::from(p[i] >= FIRST_WORD);
+            }
+            let mut suffix = vec![0u64; len + 1];
+            for j in (0..len).rev() {
+                let mut h = QuickHasher(suffix[j + 1]);
+                h.write_u32(p[j]);
+                suffix[j] = h.finish();
+            }
+            let tokens = (0..len).flat_map(|i| [(i, i), (i, i + 1)]);
+            let bracketed = bracket_pairs(p)
+                .into_iter()
+                .map(|(open, close)| (open + 1, close))
+                .filter(|&(i, j)| j > i + 1);
+            for (i, j) in tokens.chain([(len, len)]).chain(bracketed) {
+                let skeleton = words[i] + words[len] - words[j];
+                if skeleton < 2 || skeleton < words[j] - words[i] {
+                    continue;
+                }
+                let key = (tag_of(r), i as u32, (len - j) as u32, prefix[i], suffix[j]);
+                skeletons.entry(key).or_default().push((r, i, j));
+            }
+        }
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let mut marked = Vec::new();
+        for members in skeletons.values() {
+            if members.len() < 2 {
+                continue;
+            }
+            let (r0, i0, j0) = members[0];
+            let p0 = &patterns[r0];
+            // The same skeleton for real, not only the same hash.
+            let same: Vec<(usize, usize, usize)> = members
+                .iter()
+                .copied()
+                .filter(|&(r, i, j)| {
+                    let p = &patterns[r];
+                    p[..i] == p0[..i0] && p[j..] == p0[j0..]
+                })
+                .collect();
+            let mut fillers: Vec<&[u32]> =
+                same.iter().map(|&(r, i, j)| &patterns[r][i..j]).collect();
+            fillers.sort_unstable();
+            fillers.dedup();
+            let place = Place {
+                enclosed: i0 > 0 && p0.get(j0).is_some_and(|&close| closes(p0[i0 - 1], close)),
+                first: i0 == 0,
+            };
+            if fillers.len() < 2 || !self.fillers_are_slot(&fillers, place, s) {
+                continue;
+            }
+            for &(r, i, j) in &same {
+                let (a, b) = (find(&mut parent, r0), find(&mut parent, r));
+                if a != b {
+                    let (first, second) = if rank[a] <= rank[b] { (a, b) } else { (b, a) };
+                    parent[second] = first;
+                }
+                marked.push((r, i, j));
+            }
+        }
+        let roots: Vec<usize> = roots.iter().map(|&r| find(&mut parent, r)).collect();
+        let slots = marked
+            .into_iter()
+            .filter(|&(r, _, _)| find(&mut parent, r) == r)
+            .collect();
+        (roots, slots)
+    }
+
+    /// Whether what templates sharing a skeleton hold at one place (`fillers`, distinct)
+    /// is a value. One token or none: when one of them names something, or one is a
+    /// variable and another a word (a value that looked like a word in some lines), but
+    /// not at the start when the first word is a constant (`first_word_anchor`).
+    /// Several tokens: only inside brackets or quotes, when they take at least
+    /// `min_values_for_variable` values or each is a value with an optional bracketed
+    /// detail, no word is in all of them (a word every one has is a constant, so the
+    /// stretch is not the slot) and none is a phrase ([`is_phrase`](Self::is_phrase):
+    /// different wording of a message, not a name).
+    fn fillers_are_slot(&self, fillers: &[&[u32]], place: Place, s: &MinerSettings) -> bool {
+        if fillers.iter().all(|f| f.len() <= 1) {
+            let names = fillers
+                .iter()
+                .any(|f| f.first().is_some_and(|&c| self.is_identifier(c, s)));
+            let variable = fillers.iter().any(|f| f == &[VAR]);
+            let anchored = place.first && s.first_word_anchor;
+            return (s.identifiers_vary && names) || (variable && !anchored);
+        }
+        let enough = fillers.len() >= s.min_values_for_variable
+            || fillers.iter().all(|f| optional_detail(f));
+        if !place.enclosed || !enough {
+            return false;
+        }
+        let in_all = |c: &u32| fillers.iter().all(|f| f.contains(c));
+        if fillers[0].iter().any(|c| *c >= FIRST_WORD && in_all(c)) {
+            return false;
+        }
+        !fillers.iter().any(|f| self.is_phrase(f))
+    }
+
+    /// Whether `codes` is two or more words and nothing else, all plain words of a
+    /// sentence (letters only, lower case after the first): wording, not a name (and not
+    /// a list, whose items punctuation separates).
+    fn is_phrase(&self, codes: &[u32]) -> bool {
+        let words: Vec<&WordInfo> = codes.iter().filter_map(|&c| self.word(c)).collect();
+        words.len() >= 2
+            && words.len() == codes.len()
+            && words.iter().enumerate().all(|(k, w)| {
+                w.alphabetic
+                    && (k == 0
+                        || w.text
+                            .as_bytes()
+                            .first()
+                            .is_some_and(u8::is_ascii_lowercase))
+            })
     }
 
     /// Whether one stretch where two aligned patterns differ is a variable part.
@@ -945,6 +1148,74 @@ impl TemplateMiner {
 struct Gap {
     a: (usize, usize),
     b: (usize, usize),
+}
+
+/// Where a stretch of step 4 lies in its skeleton.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// Inside one pair of brackets or quotes.
+    enclosed: bool,
+    /// At the start of the message.
+    first: bool,
+}
+
+/// Whether `codes` is a value, alone or followed by one bracketed part (`<*>`,
+/// `<*> (<*> bytes)`, `<*> (Linux; Android <*>)`): a value with an optional detail.
+fn optional_detail(codes: &[u32]) -> bool {
+    match codes {
+        [VAR] => true,
+        [VAR, rest @ ..] => bracket_pairs(rest).contains(&(0, rest.len() - 1)),
+        _ => false,
+    }
+}
+
+/// Positions of each opening bracket or quote of `codes` and of the one that closes it.
+fn bracket_pairs(codes: &[u32]) -> Vec<(usize, usize)> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut pairs = Vec::new();
+    for (k, &c) in codes.iter().enumerate() {
+        if let Some(&o) = open.last() {
+            if closes(codes[o], c) {
+                open.pop();
+                pairs.push((o, k));
+                continue;
+            }
+        }
+        let opening = [b'(', b'[', b'{', b'<', b'"', b'\'']
+            .iter()
+            .any(|&b| c == delimiter_code(b));
+        if opening {
+            open.push(k);
+        }
+    }
+    pairs
+}
+
+/// Whether `close` is the delimiter that closes `open` (a bracket, or the same quote).
+fn closes(open: u32, close: u32) -> bool {
+    let pair = |a: u8, b: u8| open == delimiter_code(a) && close == delimiter_code(b);
+    pair(b'(', b')')
+        || pair(b'[', b']')
+        || pair(b'{', b'}')
+        || pair(b'<', b'>')
+        || (open == close && (open == DOUBLE_QUOTE || open == SINGLE_QUOTE))
+}
+
+/// `gaps` with neighbouring stretches joined where all `a` holds between them is
+/// punctuation and variables.
+fn coalesce(a: &[u32], gaps: &[Gap]) -> Vec<Gap> {
+    let mut out: Vec<Gap> = Vec::with_capacity(gaps.len());
+    for g in gaps {
+        if let Some(last) = out.last_mut() {
+            if a[last.a.1..g.a.0].iter().all(|&c| c < FIRST_WORD) {
+                last.a.1 = g.a.1;
+                last.b.1 = g.b.1;
+                continue;
+            }
+        }
+        out.push(g.clone());
+    }
+    out
 }
 
 /// Number of elements two sorted lists share, counting repeats as often as both have
@@ -1222,6 +1493,42 @@ mod tests {
             "flushed blocks [] to disk",
         ]);
         assert_eq!(groups, vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_value_with_an_optional_bracketed_detail_is_one_slot() {
+        let groups = groups(&[
+            "client 10.0.0.1 connected (curl/8.5.0)",
+            "client 10.0.0.2 connected (Mozilla/5.0 (X11; Linux x86_64; rv:121.0))",
+            "client 10.0.0.3 connected (okhttp/4.12.0)",
+            "purged 12 keys (512 B) from sessions",
+            "purged 7 keys (1.5 KB (1536 bytes)) from sessions",
+            "purged 3 keys (9 B) from sessions",
+        ]);
+        assert_eq!(groups, vec![0, 0, 0, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_bracketed_name_with_spaces_is_one_slot() {
+        let groups = groups(&[
+            "paired speaker 11 (Kitchen) over bluetooth",
+            "paired speaker 12 (Living Room Left) over bluetooth",
+            "paired speaker 13 (Bath) over bluetooth",
+            "paired speaker 14 (Garden Shed) over bluetooth",
+            "paired speaker 15 (Kitchen) over bluetooth",
+        ]);
+        assert_eq!(groups, vec![0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn bracketed_phrases_of_a_message_stay_apart() {
+        let groups = groups(&[
+            "upload 1 failed (connection refused)",
+            "upload 2 failed (disk quota exceeded)",
+            "upload 3 failed (permission denied)",
+            "upload 4 failed (connection refused)",
+        ]);
+        assert_eq!(groups, vec![0, 1, 2, 0]);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct MinerSettings {
     pub region_merge: bool,
     /// Least share of words (percent of the longer's) two aligned templates must match.
     pub region_min_match: usize,
+    /// Templates that are the same around one stretch (a skeleton) merge when what they
+    /// hold there varies like a value across the group (step 4 of the miner).
+    pub skeleton_merge: bool,
 }
 
 impl Default for MinerSettings {
@@ -73,6 +76,7 @@ impl Default for MinerSettings {
             kind_split: true,
             region_merge: true,
             region_min_match: 50,
+            skeleton_merge: true,
         }
     }
 }
@@ -142,6 +146,7 @@ knobs! {
     kind_split: switch, false;
     region_merge: switch, false;
     region_min_match: count = &[50, 30, 70], false;
+    skeleton_merge: switch, false;
 }
 
 impl MinerSettings {
