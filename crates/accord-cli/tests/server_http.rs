@@ -57,19 +57,21 @@ fn stale_base_version_gets_a_conflict_with_the_current_record() {
     assert_eq!(s.seq(), 2);
 }
 
+/// Writes records `n0`... (`n00`... with `width` 2) through one push of `n` mutations.
+fn numbered_mutations(s: &TestServer, token: &str, n: usize, width: usize) {
+    let url = format!("{}/v1/spaces/notes/mutations", s.url());
+    let muts: Vec<Value> = (0..n)
+        .map(|i| mutation(&format!("n{i:0width$}"), &format!("m{i}"), 0))
+        .collect();
+    let (status, answer) = post(&url, Some(token), &json!({ "mutations": muts }).to_string());
+    assert_eq!(status, 200, "{answer}");
+}
+
 #[test]
 fn changes_feed_pages_by_seq() {
     let s = TestServer::start();
     let token = s.user("alice");
-    let url = format!("{}/v1/spaces/notes/mutations", s.url());
-    let muts: Vec<Value> = (0..5)
-        .map(|i| mutation(&format!("n{i}"), &format!("m{i}"), 0))
-        .collect();
-    post(
-        &url,
-        Some(&token),
-        &json!({ "mutations": muts }).to_string(),
-    );
+    numbered_mutations(&s, &token, 5, 1);
     let feed = format!("{}/v1/spaces/notes/changes", s.url());
     let (st, page) = get(&format!("{feed}?since=0&limit=2"), Some(&token));
     assert_eq!(st, 200);
@@ -90,15 +92,7 @@ fn changes_feed_pages_by_seq() {
 fn a_streamed_feed_holds_the_same_pages_a_line_each_and_stops_where_asked() {
     let s = TestServer::start();
     let token = s.user("alice");
-    let url = format!("{}/v1/spaces/notes/mutations", s.url());
-    let muts: Vec<Value> = (0..25)
-        .map(|i| mutation(&format!("n{i:02}"), &format!("m{i}"), 0))
-        .collect();
-    post(
-        &url,
-        Some(&token),
-        &json!({ "mutations": muts }).to_string(),
-    );
+    numbered_mutations(&s, &token, 25, 2);
     let feed = format!("{}/v1/spaces/notes/changes", s.url());
     let bearer = format!("Bearer {token}");
     let lines = |query: &str| -> Vec<Value> {

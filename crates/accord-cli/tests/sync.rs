@@ -561,9 +561,7 @@ fn interrupt_stops_a_sync_between_steps() {
     seeder.put_many("notes", rows).unwrap();
     done(&seeder.sync());
 
-    let mut config = server.device_config("b", &token);
-    config.sync.page_limit = 10;
-    let b = Arc::new(Accord::open(config).unwrap());
+    let b = Arc::new(device_paging(&server, "b", &token, 10));
     let handle = b.interrupt_handle();
     let progress: accord::ProgressListener = Arc::new(move |p| {
         if p.done >= 50 {
@@ -612,20 +610,31 @@ fn observers_hear_local_and_synced_changes() {
     assert!(b.unobserve(id));
 }
 
-#[test]
-fn many_records_page_through_the_feed() {
-    let server = TestServer::start();
+/// Puts `n` records `r00000`, `r00001`, ... `{"i": i}` on the server through device
+/// "a" (one push); returns that sync's report.
+fn numbered_records_on_the_server(server: &TestServer, n: usize) -> accord::SyncReport {
     let a = server.device("a", &server.user("alice"));
-    let rows: Vec<_> = (0..2500)
+    let rows: Vec<_> = (0..n)
         .map(|i| (format!("r{i:05}"), json!({"i": i})))
         .collect();
     a.put_many("notes", rows).unwrap();
     let r = a.sync();
     done(&r);
-    assert_eq!(r.pushed, 2500);
-    let mut config = server.device_config("b", &server.user("bob"));
-    config.sync.page_limit = 300;
-    let b = Accord::open(config).unwrap();
+    r
+}
+
+/// A new device of `token`'s that pulls `page_limit` records a page.
+fn device_paging(server: &TestServer, name: &str, token: &str, page_limit: u32) -> Accord {
+    let mut config = server.device_config(name, token);
+    config.sync.page_limit = page_limit;
+    Accord::open(config).unwrap()
+}
+
+#[test]
+fn many_records_page_through_the_feed() {
+    let server = TestServer::start();
+    assert_eq!(numbered_records_on_the_server(&server, 2500).pushed, 2500);
+    let b = device_paging(&server, "b", &server.user("bob"), 300);
     let r = b.sync();
     done(&r);
     assert_eq!(r.pulled, 2500);
@@ -639,16 +648,9 @@ fn many_records_page_through_the_feed() {
 #[test]
 fn a_streamed_pull_cut_short_resumes_after_its_last_whole_page_and_repeats_none() {
     let server = TestServer::start();
-    let a = server.device("a", &server.user("alice"));
-    let rows: Vec<_> = (0..1000)
-        .map(|i| (format!("r{i:05}"), json!({"i": i})))
-        .collect();
-    a.put_many("notes", rows).unwrap();
-    done(&a.sync());
+    numbered_records_on_the_server(&server, 1000);
     let token = server.user("bob");
-    let mut config = server.device_config("b", &token);
-    config.sync.page_limit = 40;
-    let b = Accord::open(config).unwrap();
+    let b = device_paging(&server, "b", &token, 40);
     let flaky = Flaky::new(&server, &token);
     // The first two streamed answers break after 3 pages each.
     flaky.cut_streams_after.store(3, Ordering::SeqCst);
@@ -671,16 +673,9 @@ fn a_streamed_pull_cut_short_resumes_after_its_last_whole_page_and_repeats_none(
 #[test]
 fn a_pull_from_a_server_that_does_not_stream_asks_page_by_page() {
     let server = TestServer::start();
-    let a = server.device("a", &server.user("alice"));
-    let rows: Vec<_> = (0..100)
-        .map(|i| (format!("r{i:05}"), json!({"i": i})))
-        .collect();
-    a.put_many("notes", rows).unwrap();
-    done(&a.sync());
+    numbered_records_on_the_server(&server, 100);
     let token = server.user("bob");
-    let mut config = server.device_config("b", &token);
-    config.sync.page_limit = 10;
-    let b = Accord::open(config).unwrap();
+    let b = device_paging(&server, "b", &token, 10);
     let flaky = Flaky::new(&server, &token);
     flaky.hide_features.store(true, Ordering::SeqCst);
     let r = b.sync_via(&flaky, None);
@@ -983,9 +978,7 @@ fn progress_counts_records_of_the_total_and_bytes_as_they_move() {
         [(400, Some(1200)), (800, Some(1200)), (1200, Some(1200))]
     );
 
-    let mut config = server.device_config("b", &server.user("bob"));
-    config.sync.page_limit = 500;
-    let b = Accord::open(config).unwrap();
+    let b = device_paging(&server, "b", &server.user("bob"), 500);
     seen.lock().unwrap().clear();
     let report = b.sync_with_progress(Some(record(&seen)));
     done(&report);
@@ -1011,9 +1004,7 @@ fn progress_counts_records_of_the_total_and_bytes_as_they_move() {
     assert!(last.bytes_received > 0 && last.bytes_received <= report.bytes_received);
 
     // A server that cannot count still drives progress, without a total.
-    let mut config = server.device_config("c", &server.user("carol"));
-    config.sync.page_limit = 500;
-    let c = Accord::open(config).unwrap();
+    let c = device_paging(&server, "c", &server.user("carol"), 500);
     let old = OldServer(
         HttpTransport::new(
             &server.url(),
