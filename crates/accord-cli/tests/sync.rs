@@ -852,10 +852,13 @@ fn a_new_write_of_the_record_supersedes_its_quarantined_write() {
     let token = server.user("alice");
     let a = server.device("a", &token);
     a.put("notes", "n", json!({"body": "first\n"})).unwrap();
-    // Sent once with its answer lost, then its frozen copy damaged.
+    // Taken from the queue and sent once (never reaching the server), its answer lost,
+    // then its frozen copy damaged.
     damage(
         &server.store_path("a"),
-        r#"UPDATE outbox SET attempts = 1, data = '[1, 2' WHERE id = 'n'"#,
+        r#"INSERT INTO outbox (mutation_id, collection, id, base_version, data, hlc, created_ms, attempts)
+               SELECT 'm-lost', collection, id, version, '[1, 2', hlc, 1, 1 FROM records WHERE id = 'n';
+           UPDATE records SET queued = NULL WHERE id = 'n'"#,
     );
     let r = a.sync();
     assert_eq!(r.quarantined.len(), 1, "{r:#?}");

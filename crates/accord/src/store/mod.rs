@@ -7,6 +7,7 @@
 //! never half.
 
 mod conflicts;
+mod json_text;
 mod logs;
 mod meta;
 mod outbox;
@@ -208,14 +209,14 @@ pub(crate) fn write_batch(
     collection: &str,
     writes: &[(String, RecordWrite)],
 ) -> Result<Vec<String>> {
-    let mut clock = Meta::clock(conn, device)?;
+    let mut writer = records::LocalWriter::new(conn, device)?;
     let mut changed = Vec::new();
     for (id, w) in writes {
-        if records::write_local(conn, &mut clock, collection, id, w)? {
+        if writer.write(collection, id, w)? {
             changed.push(id.clone());
         }
     }
-    Meta::save_clock(conn, &clock)?;
+    writer.finish()?;
     Ok(changed)
 }
 
@@ -246,7 +247,7 @@ pub(crate) fn keep_local_over(
     hlc: &str,
 ) -> Result<()> {
     records::store_merged(conn, remote, data, hlc)?;
-    outbox::replace_for_record(conn, &remote.collection, &remote.id, remote.version, hlc)
+    outbox::replace_for_record(conn, &remote.collection, &remote.id)
 }
 
 /// `execute` through the connection's statement cache (the hot paths run the same few
@@ -450,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn the_outbox_rebuilt_by_version_5_keeps_its_rows_and_never_reuses_a_position() {
+    fn upgrades_keep_every_queued_write_in_order_and_never_reuse_a_position() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v4.db");
         {
@@ -460,11 +461,25 @@ mod tests {
             }
             conn.pragma_update(None, "user_version", 4).unwrap();
             let tx = conn.transaction().unwrap();
+            // Records r1..r7 wait: r1..r6 unsent (their rows stand for the record), r7
+            // sent once with its answer not recorded (its row keeps what was sent).
             for seq in 1..=9 {
+                let sent = seq > 6;
                 tx.execute(
                     "INSERT INTO outbox (mutation_id, collection, id, base_version, data, hlc, created_ms, attempts)
-                     VALUES (?1, 'notes', ?2, 0, '{\"n\":1}', 'h', 1, ?3)",
-                    rusqlite::params![format!("m{seq}"), format!("r{seq}"), i64::from(seq > 6)],
+                     VALUES (?1, 'notes', ?2, 0, ?3, 'h', 1, ?4)",
+                    rusqlite::params![
+                        format!("m{seq}"),
+                        format!("r{seq}"),
+                        sent.then_some("{\"n\":7}"),
+                        i64::from(sent)
+                    ],
+                )
+                .unwrap();
+                tx.execute(
+                    "INSERT INTO records (collection, id, data, hlc, updated_ms, dirty)
+                     VALUES ('notes', ?1, ?2, 'h', 1, 1)",
+                    rusqlite::params![format!("r{seq}"), format!("{{\"n\":{seq}}}")],
                 )
                 .unwrap();
             }
@@ -476,11 +491,22 @@ mod tests {
         assert_eq!(report.migrated_from, 4);
         let kept = store.read(outbox_rows).unwrap();
         assert_eq!(
-            kept.iter().map(|r| r.seq).collect::<Vec<_>>(),
-            (1..=7).collect::<Vec<_>>()
+            kept.iter()
+                .map(|r| (r.seq, r.id.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (7, "r7"),
+                (0, "r1"),
+                (0, "r2"),
+                (0, "r3"),
+                (0, "r4"),
+                (0, "r5"),
+                (0, "r6")
+            ],
+            "the sent row stays in the outbox, the unsent writes queue in their order"
         );
-        assert_eq!(kept[6].mutation_id, "m7");
-        assert_eq!(kept[6].attempts, 1, "a sent row stays sent");
+        assert_eq!(kept[0].mutation_id, "m7");
+        assert_eq!(kept[0].attempts, 1, "a sent row stays sent");
         let edit = [(
             "fresh".to_string(),
             RecordWrite::Put(serde_json::json!({"body": "new"})),
@@ -488,12 +514,28 @@ mod tests {
         store
             .write(|tx| write_batch(tx, "dev", "notes", &edit))
             .unwrap();
-        let queued = store.read(outbox_rows).unwrap();
+        let batch = store.write(|tx| take_batch(tx, 100, Rows::All)).unwrap();
         assert_eq!(
-            queued.last().map(|r| r.seq),
-            Some(10),
-            "positions 8 and 9 were used before the upgrade and are not given out again"
+            batch
+                .iter()
+                .map(|(r, m)| (r.seq, r.id.as_str(), m.data.clone()))
+                .collect::<Vec<_>>(),
+            vec![
+                (7, "r7", Some(serde_json::json!({"n": 7}))),
+                (10, "r1", Some(serde_json::json!({"n": 1}))),
+                (11, "r2", Some(serde_json::json!({"n": 2}))),
+                (12, "r3", Some(serde_json::json!({"n": 3}))),
+                (13, "r4", Some(serde_json::json!({"n": 4}))),
+                (14, "r5", Some(serde_json::json!({"n": 5}))),
+                (15, "r6", Some(serde_json::json!({"n": 6}))),
+                (16, "fresh", Some(serde_json::json!({"body": "new"}))),
+            ],
+            "positions 8 and 9 were used before the upgrade and are not given out again; \
+             an unsent write is sent with the record's current state"
         );
+        assert!(batch[1..].iter().all(|(r, m)| !r.mutation_id.is_empty()
+            && r.mutation_id == m.mutation_id
+            && r.attempts == 1));
         let indexes: Vec<String> = store
             .read(|c| {
                 let mut stmt = c.prepare(
@@ -503,19 +545,15 @@ mod tests {
                 Ok::<_, Error>(names.collect::<rusqlite::Result<Vec<String>>>()?)
             })
             .unwrap();
-        assert!(
-            indexes.contains(&"outbox_record".to_string()),
-            "{indexes:?}"
-        );
-        assert!(
-            !indexes.contains(&"records_dirty".to_string()),
-            "{indexes:?}"
-        );
-        assert!(
-            !indexes
-                .iter()
-                .any(|n| n.starts_with("sqlite_autoindex_outbox")),
-            "no unique index of mutation ids is left: {indexes:?}"
+        assert_eq!(
+            indexes,
+            [
+                "conflicts_open",
+                "outbox_record",
+                "records_queued",
+                "sqlite_autoindex_meta_1"
+            ],
+            "no unique index of mutation ids and no index of dirty records is left"
         );
     }
 

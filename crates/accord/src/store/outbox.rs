@@ -11,9 +11,10 @@ use accord_protocol::{now_ms, Mutation};
 /// One queued mutation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
-    /// Queue position.
+    /// Outbox position, given when the write is first sent (0 for a write not yet sent).
     pub seq: i64,
-    /// Sent as the mutation id; unchanged across retries.
+    /// Sent as the mutation id; unchanged across retries (empty for a write not yet
+    /// sent: it is made when the write is first sent).
     pub mutation_id: String,
     /// Collection.
     pub collection: String,
@@ -21,8 +22,8 @@ pub struct OutboxRow {
     pub id: String,
     /// Server version the write was made from.
     pub base_version: i64,
-    /// New fields, as JSON text; `None` for a delete, and for a row not yet sent (it
-    /// stands for the record's current state until it is sent).
+    /// New fields, as JSON text, as sent; `None` for a delete, and for a write not yet
+    /// sent (it stands for the record's current state until it is sent).
     pub data: Option<String>,
     /// True for a delete.
     pub deleted: bool,
@@ -120,29 +121,17 @@ pub(crate) enum Rows {
 const COLUMNS: &str =
     "seq, mutation_id, collection, id, base_version, data, deleted, hlc, attempts, quarantined";
 
-/// Queues a local write. An unsent row carries no copy of the data: it stands for the
-/// record's current local state, which [`take_batch`] copies into the row when it is sent
-/// (and from then on the row is frozen, so a retry carries exactly what was sent). So a
-/// write is stored once, not twice, and a record has at most one unsent row: a new write
-/// to a record whose last row is unsent only moves that row's clock.
-pub(crate) fn enqueue(
-    conn: &Connection,
-    collection: &str,
-    id: &str,
-    base_version: i64,
-    hlc: &str,
-) -> Result<()> {
-    let updated = exec(
+/// The queue position a record with nothing queued takes next: after every position
+/// given so far. Positions only order the unsent writes among themselves (the outbox
+/// position sent to the server is made when a write is first sent), so a position freed
+/// by a sent write may be given again.
+pub(crate) fn next_position(conn: &Connection) -> Result<i64> {
+    Ok(query_row(
         conn,
-        "UPDATE outbox SET hlc = ?3
-         WHERE seq = (SELECT max(seq) FROM outbox WHERE collection = ?1 AND id = ?2)
-           AND attempts = 0 AND quarantined IS NULL",
-        params![collection, id, hlc],
-    )?;
-    if updated == 0 {
-        insert(conn, collection, id, base_version, hlc)?;
-    }
-    Ok(())
+        "SELECT coalesce(max(queued), 0) + 1 FROM records WHERE queued IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// A fresh mutation id: a UUIDv7 (time-ordered, so the server's index of ids grows at
@@ -159,36 +148,18 @@ fn new_mutation_id() -> String {
         .to_string()
 }
 
-/// Queues a new row for a record that has none (a clean or new record).
-pub(crate) fn insert(
-    conn: &Connection,
-    collection: &str,
-    id: &str,
-    base_version: i64,
-    hlc: &str,
-) -> Result<()> {
-    let mutation_id = new_mutation_id();
+/// Replaces every queued write of a record with its current local state, queued as one
+/// write not yet sent (after a merge: the old rows were made from a version the server
+/// has moved past; the record's row already holds that version).
+pub(crate) fn replace_for_record(conn: &Connection, collection: &str, id: &str) -> Result<()> {
+    drop_record(conn, collection, id)?;
+    let next = next_position(conn)?;
     exec(
         conn,
-        "INSERT INTO outbox (mutation_id, collection, id, base_version, hlc, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![mutation_id, collection, id, base_version, hlc, now_ms()],
+        "UPDATE records SET queued = ?3 WHERE collection = ?1 AND id = ?2",
+        params![collection, id, next],
     )?;
     Ok(())
-}
-
-/// Replaces every queued row of a record with one new mutation of its current local
-/// state (after a merge: the old rows were made from a version the server has moved
-/// past).
-pub(crate) fn replace_for_record(
-    conn: &Connection,
-    collection: &str,
-    id: &str,
-    base_version: i64,
-    hlc: &str,
-) -> Result<()> {
-    drop_record(conn, collection, id)?;
-    insert(conn, collection, id, base_version, hlc)
 }
 
 /// True when every queued row of the record is unsent (or there is none).
@@ -202,7 +173,7 @@ pub(crate) fn only_unsent(conn: &Connection, collection: &str, id: &str) -> Resu
     Ok(sent == 0)
 }
 
-/// Removes every queued row of a record.
+/// Removes every outbox row of a record (the caller sees to its `queued` entry).
 pub(crate) fn drop_record(conn: &Connection, collection: &str, id: &str) -> Result<()> {
     exec(
         conn,
@@ -212,63 +183,153 @@ pub(crate) fn drop_record(conn: &Connection, collection: &str, id: &str) -> Resu
     Ok(())
 }
 
-/// The next mutations to send, each with its wire form: the oldest queued row of each
-/// record that is not quarantined (a later row of the same record needs the version the
-/// earlier one will get), at most `limit`. Unsent rows take a copy of the record's
-/// current state and are marked sent before they leave, so later writes to the same
-/// records queue new rows and a retry resends the same thing.
+/// The next mutations to send, each with its wire form, at most `limit`: first the
+/// oldest outbox row of each record that is not quarantined (sent before, its answer not
+/// recorded; a later write of the same record needs the version it will get), then, for
+/// [`Rows::All`], the unsent writes of records with no such row, in the order they were
+/// queued. An unsent write becomes an outbox row here: it takes the next position, a
+/// mutation id and a copy of the record's current state, and is marked sent before it
+/// leaves, so later writes to the same record queue anew and a retry resends the same
+/// thing under the same id.
 ///
-/// A row whose data cannot be sent ([`DamagedRow`]) is quarantined instead: its data is
-/// kept in the row with the reason, and it is never sent. Rows carry the record's whole
-/// state, so a later write of the same record is sent in its place and, once the server
-/// has it, supersedes it. Empty only when nothing is left to send.
+/// A write whose data cannot be sent ([`DamagedRow`]) is quarantined instead: its data
+/// is kept in an outbox row with the reason, and it is never sent. A write carries the
+/// record's whole state, so a later write of the same record is sent in its place and,
+/// once the server has it, supersedes it. Empty only when nothing is left to send.
 pub(crate) fn take_batch(
     conn: &Connection,
     limit: usize,
     rows: Rows,
 ) -> Result<Vec<(OutboxRow, Mutation)>> {
-    let mut select = conn.prepare_cached(
-        "SELECT o.seq, o.mutation_id, o.collection, o.id, o.base_version,
-                CASE WHEN o.attempts = 0 THEN r.data ELSE o.data END,
-                CASE WHEN o.attempts = 0 THEN coalesce(r.deleted, 1) ELSE o.deleted END,
-                o.hlc, o.attempts, o.quarantined
-         FROM outbox o LEFT JOIN records r ON r.collection = o.collection AND r.id = o.id
-         WHERE o.seq IN (SELECT min(seq) FROM outbox WHERE quarantined IS NULL
-                         GROUP BY collection, id)
-           AND (?2 = 0 OR o.attempts > 0)
-         ORDER BY o.seq LIMIT ?1",
+    let mut sent_before = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox
+         WHERE seq IN (SELECT min(seq) FROM outbox WHERE quarantined IS NULL
+                       GROUP BY collection, id)
+         ORDER BY seq LIMIT ?1"
+    ))?;
+    let mut unsent = conn.prepare_cached(
+        "SELECT r.collection, r.id, r.version, r.data, r.deleted, r.hlc FROM records r
+         WHERE r.queued IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.collection = r.collection
+                           AND o.id = r.id AND o.quarantined IS NULL)
+         ORDER BY r.queued LIMIT ?1",
     )?;
-    let unanswered_only = rows == Rows::Unanswered;
-    let mut freeze = conn.prepare_cached(
-        "UPDATE outbox SET data = ?2, deleted = ?3, attempts = attempts + 1 WHERE seq = ?1",
-    )?;
-    let mut quarantine = conn.prepare_cached(
-        "UPDATE outbox SET data = ?2, deleted = ?3, quarantined = ?4 WHERE seq = ?1",
-    )?;
-    // Each round quarantines at least one row or returns, so this ends.
+    // Each round quarantines at least one write or returns, so this ends.
     loop {
-        let rows = select
-            .query_map(params![limit as i64, unanswered_only], OutboxRow::from_row)?
+        let mut batch = Vec::new();
+        let mut quarantined_any = false;
+        let resends = sent_before
+            .query_map([limit as i64], OutboxRow::from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut batch = Vec::with_capacity(rows.len());
-        for r in rows {
+        for r in resends {
             match r.to_mutation() {
                 Ok(m) => {
-                    freeze.execute(params![r.seq, r.data, r.deleted])?;
+                    exec(
+                        conn,
+                        "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1",
+                        [r.seq],
+                    )?;
                     batch.push((r, m));
                 }
                 Err(damage) => {
-                    quarantine.execute(params![r.seq, r.data, r.deleted, damage.to_string()])?;
+                    quarantine(conn, r.seq, &damage)?;
+                    quarantined_any = true;
                 }
             }
         }
-        if !batch.is_empty() {
+        let room = limit.saturating_sub(batch.len());
+        if rows == Rows::All && room > 0 {
+            let writes = unsent
+                .query_map([room as i64], |r| {
+                    Ok(Unsent {
+                        collection: r.get(0)?,
+                        id: r.get(1)?,
+                        version: r.get(2)?,
+                        data: r.get(3)?,
+                        deleted: r.get(4)?,
+                        hlc: r.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for w in writes {
+                let mut row = w.into_row();
+                let checked = row.to_mutation();
+                row.quarantined = checked.as_ref().err().map(DamagedRow::to_string);
+                row.attempts = i64::from(checked.is_ok());
+                row.seq = query_row(
+                    conn,
+                    "INSERT INTO outbox (mutation_id, collection, id, base_version, data,
+                                         deleted, hlc, created_ms, attempts, quarantined)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq",
+                    params![
+                        row.mutation_id,
+                        row.collection,
+                        row.id,
+                        row.base_version,
+                        row.data,
+                        row.deleted,
+                        row.hlc,
+                        now_ms(),
+                        row.attempts,
+                        row.quarantined
+                    ],
+                    |r| r.get(0),
+                )?;
+                exec(
+                    conn,
+                    "UPDATE records SET queued = NULL WHERE collection = ?1 AND id = ?2",
+                    [&row.collection, &row.id],
+                )?;
+                match checked {
+                    Ok(mut m) => {
+                        m.mutation_id.clone_from(&row.mutation_id);
+                        batch.push((row, m));
+                    }
+                    Err(_) => quarantined_any = true,
+                }
+            }
+        }
+        if !batch.is_empty() || !quarantined_any {
             return Ok(batch);
         }
     }
+}
+
+/// A record's write not yet sent, as `take_batch` reads it.
+struct Unsent {
+    collection: String,
+    id: String,
+    version: i64,
+    data: Option<String>,
+    deleted: bool,
+    hlc: String,
+}
+
+impl Unsent {
+    /// The outbox row it becomes (its position is given when it is stored).
+    fn into_row(self) -> OutboxRow {
+        OutboxRow {
+            seq: 0,
+            mutation_id: new_mutation_id(),
+            collection: self.collection,
+            id: self.id,
+            base_version: self.version,
+            data: if self.deleted { None } else { self.data },
+            deleted: self.deleted,
+            hlc: self.hlc,
+            attempts: 0,
+            quarantined: None,
+        }
+    }
+}
+
+fn quarantine(conn: &Connection, seq: i64, damage: &DamagedRow) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE outbox SET quarantined = ?2 WHERE seq = ?1",
+        params![seq, damage.to_string()],
+    )?;
+    Ok(())
 }
 
 /// The lowest position still queued (`None` when the outbox is empty). Every mutation
@@ -320,7 +381,9 @@ pub(crate) fn find(
 
 /// Removes an acknowledged row and every older row of the same record (an
 /// acknowledged later write implies the earlier ones were applied or superseded), and
-/// rebases the record's remaining rows on the new version. Returns whether rows remain.
+/// rebases the record's remaining rows on the new version (an unsent write builds on
+/// the record's version, which the caller moves). Returns whether writes of the record
+/// still wait: outbox rows, or an unsent write.
 pub(crate) fn acknowledge(conn: &Connection, row: &OutboxRow, version: i64) -> Result<bool> {
     exec(
         conn,
@@ -332,19 +395,40 @@ pub(crate) fn acknowledge(conn: &Connection, row: &OutboxRow, version: i64) -> R
         "UPDATE outbox SET base_version = ?3 WHERE collection = ?1 AND id = ?2",
         params![row.collection, row.id, version],
     )?;
-    Ok(remaining > 0)
+    let unsent: bool = query_row(
+        conn,
+        "SELECT queued IS NOT NULL FROM records WHERE collection = ?1 AND id = ?2",
+        [&row.collection, &row.id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .unwrap_or(false);
+    Ok(remaining > 0 || unsent)
 }
 
-/// Rows waiting, all records.
+/// Writes waiting, all records: outbox rows and unsent writes.
 pub(crate) fn pending(conn: &Connection) -> Result<i64> {
-    Ok(query_row(conn, "SELECT count(*) FROM outbox", [], |r| {
-        r.get(0)
-    })?)
+    Ok(query_row(
+        conn,
+        "SELECT (SELECT count(*) FROM outbox)
+              + (SELECT count(*) FROM records WHERE queued IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
-/// All queued rows in order (for inspection and tests).
+/// Every queued write in order (for inspection and tests): the outbox rows by position,
+/// then the unsent writes in queue order. An unsent write has no position or mutation
+/// id yet (both are made when it is first sent): `seq` 0, an empty `mutation_id`, and
+/// no data (it stands for the record's current state).
 pub(crate) fn all(conn: &Connection) -> Result<Vec<OutboxRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY seq");
+    let sql = format!(
+        "SELECT {COLUMNS}, 0 AS part, seq AS k FROM outbox
+         UNION ALL
+         SELECT 0, '', collection, id, version, NULL, deleted, hlc, 0, NULL, 1, queued
+         FROM records WHERE queued IS NOT NULL
+         ORDER BY part, k"
+    );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], OutboxRow::from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
+use super::meta::Meta;
 use super::outbox;
 use super::query::{self, Query};
 use super::{exec, query_row};
@@ -180,70 +181,118 @@ fn same_fields(stored: Option<&str>, new: Option<&str>) -> bool {
     }
 }
 
-/// Applies a local write and queues it for the server, ticking `clock` (the caller saves
-/// it once per transaction). Returns false when it changed nothing (deleting a record
-/// that does not exist, or writing the same fields again).
-pub(crate) fn write_local(
-    conn: &Connection,
-    clock: &mut Hlc,
-    collection: &str,
-    id: &str,
-    write: &RecordWrite,
-) -> Result<bool> {
-    // The row as stored, undecoded: deciding needs its version and flags, and its fields
-    // only to tell a repeated write, which compares texts.
-    let current: Option<(i64, bool, bool, Option<String>)> = query_row(
-        conn,
-        "SELECT version, deleted, dirty, data FROM records WHERE collection = ?1 AND id = ?2",
-        [collection, id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )
-    .optional()?;
-    let (data_text, deleted) = match write {
-        RecordWrite::Put(v) => (Some(v.to_string()), false),
-        RecordWrite::Delete => (None, true),
-    };
-    match &current {
-        None if deleted => return Ok(false),
-        Some((_, d, _, stored))
-            if *d == deleted && same_fields(stored.as_deref(), data_text.as_deref()) =>
-        {
-            return Ok(false)
-        }
-        _ => {}
-    }
-    *clock = Hlc::tick(clock, &clock.node);
-    let hlc = clock.to_string();
-    let version = current.as_ref().map_or(0, |c| c.0);
-    // A record created here and deleted before any sync never has to reach the server.
-    if deleted && version == 0 && outbox::only_unsent(conn, collection, id)? {
-        outbox::drop_record(conn, collection, id)?;
-        exec(
-            conn,
-            "DELETE FROM records WHERE collection = ?1 AND id = ?2",
-            [collection, id],
+/// Applies a transaction's local writes and queues them for the server. It holds what
+/// the writes of one transaction share: the clock (read once, saved by [`finish`]), the
+/// queue position a record with nothing queued takes next (see
+/// [`outbox::next_position`]), and the buffer each record's JSON text is written into.
+///
+/// [`finish`]: LocalWriter::finish
+pub(crate) struct LocalWriter<'c> {
+    conn: &'c Connection,
+    /// The one statement of a put, held for the transaction (a cache lookup per write
+    /// hashes its text).
+    upsert: rusqlite::CachedStatement<'c>,
+    clock: Hlc,
+    next: i64,
+    text: Vec<u8>,
+}
+
+impl<'c> LocalWriter<'c> {
+    pub(crate) fn new(conn: &'c Connection, device: &str) -> Result<LocalWriter<'c>> {
+        // A clean record keeps its base only implicitly (base is data); the first local
+        // write makes it explicit before replacing the data.
+        let upsert = conn.prepare_cached(
+            "INSERT INTO records (collection, id, data, deleted, version, dirty, hlc, rev, updated_ms, queued)
+             VALUES (?1, ?2, ?3, ?4, 0, 1, ?5, 1, ?6, ?7)
+             ON CONFLICT (collection, id) DO UPDATE SET
+                base = CASE WHEN records.dirty THEN records.base ELSE records.data END,
+                data = excluded.data, deleted = excluded.deleted, dirty = 1,
+                hlc = excluded.hlc, rev = rev + 1, updated_ms = excluded.updated_ms,
+                queued = coalesce(records.queued, excluded.queued)
+             WHERE records.deleted <> excluded.deleted OR records.data IS NOT excluded.data",
         )?;
-        return Ok(true);
+        Ok(LocalWriter {
+            conn,
+            upsert,
+            clock: Meta::clock(conn, device)?,
+            next: outbox::next_position(conn)?,
+            text: Vec::with_capacity(1024),
+        })
     }
-    // A clean record keeps its base only implicitly (base is data); the first local
-    // write makes it explicit before replacing the data.
-    exec(
-        conn,
-        "INSERT INTO records (collection, id, data, deleted, version, dirty, hlc, rev, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, 0, 1, ?5, 1, ?6)
-         ON CONFLICT (collection, id) DO UPDATE SET
-            base = CASE WHEN records.dirty THEN records.base ELSE records.data END,
-            data = excluded.data, deleted = excluded.deleted, dirty = 1,
-            hlc = excluded.hlc, rev = rev + 1, updated_ms = excluded.updated_ms",
-        params![collection, id, data_text, deleted, hlc, now_ms()],
-    )?;
-    // Only a dirty record has queued rows (a clean one has none to absorb the write).
-    if current.as_ref().is_some_and(|c| c.2) {
-        outbox::enqueue(conn, collection, id, version, &hlc)?;
-    } else {
-        outbox::insert(conn, collection, id, version, &hlc)?;
+
+    /// Applies one write. Returns false when it changed nothing (deleting a record that
+    /// does not exist, or writing the same fields again).
+    ///
+    /// A put is one statement: the row is written unless it already holds the same text
+    /// (every stored text is serde_json's compact output, keys sorted, so the same fields
+    /// are the same text). The queue entry is the row's `queued` position, kept when the
+    /// record already waits (a later write is sent in the same mutation).
+    pub(crate) fn write(
+        &mut self,
+        collection: &str,
+        id: &str,
+        write: &RecordWrite,
+    ) -> Result<bool> {
+        let conn = self.conn;
+        let data_text = match write {
+            RecordWrite::Put(v) => {
+                self.text.clear();
+                // A Value always serialises, as UTF-8; the errors are only the API's.
+                super::json_text::write_compact(&mut self.text, v)
+                    .map_err(|e| Error::invalid(format!("record {id}: {e}")))?;
+                Some(
+                    std::str::from_utf8(&self.text)
+                        .map_err(|e| Error::invalid(format!("record {id}: {e}")))?,
+                )
+            }
+            RecordWrite::Delete => {
+                let current: Option<(i64, bool)> = query_row(
+                    conn,
+                    "SELECT version, deleted FROM records WHERE collection = ?1 AND id = ?2",
+                    [collection, id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+                match current {
+                    None | Some((_, true)) => return Ok(false),
+                    // A record created here and deleted before any sync never has to
+                    // reach the server.
+                    Some((0, false)) if outbox::only_unsent(conn, collection, id)? => {
+                        outbox::drop_record(conn, collection, id)?;
+                        exec(
+                            conn,
+                            "DELETE FROM records WHERE collection = ?1 AND id = ?2",
+                            [collection, id],
+                        )?;
+                        return Ok(true);
+                    }
+                    Some(_) => None,
+                }
+            }
+        };
+        let deleted = data_text.is_none();
+        let ticked = Hlc::tick(&self.clock, &self.clock.node);
+        let written = self.upsert.execute(params![
+            collection,
+            id,
+            data_text,
+            deleted,
+            ticked.to_string(),
+            now_ms(),
+            self.next
+        ])?;
+        if written == 0 {
+            return Ok(false);
+        }
+        self.clock = ticked;
+        self.next += 1;
+        Ok(true)
     }
-    Ok(true)
+
+    /// Saves the clock (once per transaction).
+    pub(crate) fn finish(self) -> Result<()> {
+        Meta::save_clock(self.conn, &self.clock)
+    }
 }
 
 /// Takes the server's version of a record that has no local changes (or no local row),
@@ -326,7 +375,8 @@ pub(crate) fn adopt_remote(conn: &Connection, remote: &RemoteRecord) -> Result<(
          VALUES (?1, ?2, ?3, ?4, ?5, ?3, 0, ?6, 0, ?7)
          ON CONFLICT (collection, id) DO UPDATE SET
             data = excluded.data, deleted = excluded.deleted, version = excluded.version,
-            base = excluded.base, dirty = 0, hlc = excluded.hlc, updated_ms = excluded.updated_ms",
+            base = excluded.base, dirty = 0, hlc = excluded.hlc, updated_ms = excluded.updated_ms,
+            queued = NULL",
         params![
             remote.collection,
             remote.id,
