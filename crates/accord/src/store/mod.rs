@@ -558,6 +558,84 @@ mod tests {
     }
 
     #[test]
+    fn a_record_queues_one_write_at_a_time_and_leaves_the_queue_as_the_server_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("q.db")).unwrap();
+        let put = |id: &str, v: serde_json::Value| {
+            let w = [(id.to_string(), RecordWrite::Put(v))];
+            store
+                .write(|tx| write_batch(tx, "dev", "notes", &w))
+                .unwrap()
+        };
+        let load = |id: &str| {
+            store
+                .read(|c| LocalRecord::load(c, "notes", id))
+                .unwrap()
+                .unwrap()
+        };
+        let pending = || store.read(pending_mutations).unwrap();
+        let take = || store.write(|tx| take_batch(tx, 10, Rows::All)).unwrap();
+
+        assert_eq!(put("n", serde_json::json!({"a": 1})), vec!["n"]);
+        assert!(
+            put("n", serde_json::json!({"a": 1})).is_empty(),
+            "the same fields again"
+        );
+        assert_eq!(load("n").rev, 1);
+        assert_eq!(put("n", serde_json::json!({"a": 2})), vec!["n"]);
+        assert_eq!(
+            pending(),
+            1,
+            "a later unsent write is the same queued write"
+        );
+        let queued = store.read(outbox_rows).unwrap();
+        assert_eq!((queued[0].seq, queued[0].mutation_id.as_str()), (0, ""));
+
+        // Created and deleted before any sync: it never reaches the server.
+        put("gone", serde_json::json!({"a": 1}));
+        let del = [("gone".to_string(), RecordWrite::Delete)];
+        assert_eq!(
+            store
+                .write(|tx| write_batch(tx, "dev", "notes", &del))
+                .unwrap(),
+            vec!["gone"]
+        );
+        assert_eq!(pending(), 1);
+
+        let first = take();
+        assert_eq!(first.len(), 1);
+        let (sent, m) = &first[0];
+        assert_eq!(m.data, Some(serde_json::json!({"a": 2})));
+        assert!(sent.seq > 0 && sent.attempts == 1 && !sent.mutation_id.is_empty());
+
+        // A write while the first is in flight waits behind it: a retry resends only
+        // the first, under its id.
+        put("n", serde_json::json!({"a": 3}));
+        assert_eq!(pending(), 2);
+        let retry = take();
+        assert_eq!(retry.len(), 1);
+        assert_eq!(retry[0].0.mutation_id, sent.mutation_id);
+        assert_eq!(retry[0].1.data, Some(serde_json::json!({"a": 2})));
+
+        assert!(store.write(|tx| acknowledge_row(tx, sent, 1)).unwrap());
+        assert!(load("n").dirty, "the later write still waits");
+        let second = take();
+        assert_eq!(second.len(), 1);
+        let (row, m) = &second[0];
+        assert_eq!(
+            (m.base_version, m.data.clone()),
+            (1, Some(serde_json::json!({"a": 3})))
+        );
+        assert!(row.seq > sent.seq, "a later send takes a later position");
+        assert!(!store.write(|tx| acknowledge_row(tx, row, 2)).unwrap());
+        let n = load("n");
+        assert!(!n.dirty);
+        assert_eq!((n.version, n.base), (2, Some(serde_json::json!({"a": 3}))));
+        assert_eq!(pending(), 0);
+        assert!(take().is_empty());
+    }
+
+    #[test]
     fn migrating_twice_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
