@@ -316,6 +316,8 @@ struct Flaky {
     /// pages (0: never).
     cut_streams_after: AtomicUsize,
     cuts_left: AtomicUsize,
+    /// Pages each streamed answer asked for.
+    asked_pages: Mutex<Vec<u32>>,
 }
 
 impl Flaky {
@@ -343,6 +345,7 @@ impl Flaky {
             streamed_pages: AtomicUsize::new(0),
             cut_streams_after: AtomicUsize::new(0),
             cuts_left: AtomicUsize::new(0),
+            asked_pages: Mutex::new(Vec::new()),
         }
     }
 }
@@ -375,21 +378,26 @@ impl Transport for Flaky {
     ) -> Result<(), TransportError> {
         self.streams.fetch_add(1, Ordering::SeqCst);
         let cut_after = self.cut_streams_after.load(Ordering::SeqCst);
+        // Only an answer asked for more pages than arrive before the cut is cut.
         let cut = cut_after > 0
+            && pages as usize > cut_after
             && self
                 .cuts_left
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
+        self.asked_pages.lock().unwrap().push(pages);
         let mut delivered = 0;
+        let mut was_cut = false;
         let answer = self.inner.changes_stream(since, limit, pages, &mut |page| {
             if cut && delivered == cut_after {
+                was_cut = true;
                 return false;
             }
             delivered += 1;
             self.streamed_pages.fetch_add(1, Ordering::SeqCst);
             each(page)
         });
-        if cut && delivered == cut_after {
+        if was_cut {
             return Err(TransportError::transient("connection reset mid-stream"));
         }
         answer
@@ -663,11 +671,36 @@ fn a_streamed_pull_cut_short_resumes_after_its_last_whole_page_and_repeats_none(
         b.get("notes", "r00999").unwrap().unwrap().data,
         json!({"i": 999})
     );
-    // 25 pages: the first asked alone (it says whether the server streams), 24 streamed
-    // in answers of up to 16, two of them cut after 3 pages.
+    // 25 pages: the first asked alone (it says whether the server streams), 24 streamed:
+    // 16 asked, cut after 3; then 3 (whole), 6 (cut after 3), 3, 6, 12 (the last 6).
     assert_eq!(flaky.streamed_pages.load(Ordering::SeqCst), 24);
-    assert_eq!(flaky.streams.load(Ordering::SeqCst), 2 + 2);
-    assert_eq!(r.retries, 2, "each cut answer retried once: {r:#?}");
+    assert_eq!(*flaky.asked_pages.lock().unwrap(), vec![16, 3, 6, 3, 6, 12]);
+    assert_eq!(
+        r.retries, 0,
+        "a cut after whole pages is progress, not a failure: {r:#?}"
+    );
+}
+
+#[test]
+fn a_link_too_slow_for_a_whole_answer_settles_on_smaller_answers_and_finishes() {
+    let server = TestServer::start();
+    numbered_records_on_the_server(&server, 1000);
+    let token = server.user("bob");
+    let b = device_paging(&server, "b", &token, 20);
+    let flaky = Flaky::new(&server, &token);
+    // Every answer asked for more than 4 pages breaks after 4 (what the link carries
+    // within a request's time).
+    flaky.cut_streams_after.store(4, Ordering::SeqCst);
+    flaky.cuts_left.store(usize::MAX, Ordering::SeqCst);
+    let r = b.sync_via(&flaky, None);
+    done(&r);
+    assert_eq!(r.pulled, 1000, "{r:#?}");
+    assert_eq!(b.list("notes").unwrap().len(), 1000);
+    assert_eq!(r.retries, 0, "{r:#?}");
+    assert_eq!(flaky.streamed_pages.load(Ordering::SeqCst), 49);
+    let asked = flaky.asked_pages.lock().unwrap().clone();
+    assert_eq!(&asked[..4], &[16, 4, 8, 4], "{asked:?}");
+    assert!(asked[1..].iter().all(|&p| p <= 8), "{asked:?}");
 }
 
 #[test]

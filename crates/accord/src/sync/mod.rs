@@ -21,7 +21,7 @@ use crate::model::LanguageModel;
 use crate::store::{
     self, LocalRecord, LogEvent, LogRing, Meta, OutboxRow, PendingReport, Stamp, Store,
 };
-use crate::transport::Transport;
+use crate::transport::{ErrorClass, Transport};
 use accord_logs::{build_report, ReportBudget};
 use accord_protocol::{ChangesPage, MutationBatch, MutationResult, RawData, RemoteRecord};
 
@@ -395,9 +395,10 @@ impl ServerFeatures {
     }
 }
 
-/// Pages asked for in one streamed answer: 16 pages of 1,000 records of about 1 KB are
-/// about 5 MB on the wire, small enough to finish within a request's time on a slow
-/// network, large enough that a round trip per answer costs little.
+/// Pages asked for in one streamed answer at most: 16 pages of 1,000 records of about
+/// 1 KB are about 5 MB on the wire, large enough that a round trip per answer costs
+/// little. A link too slow to carry that within a request's time gets smaller answers
+/// (see [`stream_pages`]).
 const STREAM_PAGES: u32 = 16;
 
 /// Pulls the feed page by page. The next page is fetched on a second thread while the
@@ -471,10 +472,16 @@ fn pull(
     Ok(server)
 }
 
-/// The fetching side of a pull from a server that streams the feed: answers of
+/// The fetching side of a pull from a server that streams the feed: answers of up to
 /// [`STREAM_PAGES`] pages, each page sent on to be merged as it arrives, until a page
-/// says nothing follows. An answer that ends early (or fails and is retried) is followed
-/// by another from the last page received, so no page is asked for twice.
+/// says nothing follows. Each answer asks from the last whole page received.
+///
+/// An answer cut short by a transient error after whole pages arrived (a request's time
+/// runs out on a slow link, a mobile connection drops) is progress, not a failure: the
+/// pages are kept, and the next answer asks for as many pages as arrived, doubling
+/// again after each answer that arrives whole. So a link too slow for 16 pages within a
+/// request's time settles on answers it can carry, without spending the retry budget;
+/// an answer that delivers no page is retried with backoff like any request.
 fn stream_pages(
     fetcher: &mut Retrier<'_>,
     transport: &dyn Transport,
@@ -483,10 +490,12 @@ fn stream_pages(
     pages: &std::sync::mpsc::SyncSender<Result<(i64, ChangesPage<RawData>), Stop>>,
 ) {
     let mut finished = false;
+    let mut ask = STREAM_PAGES;
     while !finished {
         let mut received = 0u32;
         let answer = fetcher.run("pulling changes", || {
-            transport.changes_stream(since, limit, STREAM_PAGES, &mut |page| {
+            let before = received;
+            let answer = transport.changes_stream(since, limit, ask, &mut |page| {
                 received += 1;
                 let from = since;
                 since = page.next;
@@ -495,21 +504,42 @@ fn stream_pages(
                 let open = pages.send(Ok((from, page))).is_ok();
                 finished |= !open;
                 open && !finished
-            })
+            });
+            match answer {
+                // The last page arrived whole: the answer is complete.
+                Err(e) if e.class == ErrorClass::Transient && finished && received > before => {
+                    Ok(None)
+                }
+                Err(e) if e.class == ErrorClass::Transient && received > before => {
+                    log::info!(
+                        target: "accord::sync",
+                        "pulling changes: an answer ended after {} of {ask} pages ({e}); asking for {} at a time",
+                        received - before,
+                        received - before
+                    );
+                    Ok(Some(received - before))
+                }
+                Err(e) => Err(e),
+                Ok(()) => Ok(None),
+            }
         });
-        let answer = answer.and_then(|()| {
+        let answer = answer.and_then(|cut| {
             if received == 0 {
                 // Asking again would get the same nothing: a server bug, not a pause.
                 Err(Stop::Failure(
                     "pulling changes: the server's streamed answer held no page".into(),
                 ))
             } else {
-                Ok(())
+                Ok(cut)
             }
         });
-        if let Err(stop) = answer {
-            let _ = pages.send(Err(stop));
-            return;
+        match answer {
+            Ok(Some(arrived)) => ask = arrived.clamp(1, STREAM_PAGES),
+            Ok(None) => ask = ask.saturating_mul(2).min(STREAM_PAGES),
+            Err(stop) => {
+                let _ = pages.send(Err(stop));
+                return;
+            }
         }
     }
 }
