@@ -83,6 +83,8 @@ struct Sample {
     peak_rss_mb: Option<f64>,
     prompt_tps: Option<f64>,
     decode_tps: Option<f64>,
+    /// Some matrices ran on our own kernels over the file's blocks (not requantized).
+    own_kernels: bool,
     note: String,
 }
 
@@ -174,7 +176,7 @@ fn candle_sample(
             .map(|s| format!("{label} {s}"))
     };
     let note = [
-        list("own_kernels", "own AVX2 kernels"),
+        list("own_kernels", "own kernels for"),
         list("requantized", "requantized"),
     ]
     .into_iter()
@@ -186,6 +188,7 @@ fn candle_sample(
         peak_rss_mb: Some(rss),
         prompt_tps: v["prompt_tps"].as_f64(),
         decode_tps: v["decode_tps"].as_f64(),
+        own_kernels: v["own_kernels"].as_array().is_some_and(|a| !a.is_empty()),
         note,
     })
 }
@@ -265,7 +268,7 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 /// Runs `accord-bench model`: prints a Markdown table, candle beside llama.cpp.
 pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
     println!(
-        "prompt {} tokens, decode {} tokens, {} repetitions; accord = our forward pass on the memory-mapped weights (own AVX2 kernels and candle-core 0.11.1's)",
+        "prompt {} tokens, decode {} tokens, {} repetitions; accord = our forward pass on the memory-mapped weights (own kernels, AVX2 or NEON, and candle-core 0.11.1's)",
         args.prompt, args.decode, args.reps
     );
     println!();
@@ -299,7 +302,7 @@ pub fn run_bench(args: BenchArgs) -> Result<std::process::ExitCode> {
             };
             let ours = candle_sample(&path, threads, &args, true).unwrap_or_else(failed);
             // Where our kernels replaced requantization, also show the requantized load.
-            let requantized = if ours.note.contains("own AVX2 kernels") {
+            let requantized = if ours.own_kernels {
                 Some(candle_sample(&path, threads, &args, false).unwrap_or_else(failed))
             } else {
                 None
