@@ -36,6 +36,11 @@
 //!    something, or is a variable in one template and a word in another; or, inside
 //!    brackets, several tokens taking many values (a name with spaces) or a value with
 //!    an optional bracketed detail, with no word common to all and no phrase among them.
+//!    Outside brackets, a run of several tokens is a slot only when at least
+//!    `open_values` different fillers take it (an open set of values: names with
+//!    spaces, lists of words), none of them the wording of a sentence; a template left
+//!    over then joins a larger one that differs from it only at those slots (a
+//!    statement whose lines vary at two places).
 //!    Step 2's statistic taken over templates instead of lines: it undoes splits step 1
 //!    made where a value looked like a constant word in some lines.
 //!
@@ -1719,6 +1724,61 @@ mod tests {
             "upload 4 failed (connection refused)",
         ]);
         assert_eq!(groups, vec![0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn names_of_several_words_outside_brackets_are_one_slot() {
+        let groups = groups(&[
+            "mail sent to Carol Danvers <u1@example.com>",
+            "mail sent to Bob <u2@example.com>",
+            "mail sent to Alice Liddell <u3@example.com>",
+            "mail sent to Dave <u4@example.com>",
+            "mail sent to Peter Parker Jr <u5@example.com>",
+            "mail sent to Bob <u6@example.com>",
+        ]);
+        assert_eq!(groups, vec![0; 6]);
+    }
+
+    #[test]
+    fn a_few_phrases_or_sentence_wording_outside_brackets_stay_apart() {
+        // Three reason phrases are too few to be an open set of values.
+        let reasons = groups(&[
+            "request 1 done: OK in 5",
+            "request 2 done: Not Modified in 7",
+            "request 3 done: Service Unavailable in 9",
+            "request 4 done: OK in 3",
+        ]);
+        assert_eq!(reasons, vec![0, 1, 2, 0]);
+        // Many error texts, but each is the wording of a sentence.
+        let errors = groups(&[
+            "upload 1 failed: connection refused",
+            "upload 2 failed: connection reset by peer",
+            "upload 3 failed: network is unreachable",
+            "upload 4 failed: no route to host",
+            "upload 5 failed: broken pipe",
+        ]);
+        assert_eq!(errors, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_statement_varying_at_two_places_is_one_template() {
+        // A name with spaces in brackets and a list of words after it. The lines of one
+        // device show the list varying, the lines with one list show the name varying;
+        // a line that differs from both at both places joins the template where both
+        // became slots.
+        let lines = [
+            "Device 0A:01 (Car Audio) connected, profiles: battery",
+            "Device 0A:02 (Car Audio) connected, profiles: hfp avrcp",
+            "Device 0A:03 (Car Audio) connected, profiles: avrcp",
+            "Device 0A:04 (Car Audio) connected, profiles: hfp battery avrcp",
+            "Device 0A:05 (Car Audio) connected, profiles: avrcp hfp",
+            "Device 0A:06 (Mi Band) connected, profiles: battery",
+            "Device 0A:07 (Pixel Buds Pro) connected, profiles: battery",
+            "Device 0A:08 (Fitbit Charge) connected, profiles: battery",
+            "Device 0A:09 (Car Audio) connected, profiles: battery",
+            "Device 0A:10 (Galaxy Watch Classic) connected, profiles: avrcp battery hfp",
+        ];
+        assert_eq!(groups(&lines), vec![0; 10]);
     }
 
     #[test]
