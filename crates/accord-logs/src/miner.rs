@@ -1057,7 +1057,13 @@ impl TemplateMiner {
             totals[r] += counts[c];
         }
         let mut roots: Vec<usize> = (0..n).filter(|&c| find(parent, c) == c).collect();
-        roots.sort_by_key(|&r| (tag_of(r), std::cmp::Reverse(totals[r]), self.canonical(&patterns[r])));
+        roots.sort_by_key(|&r| {
+            (
+                tag_of(r),
+                std::cmp::Reverse(totals[r]),
+                self.canonical(&patterns[r]),
+            )
+        });
         // Each root as it reads now, and which of its tokens are slots step 4 made.
         let written: Vec<(Vec<u32>, Vec<bool>)> = roots
             .iter()
@@ -1156,23 +1162,28 @@ impl TemplateMiner {
                 moved |= filler != n && offset != k;
             }
         }
-        let spaced = filled.iter().all(|f| f.iter().all(|&c| c == VAR || c >= FIRST_WORD));
+        let spaced = filled
+            .iter()
+            .all(|f| f.iter().all(|&c| c == VAR || c >= FIRST_WORD));
         (moved && spaced) || !filled.iter().any(|f| self.has_wording(f))
     }
 
     /// Whether `codes` holds two neighbouring plain words (letters only), the second in
     /// lower case: the wording of a sentence, not a name.
     fn has_wording(&self, codes: &[u32]) -> bool {
-        codes.windows(2).any(|w| {
-            match (self.word(w[0]), self.word(w[1])) {
+        codes
+            .windows(2)
+            .any(|w| match (self.word(w[0]), self.word(w[1])) {
                 (Some(a), Some(b)) => {
                     a.alphabetic
                         && b.alphabetic
-                        && b.text.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+                        && b.text
+                            .as_bytes()
+                            .first()
+                            .is_some_and(u8::is_ascii_lowercase)
                 }
                 _ => false,
-            }
-        })
+            })
     }
 
     /// Whether `codes` is two or more words and nothing else, all plain words of a
