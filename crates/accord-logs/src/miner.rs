@@ -1052,9 +1052,9 @@ impl TemplateMiner {
         let n = clusters.len();
         let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
         let mut totals = vec![0u64; n];
-        for c in 0..n {
+        for (c, &count) in counts.iter().enumerate() {
             let r = find(parent, c);
-            totals[r] += counts[c];
+            totals[r] += count;
         }
         let mut roots: Vec<usize> = (0..n).filter(|&c| find(parent, c) == c).collect();
         roots.sort_by_key(|&r| {
