@@ -925,31 +925,74 @@ impl TemplateMiner {
         // (tag, prefix length, suffix length, prefix hash, suffix hash) -> stretches.
         type SkeletonKey = (u32, u32, u32, u64, u64);
         let mut skeletons: QuickMap<SkeletonKey, Vec<(usize, usize, usize)>> = QuickMap::default();
-        for &r in &distinct {
+        // Each template's prefix and suffix hashes and its count of words before each
+        // position.
+        struct Hashes {
+            prefix: Vec<u64>,
+            suffix: Vec<u64>,
+            words: Vec<usize>,
+        }
+        let hashes: Vec<Hashes> = distinct
+            .iter()
+            .map(|&r| {
+                let p = &patterns[r];
+                let len = p.len();
+                let mut prefix = vec![0u64; len + 1];
+                let mut words = vec![0usize; len + 1];
+                for i in 0..len {
+                    let mut h = QuickHasher(prefix[i]);
+                    h.write_u32(p[i]);
+                    prefix[i + 1] = h.finish();
+                    words[i + 1] = words[i] + usize::from(p[i] >= FIRST_WORD);
+                }
+                let mut suffix = vec![0u64; len + 1];
+                for j in (0..len).rev() {
+                    let mut h = QuickHasher(suffix[j + 1]);
+                    h.write_u32(p[j]);
+                    suffix[j] = h.finish();
+                }
+                Hashes {
+                    prefix,
+                    suffix,
+                    words,
+                }
+            })
+            .collect();
+        // How many templates share each prefix and each suffix: an open run is only
+        // worth a key where another template has the same tokens before it and after
+        // it (a key with one template never merges), which keeps the many runs cheap.
+        let mut shared_ends: QuickMap<(u32, bool, u32, u64), u32> = QuickMap::default();
+        if s.open_values > 0 {
+            for (&r, h) in distinct.iter().zip(&hashes) {
+                let len = h.prefix.len() - 1;
+                for i in 0..=len {
+                    *shared_ends
+                        .entry((tag_of(r), true, i as u32, h.prefix[i]))
+                        .or_insert(0) += 1;
+                    *shared_ends
+                        .entry((tag_of(r), false, (len - i) as u32, h.suffix[i]))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        let shared = |r: usize, before: bool, at: usize, hash: u64| {
+            shared_ends
+                .get(&(tag_of(r), before, at as u32, hash))
+                .is_some_and(|&n| n >= 2)
+        };
+        for (&r, h) in distinct.iter().zip(&hashes) {
             let p = &patterns[r];
             let len = p.len();
-            let mut prefix = vec![0u64; len + 1];
-            let mut words = vec![0usize; len + 1];
-            for i in 0..len {
-                let mut h = QuickHasher(prefix[i]);
-                h.write_u32(p[i]);
-                prefix[i + 1] = h.finish();
-                words[i + 1] = words[i] + usize::from(p[i] >= FIRST_WORD);
-            }
-            let mut suffix = vec![0u64; len + 1];
-            for j in (0..len).rev() {
-                let mut h = QuickHasher(suffix[j + 1]);
-                h.write_u32(p[j]);
-                suffix[j] = h.finish();
-            }
+            let (prefix, suffix, words) = (&h.prefix, &h.suffix, &h.words);
             let tokens = (0..len).flat_map(|i| [(i, i), (i, i + 1)]);
             let bracketed = bracket_pairs(p)
                 .into_iter()
                 .map(|(open, close)| (open + 1, close))
                 .filter(|&(i, j)| j > i + 1);
             let open_runs = (0..len)
-                .filter(|_| s.open_values > 0)
-                .flat_map(|i| (i + 2..=len.min(i + MAX_OPEN_STRETCH)).map(move |j| (i, j)));
+                .filter(|&i| s.open_values > 0 && shared(r, true, i, prefix[i]))
+                .flat_map(|i| (i + 2..=len.min(i + MAX_OPEN_STRETCH)).map(move |j| (i, j)))
+                .filter(|&(_, j)| shared(r, false, len - j, suffix[j]));
             for (i, j) in tokens.chain([(len, len)]).chain(bracketed).chain(open_runs) {
                 let skeleton = words[i] + words[len] - words[j];
                 // Around an open run many fillers are asked for instead
