@@ -1119,12 +1119,26 @@ impl TemplateMiner {
                 (codes, made)
             })
             .collect();
+        // Only templates with such slots can take others in; a cheap look at length
+        // and first token rules out most pairs before they are matched.
+        let takers: Vec<usize> = (0..roots.len())
+            .filter(|&m| written[m].1.contains(&true))
+            .collect();
         for (k, &small) in roots.iter().enumerate() {
-            for (m, &large) in roots[..k].iter().enumerate() {
-                if tag_of(large) != tag_of(small) || !written[m].1.contains(&true) {
+            let codes = &written[k].0;
+            for &m in takers.iter().take_while(|&&m| m < k) {
+                let large = roots[m];
+                let (pattern, slots) = (&written[m].0, &written[m].1);
+                let runs = slots.iter().filter(|&&x| x).count();
+                let fixed = pattern.len() - runs;
+                let fits =
+                    fixed + runs <= codes.len() && codes.len() <= fixed + runs * MAX_OPEN_STRETCH;
+                let starts =
+                    slots.first().copied().unwrap_or(true) || pattern.first() == codes.first();
+                if tag_of(large) != tag_of(small) || !fits || !starts {
                     continue;
                 }
-                if glob_match(&written[m].0, &written[m].1, &written[k].0) {
+                if glob_match(pattern, slots, codes) {
                     let (a, b) = (find(parent, large), find(parent, small));
                     if a != b {
                         parent[b] = a;
@@ -1174,9 +1188,9 @@ impl TemplateMiner {
     /// fillers, that differ in their first and in their last token (the place is where
     /// they differ, not the words around it), with no word common to all, and no
     /// wording of a sentence in any (two neighbouring plain words, lower case after the
-    /// first: `Connection refused`), unless the fillers are a list (a word of one stands
-    /// at another offset in another: items in any order). Not at the start when the
-    /// first word is a constant.
+    /// first: `Connection refused`), unless the fillers are a list of words (only words
+    /// and variables, and a word of one stands at another offset in another: items in
+    /// another order or number). Not at the start when the first word is a constant.
     fn open_slot(&self, fillers: &[&[u32]], place: Place, s: &MinerSettings) -> bool {
         let filled: Vec<&[u32]> = fillers.iter().copied().filter(|f| !f.is_empty()).collect();
         if s.open_values == 0
