@@ -32,8 +32,8 @@ const PUBLISHED: [(&str, f64); 13] = [
     ("Spark", 0.9965),
     ("Windows", 1.0000),
     ("AppLogcat", 0.9225),
-    ("SyncServer", 0.9100),
-    ("DesktopDaemons", 0.8380),
+    ("SyncServer", 0.9575),
+    ("DesktopDaemons", 0.8905),
 ];
 
 fn loghub_dir() -> PathBuf {

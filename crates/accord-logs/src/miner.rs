@@ -36,6 +36,11 @@
 //!    something, or is a variable in one template and a word in another; or, inside
 //!    brackets, several tokens taking many values (a name with spaces) or a value with
 //!    an optional bracketed detail, with no word common to all and no phrase among them.
+//!    Outside brackets, a run of several tokens is a slot only when at least
+//!    `open_values` different fillers take it (an open set of values: names with
+//!    spaces, lists of words), none of them the wording of a sentence; a template left
+//!    over then joins a larger one that differs from it only at those slots (a
+//!    statement whose lines vary at two places).
 //!    Step 2's statistic taken over templates instead of lines: it undoes splits step 1
 //!    made where a value looked like a constant word in some lines.
 //!
@@ -64,6 +69,10 @@ const MAX_ALIGNMENT_CELLS: usize = 250_000;
 /// the region merge: enough to find its statement among look-alikes, and the merge stays
 /// linear in the number of templates.
 const ALIGNED_PARTNERS: usize = 4;
+
+/// Longest run of tokens outside brackets step 4 tries as one place (`open_values`):
+/// names and short lists, not sentences.
+const MAX_OPEN_STRETCH: usize = 8;
 
 const VAR: u32 = 0;
 const DOTS: u32 = 1;
@@ -873,14 +882,17 @@ impl TemplateMiner {
     /// *skeleton*: the tokens before and after it) are one statement when what they hold
     /// in the stretch varies like a value across all of them
     /// ([`fillers_are_slot`](Self::fillers_are_slot)). The stretches tried are each
-    /// token, each place between two tokens (an optional value) and the inside of each
-    /// pair of brackets or quotes. This is the statistic of step 2 taken over templates
-    /// instead of lines: it reaches a value that step 1 kept apart because it looked like
-    /// a constant word in some lines, and a bracketed value of several tokens (a name
-    /// with spaces, a value with an optional detail). The skeleton must hold at least two
-    /// words and at least as many as the stretch, so statements sharing a word or two
-    /// are not taken for one with a long slot. Returns each cluster's root and the
-    /// stretches of roots that became slots.
+    /// token, each place between two tokens (an optional value), the inside of each
+    /// pair of brackets or quotes and, with `open_values`, each run of up to
+    /// `MAX_OPEN_STRETCH` tokens outside brackets. This is the statistic of step 2 taken
+    /// over templates instead of lines: it reaches a value that step 1 kept apart because
+    /// it looked like a constant word in some lines, and a value of several tokens (a
+    /// name with spaces, a value with an optional detail, a list of words). The skeleton
+    /// must hold at least two words and, except around an open run, at least as many as
+    /// the stretch, so statements sharing a word or two are not taken for one with a long
+    /// slot. With `open_values`, templates left over then join a larger one that differs
+    /// from them only at its new slots ([`absorb_into_slots`](Self::absorb_into_slots)).
+    /// Returns each cluster's root and the stretches of roots that became slots.
     fn merge_skeletons(
         &self,
         clusters: &[Vec<ShapeId>],
@@ -913,31 +925,81 @@ impl TemplateMiner {
         // (tag, prefix length, suffix length, prefix hash, suffix hash) -> stretches.
         type SkeletonKey = (u32, u32, u32, u64, u64);
         let mut skeletons: QuickMap<SkeletonKey, Vec<(usize, usize, usize)>> = QuickMap::default();
-        for &r in &distinct {
+        // Each template's prefix and suffix hashes and its count of words before each
+        // position.
+        struct Hashes {
+            prefix: Vec<u64>,
+            suffix: Vec<u64>,
+            words: Vec<usize>,
+        }
+        let hashes: Vec<Hashes> = distinct
+            .iter()
+            .map(|&r| {
+                let p = &patterns[r];
+                let len = p.len();
+                let mut prefix = vec![0u64; len + 1];
+                let mut words = vec![0usize; len + 1];
+                for i in 0..len {
+                    let mut h = QuickHasher(prefix[i]);
+                    h.write_u32(p[i]);
+                    prefix[i + 1] = h.finish();
+                    words[i + 1] = words[i] + usize::from(p[i] >= FIRST_WORD);
+                }
+                let mut suffix = vec![0u64; len + 1];
+                for j in (0..len).rev() {
+                    let mut h = QuickHasher(suffix[j + 1]);
+                    h.write_u32(p[j]);
+                    suffix[j] = h.finish();
+                }
+                Hashes {
+                    prefix,
+                    suffix,
+                    words,
+                }
+            })
+            .collect();
+        // How many templates share each prefix and each suffix: an open run is only
+        // worth a key where another template has the same tokens before it and after
+        // it (a key with one template never merges), which keeps the many runs cheap.
+        let mut shared_ends: QuickMap<(u32, bool, u32, u64), u32> = QuickMap::default();
+        if s.open_values > 0 {
+            for (&r, h) in distinct.iter().zip(&hashes) {
+                let len = h.prefix.len() - 1;
+                for i in 0..=len {
+                    *shared_ends
+                        .entry((tag_of(r), true, i as u32, h.prefix[i]))
+                        .or_insert(0) += 1;
+                    *shared_ends
+                        .entry((tag_of(r), false, (len - i) as u32, h.suffix[i]))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        let shared = |r: usize, before: bool, at: usize, hash: u64| {
+            shared_ends
+                .get(&(tag_of(r), before, at as u32, hash))
+                .is_some_and(|&n| n >= 2)
+        };
+        for (&r, h) in distinct.iter().zip(&hashes) {
             let p = &patterns[r];
             let len = p.len();
-            let mut prefix = vec![0u64; len + 1];
-            let mut words = vec![0usize; len + 1];
-            for i in 0..len {
-                let mut h = QuickHasher(prefix[i]);
-                h.write_u32(p[i]);
-                prefix[i + 1] = h.finish();
-                words[i + 1] = words[i] + usize::from(p[i] >= FIRST_WORD);
-            }
-            let mut suffix = vec![0u64; len + 1];
-            for j in (0..len).rev() {
-                let mut h = QuickHasher(suffix[j + 1]);
-                h.write_u32(p[j]);
-                suffix[j] = h.finish();
-            }
+            let (prefix, suffix, words) = (&h.prefix, &h.suffix, &h.words);
             let tokens = (0..len).flat_map(|i| [(i, i), (i, i + 1)]);
             let bracketed = bracket_pairs(p)
                 .into_iter()
                 .map(|(open, close)| (open + 1, close))
                 .filter(|&(i, j)| j > i + 1);
-            for (i, j) in tokens.chain([(len, len)]).chain(bracketed) {
+            let open_runs = (0..len)
+                .filter(|&i| s.open_values > 0 && shared(r, true, i, prefix[i]))
+                .flat_map(|i| (i + 2..=len.min(i + MAX_OPEN_STRETCH)).map(move |j| (i, j)))
+                .filter(|&(_, j)| shared(r, false, len - j, suffix[j]));
+            for (i, j) in tokens.chain([(len, len)]).chain(bracketed).chain(open_runs) {
                 let skeleton = words[i] + words[len] - words[j];
-                if skeleton < 2 || skeleton < words[j] - words[i] {
+                // Around an open run many fillers are asked for instead
+                // ([`open_slot`](Self::open_slot)).
+                let enclosed = i > 0 && p.get(j).is_some_and(|&c| closes(p[i - 1], c));
+                let open = s.open_values > 0 && j >= i + 2 && !enclosed;
+                if skeleton < 2 || (!open && skeleton < words[j] - words[i]) {
                     continue;
                 }
                 let key = (tag_of(r), i as u32, (len - j) as u32, prefix[i], suffix[j]);
@@ -952,7 +1014,8 @@ impl TemplateMiner {
             }
             x
         }
-        let mut marked = Vec::new();
+        // Positions of each template that became slots here.
+        let mut marks: Vec<Vec<bool>> = patterns.iter().map(|p| vec![false; p.len()]).collect();
         for members in skeletons.values() {
             if members.len() < 2 {
                 continue;
@@ -985,15 +1048,105 @@ impl TemplateMiner {
                     let (first, second) = if rank[a] <= rank[b] { (a, b) } else { (b, a) };
                     parent[second] = first;
                 }
-                marked.push((r, i, j));
+                for m in &mut marks[r][i..j] {
+                    *m = true;
+                }
             }
         }
-        let roots: Vec<usize> = roots.iter().map(|&r| find(&mut parent, r)).collect();
-        let slots = marked
-            .into_iter()
-            .filter(|&(r, _, _)| find(&mut parent, r) == r)
-            .collect();
+        for (c, &r) in roots.iter().enumerate() {
+            if c != r {
+                parent[c] = find(&mut parent, r);
+            }
+        }
+        if s.open_values > 0 {
+            self.absorb_into_slots(clusters, patterns, counts, &marks, &mut parent);
+        }
+        let roots: Vec<usize> = (0..n).map(|c| find(&mut parent, c)).collect();
+        let mut slots = Vec::new();
+        for (r, m) in marks.iter().enumerate() {
+            if roots[r] == r {
+                slots.extend((0..m.len()).filter(|&k| m[k]).map(|k| (r, k, k + 1)));
+            }
+        }
         (roots, slots)
+    }
+
+    /// After step 4, a template too rare to have been judged with others at a place
+    /// (a statement whose lines vary at two places, one of them seen with fewer
+    /// fillers than a slot needs) joins a larger template of its tag that it matches
+    /// when each slot step 4 made in that template may hold any run of up to
+    /// `MAX_OPEN_STRETCH` tokens and every other token is the same: its difference is
+    /// only where the larger one's lines were already shown to vary like a value.
+    fn absorb_into_slots(
+        &self,
+        clusters: &[Vec<ShapeId>],
+        patterns: &[Vec<u32>],
+        counts: &[u64],
+        marks: &[Vec<bool>],
+        parent: &mut [usize],
+    ) {
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let n = clusters.len();
+        let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
+        let mut totals = vec![0u64; n];
+        for (c, &count) in counts.iter().enumerate() {
+            let r = find(parent, c);
+            totals[r] += count;
+        }
+        let mut roots: Vec<usize> = (0..n).filter(|&c| find(parent, c) == c).collect();
+        roots.sort_by_key(|&r| {
+            (
+                tag_of(r),
+                std::cmp::Reverse(totals[r]),
+                self.canonical(&patterns[r]),
+            )
+        });
+        // Each root as it reads now, and which of its tokens are slots step 4 made.
+        let written: Vec<(Vec<u32>, Vec<bool>)> = roots
+            .iter()
+            .map(|&r| {
+                let (codes, spans) = written_with_slots(&patterns[r], &marks[r]);
+                let made = spans
+                    .iter()
+                    .map(|&(a, b)| marks[r][a..b].iter().any(|&m| m))
+                    .collect();
+                (codes, made)
+            })
+            .collect();
+        // Only templates with such slots can take others in; a cheap look at length
+        // and first token rules out most pairs before they are matched.
+        let takers: Vec<usize> = (0..roots.len())
+            .filter(|&m| written[m].1.contains(&true))
+            .collect();
+        for (k, &small) in roots.iter().enumerate() {
+            let codes = &written[k].0;
+            for &m in takers.iter().take_while(|&&m| m < k) {
+                let large = roots[m];
+                let (pattern, slots) = (&written[m].0, &written[m].1);
+                let runs = slots.iter().filter(|&&x| x).count();
+                let fixed = pattern.len() - runs;
+                let fits =
+                    fixed + runs <= codes.len() && codes.len() <= fixed + runs * MAX_OPEN_STRETCH;
+                let starts =
+                    slots.first().copied().unwrap_or(true) || pattern.first() == codes.first();
+                if tag_of(large) != tag_of(small) || !fits || !starts {
+                    continue;
+                }
+                if glob_match(pattern, slots, codes) {
+                    let (a, b) = (find(parent, large), find(parent, small));
+                    if a != b {
+                        parent[b] = a;
+                    }
+                    break;
+                }
+            }
+        }
     }
 
     /// Whether what templates sharing a skeleton hold at one place (`fillers`, distinct)
@@ -1016,7 +1169,10 @@ impl TemplateMiner {
         }
         let enough = fillers.len() >= s.min_values_for_variable
             || fillers.iter().all(|f| optional_detail(f));
-        if !place.enclosed || !enough {
+        if !place.enclosed {
+            return self.open_slot(fillers, place, s);
+        }
+        if !enough {
             return false;
         }
         let in_all = |c: &u32| fillers.iter().all(|f| f.contains(c));
@@ -1024,6 +1180,67 @@ impl TemplateMiner {
             return false;
         }
         !fillers.iter().any(|f| self.is_phrase(f))
+    }
+
+    /// Whether fillers of several tokens outside brackets are a value (`open_values`).
+    /// There the Loghub labels keep phrases (states, error texts) as constants, so only
+    /// an open set of values is a slot: at least `open_values` distinct non-empty
+    /// fillers, that differ in their first and in their last token (the place is where
+    /// they differ, not the words around it), with no word common to all, and no
+    /// wording of a sentence in any (two neighbouring plain words, lower case after the
+    /// first: `Connection refused`), unless the fillers are a list of words (only words
+    /// and variables, and a word of one stands at another offset in another: items in
+    /// another order or number). Not at the start when the first word is a constant.
+    fn open_slot(&self, fillers: &[&[u32]], place: Place, s: &MinerSettings) -> bool {
+        let filled: Vec<&[u32]> = fillers.iter().copied().filter(|f| !f.is_empty()).collect();
+        if s.open_values == 0
+            || filled.len() < s.open_values
+            || (place.first && s.first_word_anchor)
+        {
+            return false;
+        }
+        let same_first = filled.iter().all(|f| f.first() == filled[0].first());
+        let same_last = filled.iter().all(|f| f.last() == filled[0].last());
+        if same_first || same_last {
+            return false;
+        }
+        let in_all = |c: &u32| filled.iter().all(|f| f.contains(c));
+        if filled[0].iter().any(|c| *c >= FIRST_WORD && in_all(c)) {
+            return false;
+        }
+        // A list of words: items with nothing but spaces between them, and a word of
+        // one filler at another offset in another (the same items in another order or
+        // number).
+        let mut seen: QuickMap<u32, (usize, usize)> = QuickMap::default();
+        let mut moved = false;
+        for (n, f) in filled.iter().enumerate() {
+            for (k, &c) in f.iter().enumerate().filter(|&(_, &c)| c >= FIRST_WORD) {
+                let (offset, filler) = *seen.entry(c).or_insert((k, n));
+                moved |= filler != n && offset != k;
+            }
+        }
+        let spaced = filled
+            .iter()
+            .all(|f| f.iter().all(|&c| c == VAR || c >= FIRST_WORD));
+        (moved && spaced) || !filled.iter().any(|f| self.has_wording(f))
+    }
+
+    /// Whether `codes` holds two neighbouring plain words (letters only), the second in
+    /// lower case: the wording of a sentence, not a name.
+    fn has_wording(&self, codes: &[u32]) -> bool {
+        codes
+            .windows(2)
+            .any(|w| match (self.word(w[0]), self.word(w[1])) {
+                (Some(a), Some(b)) => {
+                    a.alphabetic
+                        && b.alphabetic
+                        && b.text
+                            .as_bytes()
+                            .first()
+                            .is_some_and(u8::is_ascii_lowercase)
+                }
+                _ => false,
+            })
     }
 
     /// Whether `codes` is two or more words and nothing else, all plain words of a
@@ -1157,6 +1374,52 @@ struct Place {
     enclosed: bool,
     /// At the start of the message.
     first: bool,
+}
+
+/// Whether `codes` reads as `pattern` where each token of `pattern` flagged in `slots`
+/// stands for a run of 1 to `MAX_OPEN_STRETCH` tokens and every other token is the same.
+fn glob_match(pattern: &[u32], slots: &[bool], codes: &[u32]) -> bool {
+    let (n, m) = (pattern.len(), codes.len());
+    // can[i][j]: pattern[i..] matches codes[j..].
+    let width = m + 1;
+    let mut can = vec![false; (n + 1) * width];
+    can[n * width + m] = true;
+    for i in (0..n).rev() {
+        for j in (0..=m).rev() {
+            can[i * width + j] = if slots.get(i).copied().unwrap_or(false) {
+                (1..=MAX_OPEN_STRETCH)
+                    .take_while(|l| j + l <= m)
+                    .any(|l| can[(i + 1) * width + j + l])
+            } else {
+                j < m && pattern[i] == codes[j] && can[(i + 1) * width + j + 1]
+            };
+        }
+    }
+    can[0]
+}
+
+/// `pattern` with the positions in `marks` made slots and each run of slots written as
+/// one, with the positions of `pattern` each of its tokens covers.
+fn written_with_slots(pattern: &[u32], marks: &[bool]) -> (Vec<u32>, Vec<(usize, usize)>) {
+    let mut codes: Vec<u32> = Vec::with_capacity(pattern.len());
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(pattern.len());
+    let mut last_marked = false;
+    for (k, &c) in pattern.iter().enumerate() {
+        let marked = marks.get(k).copied().unwrap_or(false);
+        let c = if marked { VAR } else { c };
+        match (codes.last(), spans.last_mut()) {
+            (Some(&VAR), Some(span)) if c == VAR && (marked || last_marked) => {
+                span.1 = k + 1;
+                last_marked |= marked;
+            }
+            _ => {
+                codes.push(c);
+                spans.push((k, k + 1));
+                last_marked = marked;
+            }
+        }
+    }
+    (codes, spans)
 }
 
 /// Whether `codes` is a value, alone or followed by one bracketed part (`<*>`,
@@ -1529,6 +1792,61 @@ mod tests {
             "upload 4 failed (connection refused)",
         ]);
         assert_eq!(groups, vec![0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn names_of_several_words_outside_brackets_are_one_slot() {
+        let groups = groups(&[
+            "mail sent to Carol Danvers <u1@example.com>",
+            "mail sent to Bob <u2@example.com>",
+            "mail sent to Alice Liddell <u3@example.com>",
+            "mail sent to Dave <u4@example.com>",
+            "mail sent to Peter Parker Jr <u5@example.com>",
+            "mail sent to Bob <u6@example.com>",
+        ]);
+        assert_eq!(groups, vec![0; 6]);
+    }
+
+    #[test]
+    fn a_few_phrases_or_sentence_wording_outside_brackets_stay_apart() {
+        // Three reason phrases are too few to be an open set of values.
+        let reasons = groups(&[
+            "request 1 done: OK in 5",
+            "request 2 done: Not Modified in 7",
+            "request 3 done: Service Unavailable in 9",
+            "request 4 done: OK in 3",
+        ]);
+        assert_eq!(reasons, vec![0, 1, 2, 0]);
+        // Many error texts, but each is the wording of a sentence.
+        let errors = groups(&[
+            "upload 1 failed: connection refused",
+            "upload 2 failed: connection reset by peer",
+            "upload 3 failed: network is unreachable",
+            "upload 4 failed: no route to host",
+            "upload 5 failed: broken pipe",
+        ]);
+        assert_eq!(errors, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_statement_varying_at_two_places_is_one_template() {
+        // A name with spaces in brackets and a list of words after it. The lines of one
+        // device show the list varying, the lines with one list show the name varying;
+        // a line that differs from both at both places joins the template where both
+        // became slots.
+        let lines = [
+            "Device 0A:01 (Car Audio) connected, profiles: battery",
+            "Device 0A:02 (Car Audio) connected, profiles: hfp avrcp",
+            "Device 0A:03 (Car Audio) connected, profiles: avrcp",
+            "Device 0A:04 (Car Audio) connected, profiles: hfp battery avrcp",
+            "Device 0A:05 (Car Audio) connected, profiles: avrcp hfp",
+            "Device 0A:06 (Mi Band) connected, profiles: battery",
+            "Device 0A:07 (Pixel Buds Pro) connected, profiles: battery",
+            "Device 0A:08 (Fitbit Charge) connected, profiles: battery",
+            "Device 0A:09 (Car Audio) connected, profiles: battery",
+            "Device 0A:10 (Galaxy Watch Classic) connected, profiles: avrcp battery hfp",
+        ];
+        assert_eq!(groups(&lines), vec![0; 10]);
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct MinerSettings {
     /// Templates that are the same around one stretch (a skeleton) merge when what they
     /// hold there varies like a value across the group (step 4 of the miner).
     pub skeleton_merge: bool,
+    /// Outside brackets, a stretch of several tokens that at least this many distinct
+    /// fillers take across templates sharing a skeleton is a slot, and a template then
+    /// joins a larger one that differs from it only at step 4's slots (0: neither).
+    pub open_values: usize,
 }
 
 impl Default for MinerSettings {
@@ -77,6 +81,7 @@ impl Default for MinerSettings {
             region_merge: true,
             region_min_match: 50,
             skeleton_merge: true,
+            open_values: 4,
         }
     }
 }
@@ -147,6 +152,7 @@ knobs! {
     region_merge: switch, false;
     region_min_match: count = &[50, 30, 70], false;
     skeleton_merge: switch, false;
+    open_values: count = &[0, 4, 5, 6, 8], false;
 }
 
 impl MinerSettings {
