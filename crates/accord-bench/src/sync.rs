@@ -97,37 +97,56 @@ fn thread_cpu() -> Duration {
 }
 
 /// Plain rusqlite: the same rows into one table with the same durability settings, as
-/// the floor a sync engine's local write path is measured against. `rows(i)` makes row
-/// `i` (so a million rows need not be held at once); batched: 1,000 per transaction.
-/// Returns the wall time and this thread's CPU time of the inserts and commits.
+/// the floor a sync engine's local write path is measured against.
+struct PlainTable {
+    conn: rusqlite::Connection,
+}
+
+impl PlainTable {
+    fn open(path: &std::path::Path) -> anyhow::Result<PlainTable> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, data TEXT NOT NULL)")?;
+        Ok(PlainTable { conn })
+    }
+
+    /// Inserts `rows` in one transaction; returns the wall time and this thread's CPU
+    /// time of the inserts and the commit.
+    fn insert(&mut self, rows: &[(String, String)]) -> anyhow::Result<(Duration, Duration)> {
+        let t = Instant::now();
+        let c = thread_cpu();
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
+            for (id, data) in rows {
+                stmt.execute([id, data])?;
+            }
+        }
+        tx.commit()?;
+        Ok((t.elapsed(), thread_cpu().saturating_sub(c)))
+    }
+}
+
+/// [`PlainTable`] filled with `n` rows, `rows(i)` making row `i` (so a million rows need
+/// not be held at once), 1,000 per transaction when `batched`, else one each. Returns
+/// the summed wall and CPU times of the inserts and commits.
 fn plain_rusqlite(
     path: &std::path::Path,
     n: usize,
     rows: impl Fn(usize) -> (String, String),
     batched: bool,
 ) -> anyhow::Result<(Duration, Duration)> {
-    let mut conn = rusqlite::Connection::open(path)?;
-    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, data TEXT NOT NULL)")?;
+    let mut table = PlainTable::open(path)?;
     let mut elapsed = Duration::ZERO;
     let mut cpu = Duration::ZERO;
     let per_tx = if batched { 1000 } else { 1 };
     for start in (0..n).step_by(per_tx) {
         let chunk: Vec<(String, String)> = (start..(start + per_tx).min(n)).map(&rows).collect();
-        let t = Instant::now();
-        let c = thread_cpu();
-        let tx = conn.transaction()?;
-        {
-            let mut stmt =
-                tx.prepare_cached("INSERT OR REPLACE INTO t (id, data) VALUES (?1, ?2)")?;
-            for (id, data) in &chunk {
-                stmt.execute([id, data])?;
-            }
-        }
-        tx.commit()?;
-        elapsed += t.elapsed();
-        cpu += thread_cpu().saturating_sub(c);
+        let (t, c) = table.insert(&chunk)?;
+        elapsed += t;
+        cpu += c;
     }
     Ok((elapsed, cpu))
 }
@@ -189,45 +208,70 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     );
 
     // Local writes.
-    let batch_n = b.records.min(20_000);
+    let batch_n = b.records.min(100_000);
     let rows: Vec<(String, Value)> = (0..batch_n)
         .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
         .collect();
 
     // Both sides get their rows made before the clock starts (the peer makes each
     // batch's texts outside its timing; here the values are cloned outside it).
+    // One write a transaction, Accord's and the plain table's in turn.
     let single = Accord::open(Config::new(dir.path().join("single.db")))?;
+    let mut plain = PlainTable::open(&dir.path().join("plain1.db"))?;
     let n1 = b.single_puts.min(rows.len());
-    let singles: Vec<(String, Value)> = rows.iter().take(n1).cloned().collect();
-    let (t, c) = (Instant::now(), thread_cpu());
-    for (id, v) in singles {
-        single.put("notes", &id, v)?;
-    }
-    let (accord_single, accord_single_cpu) = (t.elapsed(), thread_cpu().saturating_sub(c));
-    let (plain_single, plain_single_cpu) = plain_rusqlite(
-        &dir.path().join("plain1.db"),
-        n1,
-        |i| row_text(i, b.record_bytes),
-        false,
-    )?;
-
-    let batched = Accord::open(Config::new(dir.path().join("batched.db")))?;
-    let mut accord_batched = Duration::ZERO;
-    let mut accord_batched_cpu = Duration::ZERO;
-    for chunk in rows.chunks(1000) {
-        let chunk = chunk.to_vec();
+    let (mut accord_single, mut accord_single_cpu) = (Duration::ZERO, Duration::ZERO);
+    let (mut plain_single, mut plain_single_cpu) = (Duration::ZERO, Duration::ZERO);
+    for (n, (id, v)) in rows.iter().take(n1).enumerate() {
+        let (value, text) = (v.clone(), [(id.clone(), v.to_string())]);
+        let mut peer = || -> anyhow::Result<()> {
+            let (t, c) = plain.insert(&text)?;
+            plain_single += t;
+            plain_single_cpu += c;
+            Ok(())
+        };
+        let accord_first = n % 2 == 0;
+        if !accord_first {
+            peer()?;
+        }
         let (t, c) = (Instant::now(), thread_cpu());
-        batched.put_many("notes", chunk)?;
+        single.put("notes", id, value)?;
+        accord_single += t.elapsed();
+        accord_single_cpu += thread_cpu().saturating_sub(c);
+        if accord_first {
+            peer()?;
+        }
+    }
+
+    // Batched: each batch of 1,000 into Accord and into the plain table in turn (which
+    // goes first alternates), so both meet the same state of the machine and its disk.
+    let batched = Accord::open(Config::new(dir.path().join("batched.db")))?;
+    let mut plain = PlainTable::open(&dir.path().join("plain2.db"))?;
+    let (mut accord_batched, mut accord_batched_cpu) = (Duration::ZERO, Duration::ZERO);
+    let (mut plain_batched, mut plain_batched_cpu) = (Duration::ZERO, Duration::ZERO);
+    for (n, chunk) in rows.chunks(1000).enumerate() {
+        let values = chunk.to_vec();
+        let texts: Vec<(String, String)> = chunk
+            .iter()
+            .map(|(id, v)| (id.clone(), v.to_string()))
+            .collect();
+        let mut peer = || -> anyhow::Result<()> {
+            let (t, c) = plain.insert(&texts)?;
+            plain_batched += t;
+            plain_batched_cpu += c;
+            Ok(())
+        };
+        let accord_first = n % 2 == 0;
+        if !accord_first {
+            peer()?;
+        }
+        let (t, c) = (Instant::now(), thread_cpu());
+        batched.put_many("notes", values)?;
         accord_batched += t.elapsed();
         accord_batched_cpu += thread_cpu().saturating_sub(c);
+        if accord_first {
+            peer()?;
+        }
     }
-    let (plain_batched, plain_batched_cpu) = plain_rusqlite(
-        &dir.path().join("plain2.db"),
-        batch_n,
-        |i| row_text(i, b.record_bytes),
-        true,
-    )?;
-
     println!("| local writes | rows | accord rows/s | plain rusqlite rows/s | accord / rusqlite | CPU time: accord / rusqlite |");
     println!("|---|---:|---:|---:|---:|---:|");
     let ratio = |peer: Duration, ours: Duration| peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);

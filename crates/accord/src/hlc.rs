@@ -51,18 +51,23 @@ impl Hlc {
 
     /// [`tick`](Self::tick) with an explicit wall clock (for tests).
     pub fn tick_at(last: &Hlc, node: &str, now: u64) -> Hlc {
-        if now > last.millis {
-            Hlc {
-                millis: now,
-                counter: 0,
-                node: node.to_string(),
-            }
+        let mut next = Hlc {
+            millis: last.millis,
+            counter: last.counter,
+            node: node.to_string(),
+        };
+        next.advance_at(now);
+        next
+    }
+
+    /// Moves this clock, in place, to the next timestamp for a local write of its node
+    /// (what [`tick_at`](Self::tick_at) returns, without a new node string).
+    pub fn advance_at(&mut self, now: u64) {
+        if now > self.millis {
+            self.millis = now;
+            self.counter = 0;
         } else {
-            Hlc {
-                millis: last.millis,
-                counter: last.counter.saturating_add(1),
-                node: node.to_string(),
-            }
+            self.counter = self.counter.saturating_add(1);
         }
     }
 

@@ -1,5 +1,7 @@
 //! Records: the local state of each record, its base copy and version.
 
+use std::fmt::Write as _;
+
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
@@ -193,6 +195,11 @@ pub(crate) struct LocalWriter<'c> {
     /// hashes its text).
     upsert: rusqlite::CachedStatement<'c>,
     clock: Hlc,
+    /// The clock's text for the write being made.
+    clock_text: String,
+    /// Wall time of the transaction's writes (read once: every write of one transaction
+    /// is made at the same instant; the clock's counter orders them).
+    now: i64,
     next: i64,
     text: Vec<u8>,
 }
@@ -215,6 +222,8 @@ impl<'c> LocalWriter<'c> {
             conn,
             upsert,
             clock: Meta::clock(conn, device)?,
+            clock_text: String::with_capacity(64),
+            now: now_ms(),
             next: outbox::next_position(conn)?,
             text: Vec::with_capacity(1024),
         })
@@ -271,20 +280,24 @@ impl<'c> LocalWriter<'c> {
             }
         };
         let deleted = data_text.is_none();
-        let ticked = Hlc::tick(&self.clock, &self.clock.node);
+        let before = (self.clock.millis, self.clock.counter);
+        self.clock.advance_at(u64::try_from(self.now).unwrap_or(0));
+        self.clock_text.clear();
+        write!(self.clock_text, "{}", self.clock).map_err(|e| Error::invalid(e.to_string()))?;
         let written = self.upsert.execute(params![
             collection,
             id,
             data_text,
             deleted,
-            ticked.to_string(),
-            now_ms(),
+            self.clock_text,
+            self.now,
             self.next
         ])?;
         if written == 0 {
+            // Nothing was written: the clock does not move either.
+            (self.clock.millis, self.clock.counter) = before;
             return Ok(false);
         }
-        self.clock = ticked;
         self.next += 1;
         Ok(true)
     }
