@@ -30,7 +30,18 @@ pub struct DeviceArgs {
 /// Runs one sync of the bench space and prints its report as JSON.
 pub fn run_device(a: &DeviceArgs) -> anyhow::Result<()> {
     let accord = Accord::open(Config::new(&a.store).with_server(&a.server, &a.token, "bench"))?;
-    println!("{}", serde_json::to_string(&accord.sync())?);
+    let report = accord.sync();
+    // The process's own peak: the parent's `wait4` figure also counts the memory the
+    // child shared with it between fork and exec (the bench's rows, the server).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    println!(
+        "{}",
+        serde_json::json!({"report": report, "peak_rss_kb": peak_kb})
+    );
     Ok(())
 }
 
@@ -172,14 +183,16 @@ fn device_sync(store: &std::path::Path, url: &str, token: &str) -> anyhow::Resul
         .arg(store)
         .args(["--server", url, "--token", token]);
     let run = crate::model::run_measured(cmd)?;
-    let report: Value =
-        serde_json::from_str(&run.out).context("the device's report is not JSON")?;
+    let out: Value = serde_json::from_str(&run.out).context("the device's report is not JSON")?;
+    let report = out["report"].clone();
     if report["outcome"]["status"] != "done" {
         bail!("the device's sync did not finish: {report}");
     }
     Ok(DeviceRun {
         report,
-        rss_mb: run.rss_mb,
+        rss_mb: out["peak_rss_kb"]
+            .as_f64()
+            .map_or(run.rss_mb, |kb| kb / 1024.0),
         elapsed: run.elapsed,
         cpu: run.cpu,
     })
@@ -209,19 +222,23 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
 
     // Local writes.
     let batch_n = b.records.min(100_000);
-    let rows: Vec<(String, Value)> = (0..batch_n)
-        .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
-        .collect();
+    // Rows are made a batch at a time (a sync device started later must not inherit a
+    // parent holding 100,000 of them).
+    let rows = |range: std::ops::Range<usize>| -> Vec<(String, Value)> {
+        range
+            .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
+            .collect()
+    };
 
     // Both sides get their rows made before the clock starts (the peer makes each
     // batch's texts outside its timing; here the values are cloned outside it).
     // One write a transaction, Accord's and the plain table's in turn.
     let single = Accord::open(Config::new(dir.path().join("single.db")))?;
     let mut plain = PlainTable::open(&dir.path().join("plain1.db"))?;
-    let n1 = b.single_puts.min(rows.len());
+    let n1 = b.single_puts.min(batch_n);
     let (mut accord_single, mut accord_single_cpu) = (Duration::ZERO, Duration::ZERO);
     let (mut plain_single, mut plain_single_cpu) = (Duration::ZERO, Duration::ZERO);
-    for (n, (id, v)) in rows.iter().take(n1).enumerate() {
+    for (n, (id, v)) in rows(0..n1).iter().enumerate() {
         let (value, text) = (v.clone(), [(id.clone(), v.to_string())]);
         let mut peer = || -> anyhow::Result<()> {
             let (t, c) = plain.insert(&text)?;
@@ -248,9 +265,9 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     let mut plain = PlainTable::open(&dir.path().join("plain2.db"))?;
     let (mut accord_batched, mut accord_batched_cpu) = (Duration::ZERO, Duration::ZERO);
     let (mut plain_batched, mut plain_batched_cpu) = (Duration::ZERO, Duration::ZERO);
-    for (n, chunk) in rows.chunks(1000).enumerate() {
-        let values = chunk.to_vec();
-        let texts: Vec<(String, String)> = chunk
+    for (n, start) in (0..batch_n).step_by(1000).enumerate() {
+        let values = rows(start..(start + 1000).min(batch_n));
+        let texts: Vec<(String, String)> = values
             .iter()
             .map(|(id, v)| (id.clone(), v.to_string()))
             .collect();
@@ -291,7 +308,6 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
     );
     drop(single);
     drop(batched);
-    drop(rows);
 
     // The server, seeded through its storage (the seeding is not what is measured).
     let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.db"))?);
