@@ -53,7 +53,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::line::{LogLevel, LogLine};
 use super::settings::MinerSettings;
-use super::token::{mask, render, tokenize, Token, TokenKind};
+use super::token::{mask, render, tokenize, tokenize_into, Token, TokenKind};
 
 /// Examples of raw messages kept per shape (for slot examples and the report).
 const EXAMPLES_PER_SHAPE: usize = 3;
@@ -85,15 +85,21 @@ const SINGLE_QUOTE: u32 = delimiter_code(b'\'');
 
 /// The code of a delimiter byte (the first delimiter's for an unknown byte).
 const fn delimiter_code(b: u8) -> u32 {
-    let mut i = 0;
-    while i < DELIMITERS.len() {
-        if DELIMITERS[i] == b {
-            return DELIM_BASE + i as u32;
-        }
-        i += 1;
-    }
-    DELIM_BASE
+    DELIMITER_CODES[b as usize]
 }
+
+/// [`delimiter_code`] of every byte, worked out once: it is asked for every delimiter
+/// token of every line.
+const DELIMITER_CODES: [u32; 256] = {
+    let mut codes = [DELIM_BASE; 256];
+    let mut i = DELIMITERS.len();
+    // Backwards, so a byte listed twice gets its first position's code.
+    while i > 0 {
+        i -= 1;
+        codes[DELIMITERS[i] as usize] = DELIM_BASE + i as u32;
+    }
+    codes
+};
 
 /// A quick hash for the miner's small integer keys (FxHash's multiply-rotate); the keys
 /// are not attacker-chosen in a way that matters for a local batch computation.
@@ -209,9 +215,13 @@ pub struct TemplateMiner {
     word_ids: QuickMap<Box<str>, u32>,
     tags: Vec<String>,
     tag_ids: QuickMap<String, u32>,
+    /// The tag of the last line recorded.
+    last_tag: Option<u32>,
     shape_ids: QuickMap<Box<[u32]>, ShapeId>,
     shapes: Vec<Shape>,
     scratch: Vec<u32>,
+    /// The tokens of the line being recorded, kept to reuse the allocation.
+    token_scratch: Vec<Token>,
     lines: u64,
     bytes: u64,
     settings: MinerSettings,
@@ -324,8 +334,14 @@ impl TemplateMiner {
     fn record(&mut self, time_ms: i64, level: LogLevel, tag: &str, message: &str) -> ShapeId {
         self.lines += 1;
         self.bytes += (tag.len() + message.len()) as u64;
-        let tag_id = match self.tag_ids.get(tag) {
-            Some(&id) => id,
+        // Runs of lines share a tag (or have none): the last line's tag is tried before
+        // the map, comparing lengths first so an empty tag costs no `memcmp` call.
+        let last = self.last_tag.and_then(|id| {
+            let known = self.tags.get(id as usize)?;
+            (known.len() == tag.len() && (tag.is_empty() || known == tag)).then_some(id)
+        });
+        let tag_id = match last.or_else(|| self.tag_ids.get(tag).copied()) {
+            Some(id) => id,
             None => {
                 let id = self.tags.len() as u32;
                 self.tags.push(tag.to_string());
@@ -333,7 +349,9 @@ impl TemplateMiner {
                 id
             }
         };
-        let tokens = tokenize(message, &self.settings);
+        self.last_tag = Some(tag_id);
+        let mut tokens = std::mem::take(&mut self.token_scratch);
+        tokenize_into(message, &self.settings, &mut tokens);
         let mut key = std::mem::take(&mut self.scratch);
         key.clear();
         key.push(tag_id);
@@ -360,6 +378,7 @@ impl TemplateMiner {
             }
         };
         self.scratch = key;
+        self.token_scratch = tokens;
         let shape = &mut self.shapes[id.index()];
         shape.count += 1;
         shape.first_ms = shape.first_ms.min(time_ms);

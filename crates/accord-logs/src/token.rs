@@ -132,23 +132,44 @@ impl Token {
 /// Splits `message` into tokens and masks the plainly variable ones.
 pub(crate) fn tokenize(message: &str, rules: &MinerSettings) -> Vec<Token> {
     let mut tokens = Vec::with_capacity(16);
+    tokenize_into(message, rules, &mut tokens);
+    tokens
+}
+
+/// [`tokenize`] into `tokens` (cleared first), so a caller that tokenises line after line
+/// reuses one buffer instead of allocating per line.
+pub(crate) fn tokenize_into(message: &str, rules: &MinerSettings, tokens: &mut Vec<Token>) {
+    tokens.clear();
+    let bytes = message.as_bytes();
     let mut word_start = None;
-    for (i, c) in message.char_indices() {
-        match (c.is_whitespace(), word_start) {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII bytes are judged directly (most messages are all ASCII); any other
+        // character is decoded, so whitespace means exactly `char::is_whitespace`.
+        let (white, width) = if b.is_ascii() {
+            (IS_ASCII_WHITESPACE[b as usize], 1)
+        } else {
+            match message.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) => (c.is_whitespace(), c.len_utf8()),
+                None => (false, 1),
+            }
+        };
+        match (white, word_start) {
             (true, Some(start)) => {
-                lex_word(message, start, i, rules, &mut tokens);
+                lex_word(message, start, i, rules, tokens);
                 word_start = None;
             }
             (false, None) => word_start = Some(i),
             _ => {}
         }
+        i += width;
     }
     if let Some(start) = word_start {
-        lex_word(message, start, message.len(), rules, &mut tokens);
+        lex_word(message, start, message.len(), rules, tokens);
     }
-    mask_by_context(message, rules, &mut tokens);
-    fold_adjacent_vars(&mut tokens);
-    tokens
+    mask_by_context(message, rules, tokens);
+    fold_adjacent_vars(tokens);
 }
 
 /// The message with every variable part written as `<*>`, spacing kept: what the miner
@@ -190,6 +211,9 @@ const fn byte_table(set: &[u8]) -> [bool; 256] {
 }
 
 const IS_DELIMITER: [bool; 256] = byte_table(DELIMITERS);
+/// The ASCII characters for which `char::is_whitespace` holds (tab to carriage return,
+/// and space).
+const IS_ASCII_WHITESPACE: [bool; 256] = byte_table(b"\t\n\x0b\x0c\r ");
 const IS_PATH_STOP: [bool; 256] = byte_table(PATH_STOP);
 const IS_URL_STOP: [bool; 256] = byte_table(URL_STOP);
 
@@ -211,7 +235,10 @@ fn closing(open: u8) -> Option<u8> {
 fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out: &mut Vec<Token>) {
     let bytes = message.as_bytes();
     let first = out.len();
-    let has_scheme = bytes[start..end].windows(3).any(|w| w == b"://");
+    // Bytes compared one by one: a slice comparison per window is a `memcmp` call.
+    let has_scheme = bytes[start..end]
+        .windows(3)
+        .any(|w| w[0] == b':' && w[1] == b'/' && w[2] == b'/');
     let mut i = start;
     let mut at_boundary = true;
     while i < end {
@@ -409,8 +436,8 @@ fn mask_by_context(message: &str, rules: &MinerSettings, tokens: &mut [Token]) {
                 continue;
             }
             let text = tokens[i].text(message);
-            if (rules.date_words && in_list(DATE_WORDS, text))
-                || (rules.units && prev_var && in_list(UNITS, text))
+            if (rules.date_words && in_list(&DATE_WORD_LIST, text))
+                || (rules.units && prev_var && in_list(&UNIT_LIST, text))
             {
                 tokens[i].kind = TokenKind::Var;
                 changed = true;
@@ -424,37 +451,83 @@ fn mask_by_context(message: &str, rules: &MinerSettings, tokens: &mut [Token]) {
 
 /// Whether `text` is one of `list` (lower-case ASCII words of at most 9 letters), in
 /// any case. Cheap: most words fail on length or the first letter.
-fn in_list(list: &[&str], text: &str) -> bool {
+fn in_list(list: &WordList, text: &str) -> bool {
     let bytes = text.as_bytes();
     if bytes.is_empty() || bytes.len() > 9 || !bytes[0].is_ascii_alphabetic() {
         return false;
     }
     let first = bytes[0].to_ascii_lowercase();
-    list.iter()
+    if list.starts[bytes.len()] & (1 << (first - b'a')) == 0 {
+        return false;
+    }
+    list.words
+        .iter()
         .any(|w| w.len() == bytes.len() && w.as_bytes()[0] == first && text.eq_ignore_ascii_case(w))
 }
+
+/// Lower-case ASCII words of at most 9 letters, with the first letters its words of each
+/// length start with (bit `c - 'a'` of `starts[len]`): one lookup rules out most words
+/// before any comparison (this runs on every word next to a variable).
+struct WordList {
+    words: &'static [&'static str],
+    starts: [u32; 10],
+}
+
+const fn word_list(words: &'static [&'static str]) -> WordList {
+    let mut starts = [0u32; 10];
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_bytes();
+        // A word the lookup could not hold is never matched by `in_list` either.
+        if !w.is_empty() && w.len() <= 9 && w[0].is_ascii_lowercase() {
+            starts[w.len()] |= 1 << (w[0] - b'a');
+        }
+        i += 1;
+    }
+    WordList { words, starts }
+}
+
+const DATE_WORD_LIST: WordList = word_list(DATE_WORDS);
+const UNIT_LIST: WordList = word_list(UNITS);
 
 /// Adjacent variables are one slot: their number varies (`blk_1 blk_2 blk_3`), so
 /// counting them would split one template into many.
 fn fold_adjacent_vars(tokens: &mut Vec<Token>) {
-    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
-    for token in tokens.drain(..) {
-        if token.kind == TokenKind::Var {
-            if let Some(last) = out.last_mut() {
-                if last.kind == TokenKind::Var {
-                    last.end = last.end.max(token.end);
-                    continue;
-                }
-            }
+    // In place: `kept` tokens are final, the rest are still to be read.
+    let mut kept = 0;
+    for i in 0..tokens.len() {
+        let token = tokens[i];
+        if token.kind == TokenKind::Var && kept > 0 && tokens[kept - 1].kind == TokenKind::Var {
+            let last = &mut tokens[kept - 1];
+            last.end = last.end.max(token.end);
+            continue;
         }
-        out.push(token);
+        tokens[kept] = token;
+        kept += 1;
     }
-    *tokens = out;
+    tokens.truncate(kept);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_split_at_exactly_the_whitespace_of_char_is_whitespace() {
+        for b in 0u8..128 {
+            assert_eq!(
+                IS_ASCII_WHITESPACE[b as usize],
+                char::from(b).is_whitespace(),
+                "byte {b}"
+            );
+        }
+        // Non-ASCII whitespace (no-break space, ideographic space) splits too.
+        let kinds: Vec<_> = tokenize("alpha\u{a0}beta\u{3000}gamma é", &MinerSettings::default())
+            .into_iter()
+            .map(|t| (t.start, t.end))
+            .collect();
+        assert_eq!(kinds, vec![(0, 5), (7, 11), (14, 19), (20, 22)]);
+    }
 
     #[test]
     fn numbers_ids_and_hex_are_masked() {
