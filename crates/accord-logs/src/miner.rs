@@ -74,6 +74,9 @@ const ALIGNED_PARTNERS: usize = 4;
 /// names and short lists, not sentences.
 const MAX_OPEN_STRETCH: usize = 8;
 
+/// End of a chain of stretches in step 4's skeleton map.
+const NO_NEXT: u32 = u32::MAX;
+
 const VAR: u32 = 0;
 const DOTS: u32 = 1;
 const DELIM_BASE: u32 = 2;
@@ -962,7 +965,11 @@ impl TemplateMiner {
             .collect();
         // (tag, prefix length, suffix length, prefix hash, suffix hash) -> stretches.
         type SkeletonKey = (u32, u32, u32, u64, u64);
-        let mut skeletons: QuickMap<SkeletonKey, Vec<(usize, usize, usize)>> = QuickMap::default();
+        // Most keys have one stretch, so a key holds the first and last of a chain of
+        // stretches in `stretches` (each with the index of the next) instead of a Vec of
+        // its own: an allocation per key was a large share of this step.
+        let mut skeletons: QuickMap<SkeletonKey, (u32, u32)> = QuickMap::default();
+        let mut stretches: Vec<((usize, usize, usize), u32)> = Vec::new();
         // Each template's prefix and suffix hashes and its count of words before each
         // position.
         struct Hashes {
@@ -1044,7 +1051,17 @@ impl TemplateMiner {
                     continue;
                 }
                 let key = (tag_of(r), i as u32, (len - j) as u32, prefix[i], suffix[j]);
-                skeletons.entry(key).or_default().push((r, i, j));
+                let at = stretches.len() as u32;
+                stretches.push(((r, i, j), NO_NEXT));
+                skeletons
+                    .entry(key)
+                    .and_modify(|(_, last)| {
+                        if let Some(prev) = stretches.get_mut(*last as usize) {
+                            prev.1 = at;
+                        }
+                        *last = at;
+                    })
+                    .or_insert((at, at));
             }
         }
         let mut parent: Vec<usize> = (0..n).collect();
@@ -1057,7 +1074,14 @@ impl TemplateMiner {
         }
         // Positions of each template that became slots here.
         let mut marks: Vec<Vec<bool>> = patterns.iter().map(|p| vec![false; p.len()]).collect();
-        for members in skeletons.values() {
+        let mut members: Vec<(usize, usize, usize)> = Vec::new();
+        for &(first, _) in skeletons.values() {
+            members.clear();
+            let mut at = first;
+            while let Some(&(stretch, next)) = stretches.get(at as usize) {
+                members.push(stretch);
+                at = next;
+            }
             if members.len() < 2 {
                 continue;
             }
