@@ -278,8 +278,12 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
             continue;
         }
         let chunk = i;
+        // Whether the chunk holds a digit, noted while scanning it rather than in a
+        // second pass (every byte of the chunk passes through this loop).
+        let mut digit = false;
         while i < end {
             let c = bytes[i];
+            digit |= c.is_ascii_digit();
             // A colon between digits is part of a time or an address:port, not a field
             // separator.
             if c == b':'
@@ -296,7 +300,10 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
             }
             i += 1;
         }
-        let kind = if is_variable_chunk(message.get(chunk..i).unwrap_or(""), rules) {
+        let variable = message
+            .get(chunk..i)
+            .is_some_and(|text| digit || is_literal(text, rules));
+        let kind = if variable {
             TokenKind::Var
         } else {
             TokenKind::Word
@@ -338,10 +345,10 @@ fn insert_empty_values(first: usize, word_end: usize, out: &mut Vec<Token>) {
     }
 }
 
-/// A chunk is a variable when it holds a digit or is a boolean or null literal.
-fn is_variable_chunk(chunk: &str, rules: &MinerSettings) -> bool {
-    chunk.bytes().any(|b| b.is_ascii_digit())
-        || (rules.literals && LITERALS.iter().any(|l| chunk.eq_ignore_ascii_case(l)))
+/// A chunk is a variable when it holds a digit (judged by the caller while it scans the
+/// chunk) or is a boolean or null literal.
+fn is_literal(chunk: &str, rules: &MinerSettings) -> bool {
+    rules.literals && LITERALS.iter().any(|l| chunk.eq_ignore_ascii_case(l))
 }
 
 /// `scheme://...` up to the next wrapping punctuation.
@@ -457,7 +464,11 @@ fn in_list(list: &WordList, text: &str) -> bool {
         return false;
     }
     let first = bytes[0].to_ascii_lowercase();
-    if list.starts[bytes.len()] & (1 << (first - b'a')) == 0 {
+    let last = bytes[bytes.len() - 1].to_ascii_lowercase();
+    if list.starts[bytes.len()] & (1 << (first - b'a')) == 0
+        || !last.is_ascii_lowercase()
+        || list.ends[bytes.len()] & (1 << (last - b'a')) == 0
+    {
         return false;
     }
     list.words
@@ -465,26 +476,39 @@ fn in_list(list: &WordList, text: &str) -> bool {
         .any(|w| w.len() == bytes.len() && w.as_bytes()[0] == first && text.eq_ignore_ascii_case(w))
 }
 
-/// Lower-case ASCII words of at most 9 letters, with the first letters its words of each
-/// length start with (bit `c - 'a'` of `starts[len]`): one lookup rules out most words
-/// before any comparison (this runs on every word next to a variable).
+/// Lower-case ASCII words of at most 9 letters, with the first and last letters its
+/// words of each length start and end with (bit `c - 'a'` of `starts[len]`, `ends[len]`):
+/// two lookups rule out most words before any comparison (this runs on every word next
+/// to a variable).
 struct WordList {
     words: &'static [&'static str],
     starts: [u32; 10],
+    ends: [u32; 10],
 }
 
 const fn word_list(words: &'static [&'static str]) -> WordList {
     let mut starts = [0u32; 10];
+    let mut ends = [0u32; 10];
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_bytes();
-        // A word the lookup could not hold is never matched by `in_list` either.
-        if !w.is_empty() && w.len() <= 9 && w[0].is_ascii_lowercase() {
+        // Every listed word is lower-case letters (`in_list` lower-cases the text, not
+        // the list, so only such words can match at all).
+        if !w.is_empty()
+            && w.len() <= 9
+            && w[0].is_ascii_lowercase()
+            && w[w.len() - 1].is_ascii_lowercase()
+        {
             starts[w.len()] |= 1 << (w[0] - b'a');
+            ends[w.len()] |= 1 << (w[w.len() - 1] - b'a');
         }
         i += 1;
     }
-    WordList { words, starts }
+    WordList {
+        words,
+        starts,
+        ends,
+    }
 }
 
 const DATE_WORD_LIST: WordList = word_list(DATE_WORDS);
