@@ -10,6 +10,8 @@
 # workspace); the logs themselves are in the repository.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=ga_lib.sh
+source "$root/bench/logs/ga_lib.sh"
 shared="${ACCORD_SHARED_DIR:-$root/../shared}"
 ga="$shared/bench/loghub/ga.py"
 bin="${1:-$root/target/release/accord}"
@@ -30,12 +32,5 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '| system | GA | predicted groups | true groups |\n|---|---|---|---|\n'
 for s in "${systems[@]}"; do
-  csv="$root/bench/logs/extra/$s/${s}_2k.log_structured_corrected.csv"
-  python3 -c 'import csv,sys
-csv.field_size_limit(2**31-1)
-for r in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8", errors="replace")):
-    print(r["Content"].replace("\n", " "))' "$csv" > "$work/$s.txt"
-  "$bin" logs parse "$work/$s.txt" > "$work/$s.pred"
-  out="$(python3 "$ga" "$csv" "$work/$s.pred" --key EventTemplate --json)"
-  python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print("| %s | %.4f | %d | %d |" % (sys.argv[1], r["ga"], r["n_pred_groups"], r["n_true_groups"]))' "$s" "$out"
+  ga_row "$s" "$root/bench/logs/extra/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$ga" "$work"
 done

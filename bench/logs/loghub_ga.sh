@@ -9,6 +9,8 @@
 # part of every line, as an app hands it to `log(level, tag, message)`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=ga_lib.sh
+source "$root/bench/logs/ga_lib.sh"
 shared="${ACCORD_SHARED_DIR:-$root/../shared}"
 data="$shared/bench/loghub"
 bin="${1:-$root/target/release/accord}"
@@ -25,14 +27,7 @@ trap 'rm -rf "$work"' EXIT
 total=0
 printf '| system | GA | predicted groups | true groups |\n|---|---|---|---|\n'
 for s in Android Apache BGL HDFS HPC Hadoop Linux OpenSSH Spark Windows; do
-  csv="$data/$s/${s}_2k.log_structured_corrected.csv"
-  python3 -c 'import csv,sys
-csv.field_size_limit(2**31-1)
-for r in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8", errors="replace")):
-    print(r["Content"].replace("\n", " "))' "$csv" > "$work/$s.txt"
-  "$bin" logs parse "$work/$s.txt" > "$work/$s.pred"
-  out="$(python3 "$data/ga.py" "$csv" "$work/$s.pred" --key EventTemplate --json)"
-  python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print("| %s | %.4f | %d | %d |" % (sys.argv[1], r["ga"], r["n_pred_groups"], r["n_true_groups"]))' "$s" "$out"
-  total="$(python3 -c 'import json,sys; print(float(sys.argv[1]) + json.loads(sys.argv[2])["ga"])' "$total" "$out")"
+  ga_row "$s" "$data/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$data/ga.py" "$work"
+  total="$(python3 -c 'import sys; print(float(sys.argv[1]) + float(sys.argv[2]))' "$total" "$ga_value")"
 done
 python3 -c 'import sys; print(f"| mean | {float(sys.argv[1])/10:.4f} | | |")' "$total"

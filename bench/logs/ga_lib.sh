@@ -1,0 +1,18 @@
+# Sourced by loghub_ga.sh and held_out_ga.sh: scores one labelled log with Loghub's ga.py.
+#
+#   ga_row SYSTEM CSV ACCORD_BINARY GA_PY WORK_DIR
+#
+# Feeds the CSV's Content column (one message a line) to `accord logs parse`, scores its
+# group ids against the corrected labels (key EventTemplate), prints the table row and
+# leaves the GA in $ga_value.
+ga_row() {
+  local s="$1" csv="$2" bin="$3" ga="$4" work="$5" out
+  python3 -c 'import csv,sys
+csv.field_size_limit(2**31-1)
+for r in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8", errors="replace")):
+    print(r["Content"].replace("\n", " "))' "$csv" > "$work/$s.txt"
+  "$bin" logs parse "$work/$s.txt" > "$work/$s.pred"
+  out="$(python3 "$ga" "$csv" "$work/$s.pred" --key EventTemplate --json)"
+  python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print("| %s | %.4f | %d | %d |" % (sys.argv[1], r["ga"], r["n_pred_groups"], r["n_true_groups"]))' "$s" "$out"
+  ga_value="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ga"])' "$out")"
+}
