@@ -228,14 +228,13 @@ pub(crate) fn adopt_remote(conn: &Connection, remote: &RemoteRecord) -> Result<(
 /// The server accepted `row` at `version`. Returns whether later writes of the record
 /// still wait in the outbox.
 pub(crate) fn acknowledge_row(conn: &Connection, row: &OutboxRow, version: i64) -> Result<bool> {
-    let remaining = outbox::acknowledge(conn, row, version)?;
+    let rows_remain = outbox::acknowledge(conn, row, version)?;
     let sent = if row.deleted {
         None
     } else {
         row.data.as_deref()
     };
-    records::acknowledge(conn, &row.collection, &row.id, version, sent, remaining)?;
-    Ok(remaining)
+    records::acknowledge(conn, &row.collection, &row.id, version, sent, rows_remain)
 }
 
 /// Keeps `data` as the local state on top of the server's `remote` version (a merge, or

@@ -241,18 +241,23 @@ pub(crate) fn take_batch(
         if rows == Rows::All && room > 0 {
             let writes = unsent
                 .query_map([room as i64], |r| {
-                    Ok(Unsent {
+                    let deleted: bool = r.get(4)?;
+                    // The outbox row it becomes (its position is given when it is stored).
+                    Ok(OutboxRow {
+                        seq: 0,
+                        mutation_id: new_mutation_id(),
                         collection: r.get(0)?,
                         id: r.get(1)?,
-                        version: r.get(2)?,
-                        data: r.get(3)?,
-                        deleted: r.get(4)?,
+                        base_version: r.get(2)?,
+                        data: if deleted { None } else { r.get(3)? },
+                        deleted,
                         hlc: r.get(5)?,
+                        attempts: 0,
+                        quarantined: None,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            for w in writes {
-                let mut row = w.into_row();
+            for mut row in writes {
                 let checked = row.to_mutation();
                 row.quarantined = checked.as_ref().err().map(DamagedRow::to_string);
                 row.attempts = i64::from(checked.is_ok());
@@ -281,44 +286,13 @@ pub(crate) fn take_batch(
                     [&row.collection, &row.id],
                 )?;
                 match checked {
-                    Ok(mut m) => {
-                        m.mutation_id.clone_from(&row.mutation_id);
-                        batch.push((row, m));
-                    }
+                    Ok(m) => batch.push((row, m)),
                     Err(_) => quarantined_any = true,
                 }
             }
         }
         if !batch.is_empty() || !quarantined_any {
             return Ok(batch);
-        }
-    }
-}
-
-/// A record's write not yet sent, as `take_batch` reads it.
-struct Unsent {
-    collection: String,
-    id: String,
-    version: i64,
-    data: Option<String>,
-    deleted: bool,
-    hlc: String,
-}
-
-impl Unsent {
-    /// The outbox row it becomes (its position is given when it is stored).
-    fn into_row(self) -> OutboxRow {
-        OutboxRow {
-            seq: 0,
-            mutation_id: new_mutation_id(),
-            collection: self.collection,
-            id: self.id,
-            base_version: self.version,
-            data: if self.deleted { None } else { self.data },
-            deleted: self.deleted,
-            hlc: self.hlc,
-            attempts: 0,
-            quarantined: None,
         }
     }
 }
@@ -382,8 +356,8 @@ pub(crate) fn find(
 /// Removes an acknowledged row and every older row of the same record (an
 /// acknowledged later write implies the earlier ones were applied or superseded), and
 /// rebases the record's remaining rows on the new version (an unsent write builds on
-/// the record's version, which the caller moves). Returns whether writes of the record
-/// still wait: outbox rows, or an unsent write.
+/// the record's version, which the caller moves). Returns whether outbox rows of the
+/// record remain.
 pub(crate) fn acknowledge(conn: &Connection, row: &OutboxRow, version: i64) -> Result<bool> {
     exec(
         conn,
@@ -395,15 +369,7 @@ pub(crate) fn acknowledge(conn: &Connection, row: &OutboxRow, version: i64) -> R
         "UPDATE outbox SET base_version = ?3 WHERE collection = ?1 AND id = ?2",
         params![row.collection, row.id, version],
     )?;
-    let unsent: bool = query_row(
-        conn,
-        "SELECT queued IS NOT NULL FROM records WHERE collection = ?1 AND id = ?2",
-        [&row.collection, &row.id],
-        |r| r.get(0),
-    )
-    .optional()?
-    .unwrap_or(false);
-    Ok(remaining > 0 || unsent)
+    Ok(remaining > 0)
 }
 
 /// Writes waiting, all records: outbox rows and unsent writes.

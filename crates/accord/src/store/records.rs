@@ -436,20 +436,23 @@ pub(crate) fn store_merged(
 }
 
 /// After the server accepted a mutation: the record builds on `version`, whose content
-/// is what was sent; clean unless later writes wait in the outbox.
+/// is what was sent; clean unless later writes wait (`rows_remain`: outbox rows of the
+/// record, or an unsent write in its `queued`). Returns whether writes still wait.
 pub(crate) fn acknowledge(
     conn: &Connection,
     collection: &str,
     id: &str,
     version: i64,
     sent: Option<&str>,
-    still_dirty: bool,
-) -> Result<()> {
-    exec(
+    rows_remain: bool,
+) -> Result<bool> {
+    let dirty = query_row(
         conn,
-        "UPDATE records SET version = ?3, base = ?4, dirty = ?5
-         WHERE collection = ?1 AND id = ?2",
-        params![collection, id, version, sent, still_dirty],
-    )?;
-    Ok(())
+        "UPDATE records SET version = ?3, base = ?4, dirty = (?5 OR queued IS NOT NULL)
+         WHERE collection = ?1 AND id = ?2 RETURNING dirty",
+        params![collection, id, version, sent, rows_remain],
+        |r| r.get(0),
+    )
+    .optional()?;
+    Ok(dirty.unwrap_or(rows_remain))
 }
