@@ -505,19 +505,16 @@ fn stream_pages(
                 finished |= !open;
                 open && !finished
             });
+            let arrived = received - before;
             match answer {
                 // The last page arrived whole: the answer is complete.
-                Err(e) if e.class == ErrorClass::Transient && finished && received > before => {
-                    Ok(None)
-                }
-                Err(e) if e.class == ErrorClass::Transient && received > before => {
+                Err(e) if e.class == ErrorClass::Transient && arrived > 0 && finished => Ok(None),
+                Err(e) if e.class == ErrorClass::Transient && arrived > 0 => {
                     log::info!(
                         target: "accord::sync",
-                        "pulling changes: an answer ended after {} of {ask} pages ({e}); asking for {} at a time",
-                        received - before,
-                        received - before
+                        "pulling changes: an answer ended after {arrived} of {ask} pages ({e}); asking for {arrived} at a time"
                     );
-                    Ok(Some(received - before))
+                    Ok(Some(arrived))
                 }
                 Err(e) => Err(e),
                 Ok(()) => Ok(None),
