@@ -140,30 +140,81 @@ impl PlainTable {
     }
 }
 
-/// [`PlainTable`] filled with `n` rows, `rows(i)` making row `i` (so a million rows need
-/// not be held at once), 1,000 per transaction when `batched`, else one each. Returns
-/// the summed wall and CPU times of the inserts and commits.
+/// [`PlainTable`] filled with `n` rows, 1,000 per transaction, `rows(i)` making row `i`
+/// (so a million rows need not be held at once). Returns the summed wall and CPU times of
+/// the inserts and commits.
 fn plain_rusqlite(
     path: &std::path::Path,
     n: usize,
     rows: impl Fn(usize) -> (String, String),
-    batched: bool,
-) -> anyhow::Result<(Duration, Duration)> {
+) -> anyhow::Result<Spent> {
     let mut table = PlainTable::open(path)?;
-    let mut elapsed = Duration::ZERO;
-    let mut cpu = Duration::ZERO;
-    let per_tx = if batched { 1000 } else { 1 };
-    for start in (0..n).step_by(per_tx) {
-        let chunk: Vec<(String, String)> = (start..(start + per_tx).min(n)).map(&rows).collect();
-        let (t, c) = table.insert(&chunk)?;
-        elapsed += t;
-        cpu += c;
+    let mut spent = Spent::default();
+    for start in (0..n).step_by(1000) {
+        let chunk: Vec<(String, String)> = (start..(start + 1000).min(n)).map(&rows).collect();
+        spent.add(table.insert(&chunk)?);
     }
-    Ok((elapsed, cpu))
+    Ok(spent)
+}
+
+/// Wall and CPU time spent by one side of a comparison.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spent {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Spent {
+    fn add(&mut self, (wall, cpu): (Duration, Duration)) {
+        self.wall += wall;
+        self.cpu += cpu;
+    }
+}
+
+/// Writes records `0..n`, `per_tx` a transaction, to Accord (`write`) and to a plain
+/// table at `peer` in turn, which side goes first alternating, so both meet the same
+/// state of the machine and its disk. Rows are made a batch at a time, outside both
+/// timings (a sync device started later must not inherit a parent holding 100,000 of
+/// them). Returns Accord's time and the plain table's.
+fn interleaved(
+    n: usize,
+    per_tx: usize,
+    bytes: usize,
+    peer: &std::path::Path,
+    mut write: impl FnMut(Vec<(String, Value)>) -> anyhow::Result<()>,
+) -> anyhow::Result<(Spent, Spent)> {
+    let mut plain = PlainTable::open(peer)?;
+    let (mut ours, mut theirs) = (Spent::default(), Spent::default());
+    for (k, start) in (0..n).step_by(per_tx).enumerate() {
+        let values: Vec<(String, Value)> = (start..(start + per_tx).min(n))
+            .map(|i| row(i, bytes))
+            .collect();
+        let texts: Vec<(String, String)> = values
+            .iter()
+            .map(|(id, v)| (id.clone(), v.to_string()))
+            .collect();
+        let accord_first = k % 2 == 0;
+        if !accord_first {
+            theirs.add(plain.insert(&texts)?);
+        }
+        let (t, c) = (Instant::now(), thread_cpu());
+        write(values)?;
+        ours.add((t.elapsed(), thread_cpu().saturating_sub(c)));
+        if accord_first {
+            theirs.add(plain.insert(&texts)?);
+        }
+    }
+    Ok((ours, theirs))
+}
+
+/// Row `i` of the local writes and of the seeded space: its id and its fields.
+fn row(i: usize, bytes: usize) -> (String, Value) {
+    (format!("r{i}"), record(i, bytes))
 }
 
 fn row_text(i: usize, bytes: usize) -> (String, String) {
-    (format!("r{i}"), record(i, bytes).to_string())
+    let (id, v) = row(i, bytes);
+    (id, v.to_string())
 }
 
 /// One device's sync, as [`device_sync`] measured it.
@@ -220,91 +271,46 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
 
-    // Local writes.
+    // Local writes: one a transaction, then 1,000 a transaction.
     let batch_n = b.records.min(100_000);
-    // Rows are made a batch at a time (a sync device started later must not inherit a
-    // parent holding 100,000 of them).
-    let rows = |range: std::ops::Range<usize>| -> Vec<(String, Value)> {
-        range
-            .map(|i| (format!("r{i}"), record(i, b.record_bytes)))
-            .collect()
-    };
-
-    // Both sides get their rows made before the clock starts (the peer makes each
-    // batch's texts outside its timing; here the values are cloned outside it).
-    // One write a transaction, Accord's and the plain table's in turn.
-    let single = Accord::open(Config::new(dir.path().join("single.db")))?;
-    let mut plain = PlainTable::open(&dir.path().join("plain1.db"))?;
     let n1 = b.single_puts.min(batch_n);
-    let (mut accord_single, mut accord_single_cpu) = (Duration::ZERO, Duration::ZERO);
-    let (mut plain_single, mut plain_single_cpu) = (Duration::ZERO, Duration::ZERO);
-    for (n, (id, v)) in rows(0..n1).iter().enumerate() {
-        let (value, text) = (v.clone(), [(id.clone(), v.to_string())]);
-        let mut peer = || -> anyhow::Result<()> {
-            let (t, c) = plain.insert(&text)?;
-            plain_single += t;
-            plain_single_cpu += c;
+    let single = Accord::open(Config::new(dir.path().join("single.db")))?;
+    let (accord_single, plain_single) = interleaved(
+        n1,
+        1,
+        b.record_bytes,
+        &dir.path().join("plain1.db"),
+        |rows| {
+            for (id, v) in rows {
+                single.put("notes", &id, v)?;
+            }
             Ok(())
-        };
-        let accord_first = n % 2 == 0;
-        if !accord_first {
-            peer()?;
-        }
-        let (t, c) = (Instant::now(), thread_cpu());
-        single.put("notes", id, value)?;
-        accord_single += t.elapsed();
-        accord_single_cpu += thread_cpu().saturating_sub(c);
-        if accord_first {
-            peer()?;
-        }
-    }
-
-    // Batched: each batch of 1,000 into Accord and into the plain table in turn (which
-    // goes first alternates), so both meet the same state of the machine and its disk.
+        },
+    )?;
     let batched = Accord::open(Config::new(dir.path().join("batched.db")))?;
-    let mut plain = PlainTable::open(&dir.path().join("plain2.db"))?;
-    let (mut accord_batched, mut accord_batched_cpu) = (Duration::ZERO, Duration::ZERO);
-    let (mut plain_batched, mut plain_batched_cpu) = (Duration::ZERO, Duration::ZERO);
-    for (n, start) in (0..batch_n).step_by(1000).enumerate() {
-        let values = rows(start..(start + 1000).min(batch_n));
-        let texts: Vec<(String, String)> = values
-            .iter()
-            .map(|(id, v)| (id.clone(), v.to_string()))
-            .collect();
-        let mut peer = || -> anyhow::Result<()> {
-            let (t, c) = plain.insert(&texts)?;
-            plain_batched += t;
-            plain_batched_cpu += c;
-            Ok(())
-        };
-        let accord_first = n % 2 == 0;
-        if !accord_first {
-            peer()?;
-        }
-        let (t, c) = (Instant::now(), thread_cpu());
-        batched.put_many("notes", values)?;
-        accord_batched += t.elapsed();
-        accord_batched_cpu += thread_cpu().saturating_sub(c);
-        if accord_first {
-            peer()?;
-        }
-    }
+    let (accord_batched, plain_batched) = interleaved(
+        batch_n,
+        1000,
+        b.record_bytes,
+        &dir.path().join("plain2.db"),
+        |rows| Ok(batched.put_many("notes", rows)?),
+    )?;
     println!("| local writes | rows | accord rows/s | plain rusqlite rows/s | accord / rusqlite | CPU time: accord / rusqlite |");
     println!("|---|---:|---:|---:|---:|---:|");
     let ratio = |peer: Duration, ours: Duration| peer.as_secs_f64() / ours.as_secs_f64().max(1e-9);
     println!(
         "| put, one transaction each (WAL, synchronous=FULL) | {n1} | {:.0} | {:.0} | {:.2} | {:.2} |",
-        rate(n1, accord_single),
-        rate(n1, plain_single),
-        ratio(plain_single, accord_single),
-        ratio(plain_single_cpu, accord_single_cpu)
+        rate(n1, accord_single.wall),
+        rate(n1, plain_single.wall),
+        ratio(plain_single.wall, accord_single.wall),
+        ratio(plain_single.cpu, accord_single.cpu)
     );
     println!(
         "| put_many, 1,000 per transaction | {batch_n} | {:.0} | {:.0} | {:.2} | {:.2} |",
-        rate(batch_n, accord_batched),
-        rate(batch_n, plain_batched),
-        ratio(plain_batched, accord_batched),
-        ratio(plain_batched_cpu, accord_batched_cpu)
+        rate(batch_n, accord_batched.wall),
+        rate(batch_n, plain_batched.wall),
+        ratio(plain_batched.wall, accord_batched.wall),
+        ratio(plain_batched.cpu, accord_batched.cpu)
     );
     drop(single);
     drop(batched);
@@ -320,12 +326,12 @@ pub fn run(b: &SyncBench) -> anyhow::Result<()> {
         bail!("the initial sync pulled {pulled} of {} records", b.records);
     }
     // The peer of the initial sync: the same rows into plain rusqlite, batched.
-    let (plain_initial, plain_initial_cpu) = plain_rusqlite(
-        &dir.path().join("plain3.db"),
-        b.records,
-        |i| row_text(i, b.record_bytes),
-        true,
-    )?;
+    let Spent {
+        wall: plain_initial,
+        cpu: plain_initial_cpu,
+    } = plain_rusqlite(&dir.path().join("plain3.db"), b.records, |i| {
+        row_text(i, b.record_bytes)
+    })?;
 
     // Another device changes some records (written through storage, as that device's
     // pushes would be), then the first device pulls them.
