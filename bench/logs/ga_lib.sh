@@ -1,5 +1,7 @@
-# Sourced by loghub_ga.sh and held_out_ga.sh: scores one labelled log with Loghub's ga.py.
+# Sourced by loghub_ga.sh and held_out_ga.sh: scores labelled logs with Loghub's ga.py.
 #
+#   ga_start ACCORD_BINARY      checks the binary, makes $work (removed on exit), prints
+#                               the table's header
 #   ga_row SYSTEM CSV ACCORD_BINARY GA_PY WORK_DIR
 #
 # Feeds the CSV's Content column (one message a line) to `accord logs parse`, scores its
@@ -15,4 +17,14 @@ for r in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8", errors="
   out="$(python3 "$ga" "$csv" "$work/$s.pred" --key EventTemplate --json)"
   python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print("| %s | %.4f | %d | %d |" % (sys.argv[1], r["ga"], r["n_pred_groups"], r["n_true_groups"]))' "$s" "$out"
   ga_value="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ga"])' "$out")"
+}
+
+ga_start() {
+  if [[ ! -x "$1" ]]; then
+    echo "no accord binary at $1; run: cargo build --release -p accord-cli" >&2
+    exit 2
+  fi
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  printf '| system | GA | predicted groups | true groups |\n|---|---|---|---|\n'
 }

@@ -24,13 +24,7 @@ if [[ ! -f "$ga" ]]; then
   echo "ga.py not found at $ga; set ACCORD_SHARED_DIR" >&2
   exit 2
 fi
-if [[ ! -x "$bin" ]]; then
-  echo "no accord binary at $bin; run: cargo build --release -p accord-cli" >&2
-  exit 2
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-printf '| system | GA | predicted groups | true groups |\n|---|---|---|---|\n'
+ga_start "$bin"
 for s in "${systems[@]}"; do
   ga_row "$s" "$root/bench/logs/extra/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$ga" "$work"
 done

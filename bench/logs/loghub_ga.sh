@@ -18,14 +18,8 @@ if [[ ! -d "$data" ]]; then
   echo "loghub data not found at $data; set ACCORD_SHARED_DIR" >&2
   exit 2
 fi
-if [[ ! -x "$bin" ]]; then
-  echo "no accord binary at $bin; run: cargo build --release -p accord-cli" >&2
-  exit 2
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+ga_start "$bin"
 total=0
-printf '| system | GA | predicted groups | true groups |\n|---|---|---|---|\n'
 for s in Android Apache BGL HDFS HPC Hadoop Linux OpenSSH Spark Windows; do
   ga_row "$s" "$data/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$data/ga.py" "$work"
   total="$(python3 -c 'import sys; print(float(sys.argv[1]) + float(sys.argv[2]))' "$total" "$ga_value")"
