@@ -492,16 +492,19 @@ const fn word_list(words: &'static [&'static str]) -> WordList {
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_bytes();
-        // Every listed word is lower-case letters (`in_list` lower-cases the text, not
-        // the list, so only such words can match at all).
-        if !w.is_empty()
-            && w.len() <= 9
-            && w[0].is_ascii_lowercase()
-            && w[w.len() - 1].is_ascii_lowercase()
-        {
-            starts[w.len()] |= 1 << (w[0] - b'a');
-            ends[w.len()] |= 1 << (w[w.len() - 1] - b'a');
-        }
+        // Every listed word must be 1 to 9 letters, lower case at both ends (`in_list`
+        // lower-cases the text, not the list, and looks no further for longer words): a
+        // word added against that would silently never match, so the build refuses it
+        // (the lists are constants, so this is checked at compile time).
+        assert!(
+            !w.is_empty()
+                && w.len() <= 9
+                && w[0].is_ascii_lowercase()
+                && w[w.len() - 1].is_ascii_lowercase(),
+            "a listed word must be 1 to 9 letters, lower case at both ends"
+        );
+        starts[w.len()] |= 1 << (w[0] - b'a');
+        ends[w.len()] |= 1 << (w[w.len() - 1] - b'a');
         i += 1;
     }
     WordList {
