@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Grouping Accuracy of `accord logs parse` on our held-out labelled logs (bench/logs/extra:
-# ShopApp, ChatApp), scored by the Loghub benchmark's ga.py. These logs are never in
+# ShopApp, ChatApp, HomeApp), scored by the Loghub benchmark's ga.py. These logs are never in
 # `accord-bench ga`'s systems: they are scored once before and once after a miner change,
 # as a check on logs of a kind the change was not made on (bench/logs/extra/README.md).
 #
@@ -18,7 +18,7 @@ bin="${1:-$root/target/release/accord}"
 shift || true
 systems=("$@")
 if [[ ${#systems[@]} -eq 0 ]]; then
-  systems=(ShopApp ChatApp)
+  systems=(ShopApp ChatApp HomeApp)
 fi
 if [[ ! -f "$ga" ]]; then
   echo "ga.py not found at $ga; set ACCORD_SHARED_DIR" >&2
