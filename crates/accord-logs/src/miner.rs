@@ -42,7 +42,11 @@
 //!    over then joins a larger one that differs from it only at those slots (a
 //!    statement whose lines vary at two places).
 //!    Step 2's statistic taken over templates instead of lines: it undoes splits step 1
-//!    made where a value looked like a constant word in some lines.
+//!    made where a value looked like a constant word in some lines. Last, a template of
+//!    a few lines joins a larger one that differs from it only where the larger one
+//!    has a variable, there holding a run of words without the wording of a sentence
+//!    (`in Cape Town` against `in <*>`, the variable shown by the larger one's lines):
+//!    a value of several words that steps 1-3 kept apart by its token count.
 //!
 //! Every rule of steps 1-4 is a knob of [`MinerSettings`], whose default is chosen on
 //! labelled logs by leave-one-system-out (`accord-bench ga`); there is one configuration
@@ -1123,8 +1127,8 @@ impl TemplateMiner {
                 parent[c] = find(&mut parent, r);
             }
         }
-        if s.open_values > 0 {
-            self.absorb_into_slots(clusters, patterns, counts, &marks, &mut parent);
+        if s.open_values > 0 || s.var_absorb {
+            self.absorb_into_slots(clusters, patterns, counts, &marks, &mut parent, s);
         }
         let roots: Vec<usize> = (0..n).map(|c| find(&mut parent, c)).collect();
         let mut slots = Vec::new();
@@ -1141,7 +1145,10 @@ impl TemplateMiner {
     /// fillers than a slot needs) joins a larger template of its tag that it matches
     /// when each slot step 4 made in that template may hold any run of up to
     /// `MAX_OPEN_STRETCH` tokens and every other token is the same: its difference is
-    /// only where the larger one's lines were already shown to vary like a value.
+    /// only where the larger one's lines were already shown to vary like a value. With
+    /// `var_absorb`, each variable of the larger template (of two words or more) may
+    /// also hold a run of words without the wording of a sentence: a value of several
+    /// words in the few lines that kept them out of the larger template's group.
     fn absorb_into_slots(
         &self,
         clusters: &[Vec<ShapeId>],
@@ -1149,6 +1156,7 @@ impl TemplateMiner {
         counts: &[u64],
         marks: &[Vec<bool>],
         parent: &mut [usize],
+        s: &MinerSettings,
     ) {
         fn find(parent: &mut [usize], mut x: usize) -> usize {
             while parent[x] != x {
@@ -1172,38 +1180,65 @@ impl TemplateMiner {
                 self.canonical(&patterns[r]),
             )
         });
-        // Each root as it reads now, and which of its tokens are slots step 4 made.
-        let written: Vec<(Vec<u32>, Vec<bool>)> = roots
+        // Each root as it reads now, and what each of its tokens may stand for.
+        let written: Vec<(Vec<u32>, Vec<Stands>)> = roots
             .iter()
             .map(|&r| {
                 let (codes, spans) = written_with_slots(&patterns[r], &marks[r]);
-                let made = spans
+                let stands = spans
                     .iter()
-                    .map(|&(a, b)| marks[r][a..b].iter().any(|&m| m))
+                    .zip(&codes)
+                    .map(|(&(a, b), &c)| {
+                        if marks[r][a..b].iter().any(|&m| m) {
+                            Stands::Run
+                        } else if c == VAR && s.var_absorb {
+                            Stands::Value
+                        } else {
+                            Stands::Itself
+                        }
+                    })
                     .collect();
-                (codes, made)
+                (codes, stands)
             })
             .collect();
         // Only templates with such slots can take others in; a cheap look at length
         // and first token rules out most pairs before they are matched.
+        // A taker keeps two words of its own outside its slots: a thinner one would
+        // take in any short message.
         let takers: Vec<usize> = (0..roots.len())
-            .filter(|&m| written[m].1.contains(&true))
+            .filter(|&m| {
+                let (codes, stands) = (&written[m].0, &written[m].1);
+                let kept = codes
+                    .iter()
+                    .zip(stands)
+                    .filter(|&(&c, &x)| x == Stands::Itself && c >= FIRST_WORD)
+                    .count();
+                kept >= 2 && stands.iter().any(|&x| x != Stands::Itself)
+            })
             .collect();
+        // A run a variable takes: several tokens, none a variable or a bracket or quote
+        // (words beside a value, an optional part of the statement), and no wording of
+        // a sentence.
+        let value = |run: &[u32]| {
+            run.len() >= 2
+                && !run.iter().any(|&c| c == VAR || is_bracket(c))
+                && !self.has_wording(run)
+        };
         for (k, &small) in roots.iter().enumerate() {
             let codes = &written[k].0;
             for &m in takers.iter().take_while(|&&m| m < k) {
                 let large = roots[m];
                 let (pattern, slots) = (&written[m].0, &written[m].1);
-                let runs = slots.iter().filter(|&&x| x).count();
+                let runs = slots.iter().filter(|&&x| x != Stands::Itself).count();
                 let fixed = pattern.len() - runs;
                 let fits =
                     fixed + runs <= codes.len() && codes.len() <= fixed + runs * MAX_OPEN_STRETCH;
-                let starts =
-                    slots.first().copied().unwrap_or(true) || pattern.first() == codes.first();
+                let starts = slots.first().is_some_and(|&x| x != Stands::Itself)
+                    || pattern.first() == codes.first();
                 if tag_of(large) != tag_of(small) || !fits || !starts {
                     continue;
                 }
-                if glob_match(pattern, slots, codes) {
+                if glob_match(pattern, slots, codes, value) {
                     let (a, b) = (find(parent, large), find(parent, small));
                     if a != b {
                         parent[b] = a;
@@ -1441,9 +1476,30 @@ struct Place {
     first: bool,
 }
 
-/// Whether `codes` reads as `pattern` where each token of `pattern` flagged in `slots`
-/// stands for a run of 1 to `MAX_OPEN_STRETCH` tokens and every other token is the same.
-fn glob_match(pattern: &[u32], slots: &[bool], codes: &[u32]) -> bool {
+/// Whether `code` is a bracket or a quote.
+fn is_bracket(code: u32) -> bool {
+    b"()[]{}<>\"'".iter().any(|&b| code == delimiter_code(b))
+}
+
+/// What a token of a template may stand for when another template is matched with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stands {
+    /// The same token.
+    Itself,
+    /// A run of 1 to `MAX_OPEN_STRETCH` tokens.
+    Run,
+    /// Such a run that `value` accepts, or a variable.
+    Value,
+}
+
+/// Whether `codes` reads as `pattern` where each token of `pattern` stands for what
+/// `slots` says (a run of 1 to `MAX_OPEN_STRETCH` tokens, or only itself).
+fn glob_match(
+    pattern: &[u32],
+    slots: &[Stands],
+    codes: &[u32],
+    value: impl Fn(&[u32]) -> bool,
+) -> bool {
     let (n, m) = (pattern.len(), codes.len());
     // can[i][j]: pattern[i..] matches codes[j..].
     let width = m + 1;
@@ -1451,12 +1507,14 @@ fn glob_match(pattern: &[u32], slots: &[bool], codes: &[u32]) -> bool {
     can[n * width + m] = true;
     for i in (0..n).rev() {
         for j in (0..=m).rev() {
-            can[i * width + j] = if slots.get(i).copied().unwrap_or(false) {
-                (1..=MAX_OPEN_STRETCH)
-                    .take_while(|l| j + l <= m)
-                    .any(|l| can[(i + 1) * width + j + l])
-            } else {
-                j < m && pattern[i] == codes[j] && can[(i + 1) * width + j + 1]
+            can[i * width + j] = match slots.get(i).copied().unwrap_or(Stands::Itself) {
+                Stands::Itself => j < m && pattern[i] == codes[j] && can[(i + 1) * width + j + 1],
+                stands => (1..=MAX_OPEN_STRETCH).take_while(|l| j + l <= m).any(|l| {
+                    can[(i + 1) * width + j + l]
+                        && (stands == Stands::Run
+                            || (l == 1 && codes[j] == VAR)
+                            || value(&codes[j..j + l]))
+                }),
             };
         }
     }
@@ -1930,6 +1988,34 @@ mod tests {
             "Device 0A:10 (Galaxy Watch Classic) connected, profiles: avrcp battery hfp",
         ];
         assert_eq!(groups(&lines), vec![0; 10]);
+    }
+
+    #[test]
+    fn a_value_of_several_words_in_a_few_lines_joins_the_template_where_it_varies() {
+        // The variable after `in` is shown by the one-word cities; the two lines with a
+        // city of two words join that template.
+        let mut lines: Vec<String> = ["Austin", "Tokyo", "Lagos", "Oslo", "Lima"]
+            .iter()
+            .enumerate()
+            .map(|(k, city)| format!("product {k}0{k} is out of stock in {city}"))
+            .collect();
+        lines.push("product 977 is out of stock in Cape Town".into());
+        lines.push("product 978 is out of stock in São Paulo".into());
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(groups(&refs), vec![0; 7]);
+        // What a variable does not take: the wording of a sentence (`invalid user`), and
+        // words beside a value (a different statement, not a value of several words).
+        let mut lines: Vec<String> = ["root", "admin", "pi", "oracle", "test"]
+            .iter()
+            .enumerate()
+            .map(|(k, user)| format!("Failed password for {user} from 10.0.0.{k} port 22"))
+            .collect();
+        lines.push("Failed password for invalid user guest from 10.0.0.9 port 22".into());
+        lines.push("Failed password for invalid user ftp from 10.0.0.8 port 22".into());
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let got = groups(&refs);
+        assert_eq!(got[..5], [got[0]; 5]);
+        assert_ne!(got[5], got[0]);
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct MinerSettings {
     /// fillers take across templates sharing a skeleton is a slot, and a template then
     /// joins a larger one that differs from it only at step 4's slots (0: neither).
     pub open_values: usize,
+    /// A template left over joins a larger one that differs from it only where the
+    /// larger one has a variable, that variable taking a run of words there without the
+    /// wording of a sentence (a value of several words: `Cape Town`, `OkHttp Dispatcher`).
+    pub var_absorb: bool,
 }
 
 impl Default for MinerSettings {
@@ -82,6 +86,7 @@ impl Default for MinerSettings {
             region_min_match: 50,
             skeleton_merge: true,
             open_values: 4,
+            var_absorb: true,
         }
     }
 }
@@ -153,6 +158,7 @@ knobs! {
     region_min_match: count = &[50, 30, 70], false;
     skeleton_merge: switch, false;
     open_values: count = &[0, 4, 5, 6, 8], false;
+    var_absorb: switch, false;
 }
 
 impl MinerSettings {
