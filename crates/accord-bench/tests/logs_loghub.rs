@@ -34,8 +34,8 @@ const PUBLISHED: [(&str, f64); 15] = [
     ("AppLogcat", 0.9225),
     ("SyncServer", 0.9575),
     ("DesktopDaemons", 0.8905),
-    ("ShopApp", 0.8307),
-    ("ChatApp", 0.3893),
+    ("ShopApp", 0.8527),
+    ("ChatApp", 0.4840),
 ];
 
 fn loghub_dir() -> PathBuf {
@@ -80,7 +80,8 @@ fn grouping_accuracy_stays_at_the_published_figures() {
     for (log, (system, published)) in logs.iter().zip(PUBLISHED) {
         let groups = group_messages(&log.messages);
         let score = grouping_accuracy(&log.templates, &groups);
-        if score.accuracy + 1e-9 < published {
+        // The figures are rounded to four places.
+        if score.accuracy + 5e-5 < published {
             below.push(format!("{system}: {:.4} < {published:.4}", score.accuracy));
         }
     }

@@ -38,9 +38,10 @@
 //!    an optional bracketed detail, with no word common to all and no phrase among them.
 //!    Outside brackets, a run of several tokens is a slot only when at least
 //!    `open_values` different fillers take it (an open set of values: names with
-//!    spaces, lists of words), none of them the wording of a sentence; a template left
-//!    over then joins a larger one that differs from it only at those slots (a
-//!    statement whose lines vary at two places).
+//!    spaces, lists of words, also a name starting the message), none of them the
+//!    wording of a sentence unless they are a list (items standing in another order in
+//!    another filler); a template left over then joins a larger one that differs from
+//!    it only at those slots (a statement whose lines vary at two places).
 //!    Step 2's statistic taken over templates instead of lines: it undoes splits step 1
 //!    made where a value looked like a constant word in some lines. Last, a template of
 //!    a few lines joins a larger one that differs from it only where the larger one
@@ -1288,14 +1289,14 @@ impl TemplateMiner {
     /// fillers, that differ in their first and in their last token (the place is where
     /// they differ, not the words around it), with no word common to all, and no
     /// wording of a sentence in any (two neighbouring plain words, lower case after the
-    /// first: `Connection refused`), unless the fillers are a list of words (only words
-    /// and variables, and a word of one stands at another offset in another: items in
-    /// another order or number). Not at the start when the first word is a constant.
+    /// first: `Connection refused`), unless the fillers are a list of words
+    /// ([`is_list`](Self::is_list)). Not at the start when the first word is a constant,
+    /// unless `open_start`.
     fn open_slot(&self, fillers: &[&[u32]], place: Place, s: &MinerSettings) -> bool {
         let filled: Vec<&[u32]> = fillers.iter().copied().filter(|f| !f.is_empty()).collect();
         if s.open_values == 0
             || filled.len() < s.open_values
-            || (place.first && s.first_word_anchor)
+            || (place.first && s.first_word_anchor && !s.open_start)
         {
             return false;
         }
@@ -1308,39 +1309,79 @@ impl TemplateMiner {
         if filled[0].iter().any(|c| *c >= FIRST_WORD && in_all(c)) {
             return false;
         }
-        // A list of words: items with nothing but spaces between them, and a word of
-        // one filler at another offset in another (the same items in another order or
-        // number).
-        let mut seen: QuickMap<u32, (usize, usize)> = QuickMap::default();
-        let mut moved = false;
-        for (n, f) in filled.iter().enumerate() {
-            for (k, &c) in f.iter().enumerate().filter(|&(_, &c)| c >= FIRST_WORD) {
-                let (offset, filler) = *seen.entry(c).or_insert((k, n));
-                moved |= filler != n && offset != k;
-            }
-        }
+        self.is_list(&filled, s) || !filled.iter().any(|f| self.has_wording(f))
+    }
+
+    /// Whether the fillers of a place are a list of words: items with nothing but spaces
+    /// between them, the same items in another order or number. With `list_items_move`,
+    /// two words stand in one order in one filler and in the other order in another,
+    /// and every pair of words reading as a sentence has such an item in it: the words
+    /// of a statement keep their order when names of different lengths before them
+    /// shift them (`Mom read up to` against `Chen Wei read up to`), so a word at another
+    /// offset is not enough. Without it, a word of one filler at another offset in
+    /// another makes a list.
+    fn is_list(&self, filled: &[&[u32]], s: &MinerSettings) -> bool {
         let spaced = filled
             .iter()
             .all(|f| f.iter().all(|&c| c == VAR || c >= FIRST_WORD));
-        (moved && spaced) || !filled.iter().any(|f| self.has_wording(f))
+        if !spaced {
+            return false;
+        }
+        if !s.list_items_move {
+            let mut seen: QuickMap<u32, (usize, usize)> = QuickMap::default();
+            let mut moved = false;
+            for (n, f) in filled.iter().enumerate() {
+                for (k, &c) in f.iter().enumerate().filter(|&(_, &c)| c >= FIRST_WORD) {
+                    let (offset, filler) = *seen.entry(c).or_insert((k, n));
+                    moved |= filler != n && offset != k;
+                }
+            }
+            return moved;
+        }
+        let mut before: QuickMap<(u32, u32), ()> = QuickMap::default();
+        for f in filled {
+            let words: Vec<u32> = f.iter().copied().filter(|&c| c >= FIRST_WORD).collect();
+            for (k, &a) in words.iter().enumerate() {
+                for &b in words[k + 1..].iter().filter(|&&b| b != a) {
+                    before.insert((a, b), ());
+                }
+            }
+        }
+        let items: QuickMap<u32, ()> = before
+            .keys()
+            .filter(|&&(a, b)| before.contains_key(&(b, a)))
+            .map(|&(a, _)| (a, ()))
+            .collect();
+        !items.is_empty()
+            && filled.iter().all(|f| {
+                f.windows(2).all(|w| {
+                    !self.is_wording(w[0], w[1])
+                        || items.contains_key(&w[0])
+                        || items.contains_key(&w[1])
+                })
+            })
+    }
+
+    /// Whether two neighbouring tokens are plain words (letters only), the second in
+    /// lower case: the wording of a sentence, not a name.
+    fn is_wording(&self, a: u32, b: u32) -> bool {
+        match (self.word(a), self.word(b)) {
+            (Some(a), Some(b)) => {
+                a.alphabetic
+                    && b.alphabetic
+                    && b.text
+                        .as_bytes()
+                        .first()
+                        .is_some_and(u8::is_ascii_lowercase)
+            }
+            _ => false,
+        }
     }
 
     /// Whether `codes` holds two neighbouring plain words (letters only), the second in
     /// lower case: the wording of a sentence, not a name.
     fn has_wording(&self, codes: &[u32]) -> bool {
-        codes
-            .windows(2)
-            .any(|w| match (self.word(w[0]), self.word(w[1])) {
-                (Some(a), Some(b)) => {
-                    a.alphabetic
-                        && b.alphabetic
-                        && b.text
-                            .as_bytes()
-                            .first()
-                            .is_some_and(u8::is_ascii_lowercase)
-                }
-                _ => false,
-            })
+        codes.windows(2).any(|w| self.is_wording(w[0], w[1]))
     }
 
     /// Whether `codes` is two or more words and nothing else, all plain words of a
@@ -2016,6 +2057,37 @@ mod tests {
         let got = groups(&refs);
         assert_eq!(got[..5], [got[0]; 5]);
         assert_ne!(got[5], got[0]);
+    }
+
+    #[test]
+    fn a_name_of_several_words_starting_a_message_is_a_slot() {
+        let lines: Vec<String> = ["Sofia", "Ana Souza", "Chen Wei", "Jon", "José María García"]
+            .iter()
+            .enumerate()
+            .map(|(k, name)| format!("{name} read up to ${k}f3a in Flatmates"))
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(groups(&refs), vec![0; 5]);
+    }
+
+    #[test]
+    fn statements_after_one_name_are_not_a_list_of_words() {
+        // After `Ana Souza` the words of each statement stand at other offsets as the
+        // names in them differ in length, but never in another order: statements, not
+        // the items of a list.
+        let lines = [
+            "Ana Souza read up to $1a in Priya Patel",
+            "Ana Souza read up to $2b in Jon",
+            "Ana Souza read up to $3c in Family Chat",
+            "Ana Souza is typing in Book Club",
+            "Ana Souza is typing in Mom",
+            "Ana Souza added Priya Patel to Jon",
+            "Ana Souza reacted to $4d in Jon",
+        ];
+        let got = groups(&lines);
+        assert_ne!(got[0], got[3], "{got:?}");
+        assert_ne!(got[3], got[5], "{got:?}");
+        assert_ne!(got[0], got[6], "{got:?}");
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub struct MinerSettings {
     /// larger one has a variable, that variable taking a run of words there without the
     /// wording of a sentence (a value of several words: `Cape Town`, `OkHttp Dispatcher`).
     pub var_absorb: bool,
+    /// Fillers of an open place are a list of words only when two words stand in both
+    /// orders among them and every pair reading as a sentence holds such an item (else:
+    /// when a word stands at different offsets).
+    pub list_items_move: bool,
+    /// An open place (`open_values`) may be at the start of a message even when the
+    /// first word is otherwise a constant (a name of several words starting it).
+    pub open_start: bool,
 }
 
 impl Default for MinerSettings {
@@ -87,6 +94,8 @@ impl Default for MinerSettings {
             skeleton_merge: true,
             open_values: 4,
             var_absorb: true,
+            list_items_move: true,
+            open_start: true,
         }
     }
 }
@@ -159,6 +168,8 @@ knobs! {
     skeleton_merge: switch, false;
     open_values: count = &[0, 4, 5, 6, 8], false;
     var_absorb: switch, false;
+    list_items_move: switch, false;
+    open_start: switch, false;
 }
 
 impl MinerSettings {
