@@ -13,14 +13,16 @@ pub const LOGHUB_SYSTEMS: [&str; 10] = [
 ];
 
 /// Our own labelled logs (bench/logs/extra), read like Loghub's: the three made by
-/// make_extra.py, and ShopApp and ChatApp, written as never-tuned checks and development
-/// data once judged on (HomeApp, the newest, is not here: bench/logs/held_out_ga.sh).
-pub const EXTRA_SYSTEMS: [&str; 5] = [
+/// make_extra.py, ShopApp and ChatApp (written as never-tuned checks, development data
+/// once judged on) and TeamApp (make_dev_team.py). HomeApp, the never-tuned one, is not
+/// here: bench/logs/held_out_ga.sh.
+pub const EXTRA_SYSTEMS: [&str; 6] = [
     "AppLogcat",
     "SyncServer",
     "DesktopDaemons",
     "ShopApp",
     "ChatApp",
+    "TeamApp",
 ];
 
 /// Why labelled log data could not be read.
