@@ -1202,10 +1202,10 @@ impl TemplateMiner {
                 (codes, stands)
             })
             .collect();
-        // Only templates with such slots can take others in; a cheap look at length
-        // and first token rules out most pairs before they are matched.
-        // A taker keeps two words of its own outside its slots: a thinner one would
-        // take in any short message.
+        // Only templates with such slots can take others in, and only those keeping two
+        // words of their own outside them (a thinner one would take in any short
+        // message); a cheap look at length and first token rules out most pairs before
+        // they are matched.
         let takers: Vec<usize> = (0..roots.len())
             .filter(|&m| {
                 let (codes, stands) = (&written[m].0, &written[m].1);
@@ -1378,8 +1378,7 @@ impl TemplateMiner {
         }
     }
 
-    /// Whether `codes` holds two neighbouring plain words (letters only), the second in
-    /// lower case: the wording of a sentence, not a name.
+    /// Whether `codes` holds the wording of a sentence ([`is_wording`](Self::is_wording)).
     fn has_wording(&self, codes: &[u32]) -> bool {
         codes.windows(2).any(|w| self.is_wording(w[0], w[1]))
     }
@@ -1534,7 +1533,8 @@ enum Stands {
 }
 
 /// Whether `codes` reads as `pattern` where each token of `pattern` stands for what
-/// `slots` says (a run of 1 to `MAX_OPEN_STRETCH` tokens, or only itself).
+/// `slots` says: itself, any run of 1 to `MAX_OPEN_STRETCH` tokens, or such a run that
+/// `value` accepts.
 fn glob_match(
     pattern: &[u32],
     slots: &[Stands],
@@ -2044,8 +2044,8 @@ mod tests {
         lines.push("product 978 is out of stock in São Paulo".into());
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         assert_eq!(groups(&refs), vec![0; 7]);
-        // What a variable does not take: the wording of a sentence (`invalid user`), and
-        // words beside a value (a different statement, not a value of several words).
+        // What a variable does not take: the wording of a sentence (`invalid user`
+        // before the user name is another statement).
         let mut lines: Vec<String> = ["root", "admin", "pi", "oracle", "test"]
             .iter()
             .enumerate()
