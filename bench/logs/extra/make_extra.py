@@ -57,6 +57,12 @@ def ms(r, lo=1, hi=900):
     return r.randrange(lo, hi)
 
 
+def took(r, max_minutes=9):
+    """A duration with its unit, in the unit that suits it (`412ms`, `3.5s`, `2m14s`)."""
+    return pick(r, [f"{r.randrange(1, 999)}ms", f"{r.randrange(1, 59)}.{r.randrange(10)}s",
+                    f"{r.randrange(1, max_minutes)}m{r.randrange(0, 59)}s"])
+
+
 def size(r):
     """A size printed as apps print it: bytes, or a unit with the byte count after it."""
     n = r.choice([r.randrange(10, 1000), r.randrange(1000, 10**6), r.randrange(10**6, 10**8)])

@@ -22,7 +22,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, ip, pick, some, uuid, write  # noqa: E402
+from make_extra import fixed, hexid, ip, ms, pick, some, took, uuid, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -68,13 +68,6 @@ def msg_id(r):
     return f"${hexid(r, 12)}"
 
 
-def ms(r, lo=1, hi=900):
-    return r.randrange(lo, hi)
-
-
-def took(r):
-    return pick(r, [f"{r.randrange(1, 999)}ms", f"{r.randrange(1, 59)}.{r.randrange(10)}s",
-                    f"{r.randrange(1, 9)}m{r.randrange(0, 59)}s"])
 
 
 def size(r):

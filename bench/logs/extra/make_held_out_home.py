@@ -26,10 +26,15 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, ip, mac, pick, some, write  # noqa: E402
+from make_extra import fixed, hexid, ip, mac, ms, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+
+
+def took(r):
+    """A duration up to half an hour (an update over the air takes minutes)."""
+    return make_extra.took(r, 30)
 
 LIGHTS = ["Living Room Lamp", "Desk Lamp", "Porch Light", "Kids Room Night Light", "Ceiling",
           "Kitchen", "Hallway Spots", "Bedside Lamp Left", "Garden Lights", "Stairs"]
@@ -70,13 +75,6 @@ def room(r):
     return pick(r, ROOMS)
 
 
-def ms(r, lo=1, hi=900):
-    return r.randrange(lo, hi)
-
-
-def took(r):
-    return pick(r, [f"{r.randrange(1, 999)}ms", f"{r.randrange(1, 59)}.{r.randrange(10)}s",
-                    f"{r.randrange(1, 30)}m{r.randrange(0, 59)}s"])
 
 
 def ago(r):
