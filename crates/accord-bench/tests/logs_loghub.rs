@@ -31,12 +31,12 @@ const PUBLISHED: [(&str, f64); 16] = [
     ("OpenSSH", 0.9985),
     ("Spark", 0.9965),
     ("Windows", 1.0000),
-    ("AppLogcat", 0.9225),
+    ("AppLogcat", 0.9185),
     ("SyncServer", 0.9575),
     ("DesktopDaemons", 0.8905),
-    ("ShopApp", 0.8527),
-    ("ChatApp", 0.4840),
-    ("TeamApp", 0.5060),
+    ("ShopApp", 0.8787),
+    ("ChatApp", 0.5133),
+    ("TeamApp", 0.6067),
 ];
 
 fn loghub_dir() -> PathBuf {

@@ -1291,12 +1291,14 @@ impl TemplateMiner {
     /// wording of a sentence in any (two neighbouring plain words, lower case after the
     /// first: `Connection refused`), unless the fillers are a list of words
     /// ([`is_list`](Self::is_list)). Not at the start when the first word is a constant,
-    /// unless `open_start`.
+    /// unless lists are told by their order (`list_items_move`): at the start the old
+    /// list test took a statement's words, shifted by names of different lengths before
+    /// them, for a list.
     fn open_slot(&self, fillers: &[&[u32]], place: Place, s: &MinerSettings) -> bool {
         let filled: Vec<&[u32]> = fillers.iter().copied().filter(|f| !f.is_empty()).collect();
         if s.open_values == 0
             || filled.len() < s.open_values
-            || (place.first && s.first_word_anchor && !s.open_start)
+            || (place.first && s.first_word_anchor && !s.list_items_move)
         {
             return false;
         }

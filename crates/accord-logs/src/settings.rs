@@ -64,11 +64,12 @@ pub struct MinerSettings {
     pub var_absorb: bool,
     /// Fillers of an open place are a list of words only when two words stand in both
     /// orders among them and every pair reading as a sentence holds such an item (else:
-    /// when a word stands at different offsets).
+    /// when a word stands at different offsets); and then an open place may be at the
+    /// start of a message even when the first word is otherwise a constant (a name of
+    /// several words starting it).
     pub list_items_move: bool,
-    /// An open place (`open_values`) may be at the start of a message even when the
-    /// first word is otherwise a constant (a name of several words starting it).
-    pub open_start: bool,
+    /// Text between double quotes is masked as one value.
+    pub quoted_values: bool,
 }
 
 impl Default for MinerSettings {
@@ -95,7 +96,7 @@ impl Default for MinerSettings {
             open_values: 4,
             var_absorb: true,
             list_items_move: true,
-            open_start: true,
+            quoted_values: true,
         }
     }
 }
@@ -169,7 +170,7 @@ knobs! {
     open_values: count = &[0, 4, 5, 6, 8], false;
     var_absorb: switch, false;
     list_items_move: switch, false;
-    open_start: switch, false;
+    quoted_values: switch, true;
 }
 
 impl MinerSettings {

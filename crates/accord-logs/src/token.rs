@@ -169,7 +169,41 @@ pub(crate) fn tokenize_into(message: &str, rules: &MinerSettings, tokens: &mut V
         lex_word(message, start, message.len(), rules, tokens);
     }
     mask_by_context(message, rules, tokens);
+    if rules.quoted_values {
+        mask_quoted(tokens);
+    }
     fold_adjacent_vars(tokens);
+}
+
+/// Longest quoted text (in tokens) taken for one value: a stray quote must not swallow
+/// the rest of a long message.
+const MAX_QUOTED_TOKENS: usize = 32;
+
+/// Text between a pair of double quotes is one value (`moved "Fix login" to Done`): what
+/// an app quotes is what a user or a caller gave it.
+fn mask_quoted(tokens: &mut [Token]) {
+    let quote = TokenKind::Delim(b'"');
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i].kind != quote {
+            i += 1;
+            continue;
+        }
+        let close = tokens[i + 1..]
+            .iter()
+            .take(MAX_QUOTED_TOKENS + 1)
+            .position(|t| t.kind == quote)
+            .map(|k| i + 1 + k);
+        match close {
+            Some(j) => {
+                for t in &mut tokens[i + 1..j] {
+                    t.kind = TokenKind::Var;
+                }
+                i = j + 1;
+            }
+            None => i += 1,
+        }
+    }
 }
 
 /// The message with every variable part written as `<*>`, spacing kept: what the miner
@@ -633,6 +667,22 @@ mod tests {
     }
 
     #[test]
+    fn text_in_double_quotes_is_one_value() {
+        assert_eq!(
+            mask("Priya moved \"Fix the login page\" to Done"),
+            "Priya moved \"<*>\" to Done"
+        );
+        assert_eq!(
+            mask("comment \"ok\" on \"Q3 plan, v2\" saved"),
+            "comment \"<*>\" on \"<*>\" saved"
+        );
+        // A quote without its pair masks nothing; nor does text longer than a value.
+        assert_eq!(mask("a \" stray quote here"), "a \" stray quote here");
+        let long = format!("says \"{}\"", "word ".repeat(40).trim_end());
+        assert!(mask(&long).contains("word word"), "{}", mask(&long));
+    }
+
+    #[test]
     fn words_and_dotted_leaders_are_kept() {
         assert_eq!(mask("startAnimation begin"), "startAnimation begin");
         assert_eq!(
@@ -651,7 +701,12 @@ mod tests {
     #[test]
     fn tokens_split_at_field_punctuation() {
         let msg = "tag=\"RILJ\", pid=2626";
-        let kinds: Vec<_> = tokenize(msg, &MinerSettings::default())
+        // Quoted text kept as it is, to see how it splits.
+        let rules = MinerSettings {
+            quoted_values: false,
+            ..MinerSettings::default()
+        };
+        let kinds: Vec<_> = tokenize(msg, &rules)
             .iter()
             .map(|t| t.kind)
             .collect();
