@@ -706,10 +706,7 @@ mod tests {
             quoted_values: false,
             ..MinerSettings::default()
         };
-        let kinds: Vec<_> = tokenize(msg, &rules)
-            .iter()
-            .map(|t| t.kind)
-            .collect();
+        let kinds: Vec<_> = tokenize(msg, &rules).iter().map(|t| t.kind).collect();
         assert_eq!(
             kinds,
             vec![
