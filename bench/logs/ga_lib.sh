@@ -1,5 +1,8 @@
 # Sourced by loghub_ga.sh and held_out_ga.sh: scores labelled logs with Loghub's ga.py.
 #
+#   ga_data ROOT                sets $loghub to the Loghub benchmark folder
+#                               ($ACCORD_SHARED_DIR/bench/loghub, else ../shared next to
+#                               the workspace ROOT) and checks that its ga.py is there
 #   ga_start ACCORD_BINARY      checks the binary, makes $work (removed on exit), prints
 #                               the table's header
 #   ga_row SYSTEM CSV ACCORD_BINARY GA_PY WORK_DIR
@@ -17,6 +20,14 @@ for r in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8", errors="
   out="$(python3 "$ga" "$csv" "$work/$s.pred" --key EventTemplate --json)"
   python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print("| %s | %.4f | %d | %d |" % (sys.argv[1], r["ga"], r["n_pred_groups"], r["n_true_groups"]))' "$s" "$out"
   ga_value="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ga"])' "$out")"
+}
+
+ga_data() {
+  loghub="${ACCORD_SHARED_DIR:-$1/../shared}/bench/loghub"
+  if [[ ! -f "$loghub/ga.py" ]]; then
+    echo "Loghub data and its ga.py not found at $loghub; set ACCORD_SHARED_DIR" >&2
+    exit 2
+  fi
 }
 
 ga_start() {

@@ -13,19 +13,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 # shellcheck source=ga_lib.sh
 source "$root/bench/logs/ga_lib.sh"
-shared="${ACCORD_SHARED_DIR:-$root/../shared}"
-ga="$shared/bench/loghub/ga.py"
+ga_data "$root"
 bin="${1:-$root/target/release/accord}"
 shift || true
 systems=("$@")
 if [[ ${#systems[@]} -eq 0 ]]; then
   systems=(HomeApp)
 fi
-if [[ ! -f "$ga" ]]; then
-  echo "ga.py not found at $ga; set ACCORD_SHARED_DIR" >&2
-  exit 2
-fi
 ga_start "$bin"
 for s in "${systems[@]}"; do
-  ga_row "$s" "$root/bench/logs/extra/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$ga" "$work"
+  ga_row "$s" "$root/bench/logs/extra/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$loghub/ga.py" "$work"
 done

@@ -11,17 +11,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 # shellcheck source=ga_lib.sh
 source "$root/bench/logs/ga_lib.sh"
-shared="${ACCORD_SHARED_DIR:-$root/../shared}"
-data="$shared/bench/loghub"
+ga_data "$root"
 bin="${1:-$root/target/release/accord}"
-if [[ ! -d "$data" ]]; then
-  echo "loghub data not found at $data; set ACCORD_SHARED_DIR" >&2
-  exit 2
-fi
 ga_start "$bin"
 total=0
 for s in Android Apache BGL HDFS HPC Hadoop Linux OpenSSH Spark Windows; do
-  ga_row "$s" "$data/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$data/ga.py" "$work"
+  ga_row "$s" "$loghub/$s/${s}_2k.log_structured_corrected.csv" "$bin" "$loghub/ga.py" "$work"
   total="$(python3 -c 'import sys; print(float(sys.argv[1]) + float(sys.argv[2]))' "$total" "$ga_value")"
 done
 python3 -c 'import sys; print(f"| mean | {float(sys.argv[1])/10:.4f} | | |")' "$total"
