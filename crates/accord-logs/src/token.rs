@@ -189,17 +189,16 @@ fn mask_quoted(tokens: &mut [Token]) {
             i += 1;
             continue;
         }
-        let close = tokens[i + 1..]
-            .iter()
-            .take(MAX_QUOTED_TOKENS + 1)
-            .position(|t| t.kind == quote)
-            .map(|k| i + 1 + k);
-        match close {
-            Some(j) => {
-                for t in &mut tokens[i + 1..j] {
-                    t.kind = TokenKind::Var;
+        // The pair is found whatever its length, so the closing quote of a long text
+        // is not taken for the opening of the next one.
+        match tokens[i + 1..].iter().position(|t| t.kind == quote) {
+            Some(k) => {
+                if k <= MAX_QUOTED_TOKENS {
+                    for t in &mut tokens[i + 1..i + 1 + k] {
+                        t.kind = TokenKind::Var;
+                    }
                 }
-                i = j + 1;
+                i += k + 2;
             }
             None => i += 1,
         }
@@ -678,8 +677,11 @@ mod tests {
         );
         // A quote without its pair masks nothing; nor does text longer than a value.
         assert_eq!(mask("a \" stray quote here"), "a \" stray quote here");
-        let long = format!("says \"{}\"", "word ".repeat(40).trim_end());
-        assert!(mask(&long).contains("word word"), "{}", mask(&long));
+        let long = format!("says \"{}\" to \"Ana\"", "word ".repeat(40).trim_end());
+        let masked = mask(&long);
+        assert!(masked.contains("word word"), "{masked}");
+        // The long text's closing quote still closes it: the next pair is the value.
+        assert!(masked.ends_with("\" to \"<*>\""), "{masked}");
     }
 
     #[test]
