@@ -68,7 +68,8 @@ pub struct MinerSettings {
     /// start of a message even when the first word is otherwise a constant (a name of
     /// several words starting it).
     pub list_items_move: bool,
-    /// Text between double quotes is masked as one value.
+    /// Text between a pair of quotes (a single quote only outside a word) is masked as
+    /// one value.
     pub quoted_values: bool,
 }
 
@@ -86,7 +87,7 @@ impl Default for MinerSettings {
             min_enum_values: 8,
             identifiers_vary: true,
             joined_identifiers: true,
-            quoted_vary: true,
+            quoted_vary: false,
             key_values_vary: true,
             phrase_split: true,
             kind_split: true,

@@ -170,7 +170,7 @@ pub(crate) fn tokenize_into(message: &str, rules: &MinerSettings, tokens: &mut V
     }
     mask_by_context(message, rules, tokens);
     if rules.quoted_values {
-        mask_quoted(tokens);
+        mask_quoted(message, tokens);
     }
     fold_adjacent_vars(tokens);
 }
@@ -179,19 +179,34 @@ pub(crate) fn tokenize_into(message: &str, rules: &MinerSettings, tokens: &mut V
 /// the rest of a long message.
 const MAX_QUOTED_TOKENS: usize = 32;
 
-/// Text between a pair of double quotes is one value (`moved "Fix login" to Done`): what
-/// an app quotes is what a user or a caller gave it.
-fn mask_quoted(tokens: &mut [Token]) {
-    let quote = TokenKind::Delim(b'"');
+/// Text between a pair of quotes is one value (`moved "Fix login" to Done`, `set 'Cafe
+/// Guest' as default`): what an app quotes is what a user or a caller gave it. A single
+/// quote counts only outside a word, not as an apostrophe (`don't`).
+fn mask_quoted(message: &str, tokens: &mut [Token]) {
+    let bytes = message.as_bytes();
+    // A letter or digit, in any script (bytes of a non-ASCII character included).
+    let in_word = |k: usize| {
+        bytes
+            .get(k)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b >= 0x80)
+    };
+    let opens = |t: &Token| {
+        t.kind == TokenKind::Delim(b'"')
+            || (t.kind == TokenKind::Delim(b'\'') && !t.start.checked_sub(1).is_some_and(in_word))
+    };
+    let closes = |t: &Token, open: TokenKind| {
+        t.kind == open && (open == TokenKind::Delim(b'"') || !in_word(t.end))
+    };
     let mut i = 0;
     while i < tokens.len() {
-        if tokens[i].kind != quote {
+        if !opens(&tokens[i]) {
             i += 1;
             continue;
         }
+        let open = tokens[i].kind;
         // The pair is found whatever its length, so the closing quote of a long text
         // is not taken for the opening of the next one.
-        match tokens[i + 1..].iter().position(|t| t.kind == quote) {
+        match tokens[i + 1..].iter().position(|t| closes(t, open)) {
             Some(k) => {
                 if k <= MAX_QUOTED_TOKENS {
                     for t in &mut tokens[i + 1..i + 1 + k] {
@@ -674,6 +689,15 @@ mod tests {
         assert_eq!(
             mask("comment \"ok\" on \"Q3 plan, v2\" saved"),
             "comment \"<*>\" on \"<*>\" saved"
+        );
+        // Single quotes too, but not an apostrophe inside a word.
+        assert_eq!(
+            mask("policy: set 'Cafe Guest' as default"),
+            "policy: set '<*>' as default"
+        );
+        assert_eq!(
+            mask("José's phone isn't 'Pixel 8' now"),
+            "José's phone isn't '<*>' now"
         );
         // A quote without its pair masks nothing; nor does text longer than a value.
         assert_eq!(mask("a \" stray quote here"), "a \" stray quote here");
