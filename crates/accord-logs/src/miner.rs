@@ -822,13 +822,6 @@ impl TemplateMiner {
     ) -> (Vec<usize>, Vec<(usize, usize, usize)>) {
         let n = clusters.len();
         let mut parent: Vec<usize> = (0..n).collect();
-        fn find(parent: &mut [usize], mut x: usize) -> usize {
-            while parent[x] != x {
-                parent[x] = parent[parent[x]];
-                x = parent[x];
-            }
-            x
-        }
         let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
         // Largest first; equal counts by their pattern, so the order (and which cluster
         // anchors a merge) does not depend on the order lines came in.
@@ -1070,13 +1063,6 @@ impl TemplateMiner {
             }
         }
         let mut parent: Vec<usize> = (0..n).collect();
-        fn find(parent: &mut [usize], mut x: usize) -> usize {
-            while parent[x] != x {
-                parent[x] = parent[parent[x]];
-                x = parent[x];
-            }
-            x
-        }
         // Positions of each template that became slots here.
         let mut marks: Vec<Vec<bool>> = patterns.iter().map(|p| vec![false; p.len()]).collect();
         let mut members: Vec<(usize, usize, usize)> = Vec::new();
@@ -1159,13 +1145,6 @@ impl TemplateMiner {
         parent: &mut [usize],
         s: &MinerSettings,
     ) {
-        fn find(parent: &mut [usize], mut x: usize) -> usize {
-            while parent[x] != x {
-                parent[x] = parent[parent[x]];
-                x = parent[x];
-            }
-            x
-        }
         let n = clusters.len();
         let tag_of = |c: usize| self.shapes[clusters[c][0].index()].tag;
         let mut totals = vec![0u64; n];
@@ -1521,6 +1500,16 @@ struct Place {
 /// Whether `code` is a bracket or a quote.
 fn is_bracket(code: u32) -> bool {
     b"()[]{}<>\"'".iter().any(|&b| code == delimiter_code(b))
+}
+
+/// The root of `x`'s union in a union-find forest (halving the path on the way): how
+/// the merge steps join clusters.
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
 }
 
 /// What a token of a template may stand for when another template is matched with it.
