@@ -1215,7 +1215,12 @@ impl TemplateMiner {
                     fixed + runs <= codes.len() && codes.len() <= fixed + runs * MAX_OPEN_STRETCH;
                 let starts = slots.first().is_some_and(|&x| x != Stands::Itself)
                     || pattern.first() == codes.first();
-                if tag_of(large) != tag_of(small) || !fits || !starts {
+                let ends = slots.last().is_some_and(|&x| x != Stands::Itself)
+                    || pattern.last() == codes.last();
+                if tag_of(large) != tag_of(small) || !fits || !starts || !ends {
+                    continue;
+                }
+                if !keeps_in_order(pattern, slots, codes) {
                     continue;
                 }
                 if glob_match(pattern, slots, codes, value) {
@@ -1551,6 +1556,17 @@ fn glob_match(
         }
     }
     can[0]
+}
+
+/// Whether the tokens of `pattern` that stand for themselves occur in `codes` in the
+/// same order: what [`glob_match`] needs before anything else, checked in one pass.
+fn keeps_in_order(pattern: &[u32], slots: &[Stands], codes: &[u32]) -> bool {
+    let mut rest = codes.iter();
+    pattern
+        .iter()
+        .zip(slots)
+        .filter(|&(_, &x)| x == Stands::Itself)
+        .all(|(p, _)| rest.any(|c| c == p))
 }
 
 /// `pattern` with the positions in `marks` made slots and each run of slots written as
