@@ -16,7 +16,7 @@ pub const LOGHUB_SYSTEMS: [&str; 10] = [
 /// make_extra.py, ShopApp, ChatApp and HomeApp (written as never-tuned checks,
 /// development data once judged on) and TeamApp (make_dev_team.py). InfraOps, the
 /// never-tuned one, is not here: bench/logs/held_out_ga.sh.
-pub const EXTRA_SYSTEMS: [&str; 8] = [
+pub const EXTRA_SYSTEMS: [&str; 9] = [
     "AppLogcat",
     "SyncServer",
     "DesktopDaemons",
@@ -25,6 +25,7 @@ pub const EXTRA_SYSTEMS: [&str; 8] = [
     "TeamApp",
     "HomeApp",
     "DataStack",
+    "OpsPlatform",
 ];
 
 /// Why labelled log data could not be read.

@@ -71,6 +71,17 @@ pub struct MinerSettings {
     /// Text between a pair of quotes (a single quote only outside a word) is masked as
     /// one value.
     pub quoted_values: bool,
+    /// With `quoted_values`, quoted text is a value only in a message with wording of
+    /// its own outside quotes (a word of letters that is not a key): where there is
+    /// none, the quoted text is the message (`msg="shim disconnected" id=…`).
+    pub quoted_own_words: bool,
+    /// A lone `-`, on its own or in quotes, is a missing value (a variable).
+    pub dash_values: bool,
+    /// Templates that are the same outside their brackets and quotes merge when what
+    /// they hold in them varies like values, at several places at once.
+    pub bracket_holes: bool,
+    /// A path's query string (`/search?q=shoes&page=2`) is part of the path.
+    pub path_queries: bool,
 }
 
 impl Default for MinerSettings {
@@ -98,6 +109,10 @@ impl Default for MinerSettings {
             var_absorb: true,
             list_items_move: true,
             quoted_values: true,
+            quoted_own_words: true,
+            dash_values: true,
+            bracket_holes: true,
+            path_queries: true,
         }
     }
 }
@@ -172,6 +187,10 @@ knobs! {
     var_absorb: switch, false;
     list_items_move: switch, false;
     quoted_values: switch, true;
+    quoted_own_words: switch, true;
+    dash_values: switch, true;
+    bracket_holes: switch, false;
+    path_queries: switch, true;
 }
 
 impl MinerSettings {

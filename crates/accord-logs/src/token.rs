@@ -170,7 +170,7 @@ pub(crate) fn tokenize_into(message: &str, rules: &MinerSettings, tokens: &mut V
     }
     mask_by_context(message, rules, tokens);
     if rules.quoted_values {
-        mask_quoted(message, tokens);
+        mask_quoted(message, tokens, rules.quoted_own_words);
     }
     fold_adjacent_vars(tokens);
 }
@@ -182,7 +182,7 @@ const MAX_QUOTED_TOKENS: usize = 32;
 /// Text between a pair of quotes is one value (`moved "Fix login" to Done`, `set 'Cafe
 /// Guest' as default`): what an app quotes is what a user or a caller gave it. A single
 /// quote counts only outside a word, not as an apostrophe (`don't`).
-fn mask_quoted(message: &str, tokens: &mut [Token]) {
+fn mask_quoted(message: &str, tokens: &mut [Token], own_words: bool) {
     let bytes = message.as_bytes();
     // A letter or digit, in any script (bytes of a non-ASCII character included).
     let in_word = |k: usize| {
@@ -197,6 +197,8 @@ fn mask_quoted(message: &str, tokens: &mut [Token]) {
     let closes = |t: &Token, open: TokenKind| {
         t.kind == open && (open == TokenKind::Delim(b'"') || !in_word(t.end))
     };
+    // The quoted texts short enough to be values, as token ranges.
+    let mut texts: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         if !opens(&tokens[i]) {
@@ -209,15 +211,65 @@ fn mask_quoted(message: &str, tokens: &mut [Token]) {
         match tokens[i + 1..].iter().position(|t| closes(t, open)) {
             Some(k) => {
                 if k <= MAX_QUOTED_TOKENS {
-                    for t in &mut tokens[i + 1..i + 1 + k] {
-                        t.kind = TokenKind::Var;
-                    }
+                    texts.push((i + 1, i + 1 + k));
                 }
                 i += k + 2;
             }
             None => i += 1,
         }
     }
+    // In a message with no wording of its own, a quoted text that reads as a sentence
+    // is the message (`msg="Scrape failed"`), or its part (`err="connection refused"`).
+    let bare = own_words && !has_own_words(message, tokens, &texts);
+    for &(a, b) in &texts {
+        if bare && reads_as_sentence(message, &tokens[a..b]) {
+            continue;
+        }
+        for t in &mut tokens[a..b] {
+            t.kind = TokenKind::Var;
+        }
+    }
+}
+
+/// Whether `tokens` hold two neighbouring words of letters, the second in lower case
+/// (`Scrape failed`, `connection refused`): the wording of a sentence, not a name.
+fn reads_as_sentence(message: &str, tokens: &[Token]) -> bool {
+    let plain = |t: &Token| {
+        t.kind == TokenKind::Word && t.text(message).chars().all(char::is_alphabetic)
+    };
+    tokens.windows(2).any(|w| {
+        plain(&w[0])
+            && plain(&w[1])
+            && w[1].text(message).chars().next().is_some_and(char::is_lowercase)
+    })
+}
+
+/// Whether the message has wording outside its quoted texts: a word of letters, not all
+/// capitals (a code such as `UF`), that is not a key (`id=`, `user:`) or a key's value
+/// (`=moby`). Where it has none (`msg="shim disconnected" id=…`, `"GET / HTTP/1.1" 200
+/// - "curl/8.5.0"`), the message is in its quoted texts.
+fn has_own_words(message: &str, tokens: &[Token], texts: &[(usize, usize)]) -> bool {
+    let mut quoted = texts.iter().peekable();
+    tokens.iter().enumerate().any(|(i, t)| {
+        while quoted.peek().is_some_and(|&&(_, b)| b <= i) {
+            quoted.next();
+        }
+        let inside = quoted.peek().is_some_and(|&&(a, b)| a <= i && i < b);
+        let key = tokens.get(i + 1).is_some_and(|n| {
+            n.start == t.end && matches!(n.kind, TokenKind::Delim(b'=') | TokenKind::Delim(b':'))
+        });
+        let value = i
+            .checked_sub(1)
+            .and_then(|k| tokens.get(k))
+            .is_some_and(|p| p.end == t.start && p.kind == TokenKind::Delim(b'='));
+        let text = t.text(message);
+        !inside
+            && !key
+            && !value
+            && t.kind == TokenKind::Word
+            && text.chars().all(char::is_alphabetic)
+            && text.chars().any(char::is_lowercase)
+    })
 }
 
 /// The message with every variable part written as `<*>`, spacing kept: what the miner
@@ -297,7 +349,7 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
             } else {
                 None
             };
-            if let Some(stop) = url.or_else(|| match_path(bytes, i, end)) {
+            if let Some(stop) = url.or_else(|| match_path(bytes, i, end, rules.path_queries)) {
                 out.push(Token::new(TokenKind::Var, i, stop));
                 i = stop;
                 at_boundary = false;
@@ -350,7 +402,8 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
         }
         let variable = message
             .get(chunk..i)
-            .is_some_and(|text| digit || is_literal(text, rules));
+            .is_some_and(|text| digit || is_literal(text, rules))
+            || (rules.dash_values && is_dash_value(bytes, start, chunk, i, end));
         let kind = if variable {
             TokenKind::Var
         } else {
@@ -362,6 +415,16 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
     if rules.empty_values {
         insert_empty_values(first, end, out);
     }
+}
+
+/// Whether the chunk `chunk..stop` of the word `start..end` is a lone `-`, on its own
+/// or in quotes (`- "-"`): how access logs and tables print a value that is missing.
+fn is_dash_value(bytes: &[u8], start: usize, chunk: usize, stop: usize, end: usize) -> bool {
+    let quote = |b: u8| b == b'"' || b == b'\'';
+    stop == chunk + 1
+        && bytes[chunk] == b'-'
+        && (chunk == start || quote(bytes[chunk - 1]))
+        && (stop == end || quote(bytes[stop]))
 }
 
 /// A missing value is still a value: `()`, `""` and a trailing `key=` get a slot, so
@@ -420,7 +483,7 @@ fn match_url(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
 
 /// An absolute or explicitly relative path (`/a`, `./a`, `../a`, `~/a`, `C:\a`), up to
 /// the next wrapping punctuation, without trailing `:` or `.`.
-fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+fn match_path(bytes: &[u8], start: usize, end: usize, queries: bool) -> Option<usize> {
     let rest = &bytes[start..end];
     let prefix = if rest.starts_with(b"../") {
         3
@@ -434,7 +497,13 @@ fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         return None;
     };
     let mut i = start + prefix;
-    while i < end && !IS_PATH_STOP[bytes[i] as usize] {
+    // With `queries`, a query string after `?` is part of the path, `=` included, as
+    // it is of a URL (`/search?q=shoes&page=2`).
+    let mut stops = &IS_PATH_STOP;
+    while i < end && !stops[bytes[i] as usize] {
+        if queries && bytes[i] == b'?' {
+            stops = &IS_URL_STOP;
+        }
         i += 1;
     }
     while i > start + prefix && matches!(bytes[i - 1], b':' | b'.') {
