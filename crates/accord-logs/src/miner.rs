@@ -1109,9 +1109,6 @@ impl TemplateMiner {
                 }
             }
         }
-        if s.bracket_holes {
-            self.merge_bracket_holes(&distinct, patterns, &rank, &mut parent, &mut marks, s);
-        }
         for (c, &r) in roots.iter().enumerate() {
             if c != r {
                 parent[c] = find(&mut parent, r);
@@ -1128,107 +1125,6 @@ impl TemplateMiner {
             }
         }
         (roots, slots)
-    }
-
-    /// Step 4's skeletons have one place where templates differ; a statement whose
-    /// lines vary in several bracketed or quoted fields at once (`[node] [index]
-    /// creating index, cause [api], templates [a, b]`) has few templates that differ in
-    /// only one. With `bracket_holes`, templates of a tag that are the same outside
-    /// their outermost brackets and quotes (the skeleton, with a hole for each) are
-    /// judged at every hole together: a hole is a slot when what the templates hold
-    /// there is a value ([`fillers_are_slot`](Self::fillers_are_slot), or single tokens
-    /// taking `min_values_for_variable` values, as step 2 asks of a position), and the
-    /// templates that agree at every other hole merge. The largest leads, by `rank`.
-    fn merge_bracket_holes(
-        &self,
-        distinct: &[usize],
-        patterns: &[Vec<u32>],
-        rank: &[(u32, std::cmp::Reverse<u64>, u64)],
-        parent: &mut [usize],
-        marks: &mut [Vec<bool>],
-        s: &MinerSettings,
-    ) {
-        const HOLE: u32 = u32::MAX;
-        type Holes = Vec<(usize, usize)>;
-        let mut by_skeleton: QuickMap<Vec<u32>, Vec<(usize, Holes)>> = QuickMap::default();
-        for &r in distinct {
-            let p = &patterns[r];
-            let mut pairs: Holes = bracket_pairs(p)
-                .into_iter()
-                .map(|(open, close)| (open + 1, close))
-                .filter(|&(i, j)| j > i)
-                .collect();
-            pairs.sort_unstable();
-            let mut holes: Holes = Vec::new();
-            for (i, j) in pairs {
-                if holes.last().is_none_or(|&(_, end)| i >= end) {
-                    holes.push((i, j));
-                }
-            }
-            if holes.is_empty() {
-                continue;
-            }
-            let mut key = vec![rank[r].0];
-            let mut at = 0;
-            for &(i, j) in &holes {
-                key.extend_from_slice(&p[at..i]);
-                key.push(HOLE);
-                at = j;
-            }
-            key.extend_from_slice(&p[at..]);
-            by_skeleton.entry(key).or_default().push((r, holes));
-        }
-        let enclosed = Place {
-            enclosed: true,
-            first: false,
-        };
-        for group in by_skeleton.values().filter(|g| g.len() >= 2) {
-            let filler = |m: usize, k: usize| {
-                let (r, holes) = &group[m];
-                &patterns[*r][holes[k].0..holes[k].1]
-            };
-            let slot: Vec<bool> = (0..group[0].1.len())
-                .map(|k| {
-                    let mut fillers: Vec<&[u32]> = (0..group.len()).map(|m| filler(m, k)).collect();
-                    fillers.sort_unstable();
-                    fillers.dedup();
-                    fillers.len() >= 2
-                        && ((fillers.iter().all(|f| f.len() == 1)
-                            && fillers.len() >= s.min_values_for_variable)
-                            || self.fillers_are_slot(&fillers, enclosed, s))
-                })
-                .collect();
-            if !slot.contains(&true) {
-                continue;
-            }
-            // Templates that differ at a hole that is not a slot stay apart.
-            let mut parts: QuickMap<Vec<&[u32]>, Vec<usize>> = QuickMap::default();
-            for m in 0..group.len() {
-                let fixed = (0..slot.len()).filter(|&k| !slot[k]).map(|k| filler(m, k));
-                parts.entry(fixed.collect()).or_default().push(m);
-            }
-            for members in parts.values().filter(|m| m.len() >= 2) {
-                let Some(lead) = members.iter().map(|&m| group[m].0).min_by_key(|&r| rank[r])
-                else {
-                    continue;
-                };
-                for &m in members {
-                    let (r, holes) = &group[m];
-                    let (a, b) = (find(parent, lead), find(parent, *r));
-                    if a != b {
-                        let (first, second) = if rank[a] <= rank[b] { (a, b) } else { (b, a) };
-                        parent[second] = first;
-                    }
-                    for (k, &(i, j)) in holes.iter().enumerate() {
-                        if slot[k] {
-                            for mark in &mut marks[*r][i..j] {
-                                *mark = true;
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// After step 4, a template too rare to have been judged with others at a place
@@ -1365,14 +1261,7 @@ impl TemplateMiner {
             return false;
         }
         let in_all = |c: &u32| fillers.iter().all(|f| f.contains(c));
-        let worded = |c: &u32| {
-            *c >= FIRST_WORD
-                && (!s.bracket_holes
-                    || self
-                        .word(*c)
-                        .is_some_and(|w| w.text.chars().any(char::is_alphanumeric)))
-        };
-        if fillers[0].iter().any(|c| worded(c) && in_all(c)) {
+        if fillers[0].iter().any(|c| *c >= FIRST_WORD && in_all(c)) {
             return false;
         }
         !fillers.iter().any(|f| self.is_phrase(f))

@@ -71,17 +71,10 @@ pub struct MinerSettings {
     /// Text between a pair of quotes (a single quote only outside a word) is masked as
     /// one value.
     pub quoted_values: bool,
-    /// With `quoted_values`, quoted text is a value only in a message with wording of
-    /// its own outside quotes (a word of letters that is not a key): where there is
-    /// none, the quoted text is the message (`msg="shim disconnected" id=…`).
+    /// With `quoted_values`, in a message with no wording of its own outside quotes
+    /// (every word there a key, a key's value or a code in capitals), a quoted text that
+    /// reads as a sentence is the message, not a value (`msg="shim disconnected" id=…`).
     pub quoted_own_words: bool,
-    /// A lone `-`, on its own or in quotes, is a missing value (a variable).
-    pub dash_values: bool,
-    /// Templates that are the same outside their brackets and quotes merge when what
-    /// they hold in them varies like values, at several places at once.
-    pub bracket_holes: bool,
-    /// A path's query string (`/search?q=shoes&page=2`) is part of the path.
-    pub path_queries: bool,
 }
 
 impl Default for MinerSettings {
@@ -110,9 +103,6 @@ impl Default for MinerSettings {
             list_items_move: true,
             quoted_values: true,
             quoted_own_words: true,
-            dash_values: true,
-            bracket_holes: true,
-            path_queries: true,
         }
     }
 }
@@ -188,9 +178,6 @@ knobs! {
     list_items_move: switch, false;
     quoted_values: switch, true;
     quoted_own_words: switch, true;
-    dash_values: switch, true;
-    bracket_holes: switch, false;
-    path_queries: switch, true;
 }
 
 impl MinerSettings {

@@ -349,7 +349,7 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
             } else {
                 None
             };
-            if let Some(stop) = url.or_else(|| match_path(bytes, i, end, rules.path_queries)) {
+            if let Some(stop) = url.or_else(|| match_path(bytes, i, end)) {
                 out.push(Token::new(TokenKind::Var, i, stop));
                 i = stop;
                 at_boundary = false;
@@ -402,8 +402,7 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
         }
         let variable = message
             .get(chunk..i)
-            .is_some_and(|text| digit || is_literal(text, rules))
-            || (rules.dash_values && is_dash_value(bytes, start, chunk, i, end));
+            .is_some_and(|text| digit || is_literal(text, rules));
         let kind = if variable {
             TokenKind::Var
         } else {
@@ -415,16 +414,6 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
     if rules.empty_values {
         insert_empty_values(first, end, out);
     }
-}
-
-/// Whether the chunk `chunk..stop` of the word `start..end` is a lone `-`, on its own
-/// or in quotes (`- "-"`): how access logs and tables print a value that is missing.
-fn is_dash_value(bytes: &[u8], start: usize, chunk: usize, stop: usize, end: usize) -> bool {
-    let quote = |b: u8| b == b'"' || b == b'\'';
-    stop == chunk + 1
-        && bytes[chunk] == b'-'
-        && (chunk == start || quote(bytes[chunk - 1]))
-        && (stop == end || quote(bytes[stop]))
 }
 
 /// A missing value is still a value: `()`, `""` and a trailing `key=` get a slot, so
@@ -483,7 +472,7 @@ fn match_url(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
 
 /// An absolute or explicitly relative path (`/a`, `./a`, `../a`, `~/a`, `C:\a`), up to
 /// the next wrapping punctuation, without trailing `:` or `.`.
-fn match_path(bytes: &[u8], start: usize, end: usize, queries: bool) -> Option<usize> {
+fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
     let rest = &bytes[start..end];
     let prefix = if rest.starts_with(b"../") {
         3
@@ -497,13 +486,7 @@ fn match_path(bytes: &[u8], start: usize, end: usize, queries: bool) -> Option<u
         return None;
     };
     let mut i = start + prefix;
-    // With `queries`, a query string after `?` is part of the path, `=` included, as
-    // it is of a URL (`/search?q=shoes&page=2`).
-    let mut stops = &IS_PATH_STOP;
-    while i < end && !stops[bytes[i] as usize] {
-        if queries && bytes[i] == b'?' {
-            stops = &IS_URL_STOP;
-        }
+    while i < end && !IS_PATH_STOP[bytes[i] as usize] {
         i += 1;
     }
     while i > start + prefix && matches!(bytes[i - 1], b':' | b'.') {
@@ -775,6 +758,40 @@ mod tests {
         assert!(masked.contains("word word"), "{masked}");
         // The long text's closing quote still closes it: the next pair is the value.
         assert!(masked.ends_with("\" to \"<*>\""), "{masked}");
+    }
+
+    #[test]
+    fn in_a_message_without_wording_of_its_own_quoted_sentences_are_the_message() {
+        // logfmt: every word outside quotes is a key or a key's value, so the quoted
+        // sentences are the message and its error, not values.
+        assert_eq!(
+            mask("msg=\"shim disconnected\" id=4f2a namespace=moby"),
+            "msg=\"shim disconnected\" id=<*> namespace=moby"
+        );
+        assert_eq!(
+            mask("level=warn msg=\"Scrape failed\" err=\"context deadline exceeded\" job=\"api\""),
+            "level=warn msg=\"Scrape failed\" err=\"context deadline exceeded\" job=\"<*>\""
+        );
+        // A quoted text that is not a sentence stays a value (a request line, a code
+        // in capitals is not wording).
+        assert_eq!(
+            mask("\"GET /a HTTP/1.1\" 200 UF \"curl/8.5.0\""),
+            "\"<*>\" <*> UF \"<*>\""
+        );
+        // With wording of its own the message's quoted texts are values, sentences too.
+        assert_eq!(
+            mask("Priya moved \"Fix the login page\" to Done"),
+            "Priya moved \"<*>\" to Done"
+        );
+        // Without the rule, the message itself would be masked.
+        let rules = MinerSettings {
+            quoted_own_words: false,
+            ..MinerSettings::default()
+        };
+        let msg = "msg=\"shim disconnected\" id=4f2a";
+        let tokens = tokenize(msg, &rules);
+        let masked = render(msg, &tokens, |i| tokens[i].kind == TokenKind::Var);
+        assert_eq!(masked, "msg=\"<*>\" id=<*>");
     }
 
     #[test]
