@@ -14,7 +14,8 @@ pub const LOGHUB_SYSTEMS: [&str; 10] = [
 
 /// Our own labelled logs (bench/logs/extra), read like Loghub's: the three made by
 /// make_extra.py, ShopApp, ChatApp and HomeApp (written as never-tuned checks,
-/// development data once judged on) and TeamApp (make_dev_team.py). InfraOps, the
+/// development data once judged on), TeamApp (make_dev_team.py), and DataStack and
+/// OpsPlatform, system software (make_dev_data.py, make_dev_ops.py). InfraOps, the
 /// never-tuned one, is not here: bench/logs/held_out_ga.sh.
 pub const EXTRA_SYSTEMS: [&str; 9] = [
     "AppLogcat",
