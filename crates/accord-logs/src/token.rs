@@ -234,13 +234,16 @@ fn mask_quoted(message: &str, tokens: &mut [Token], own_words: bool) {
 /// Whether `tokens` hold two neighbouring words of letters, the second in lower case
 /// (`Scrape failed`, `connection refused`): the wording of a sentence, not a name.
 fn reads_as_sentence(message: &str, tokens: &[Token]) -> bool {
-    let plain = |t: &Token| {
-        t.kind == TokenKind::Word && t.text(message).chars().all(char::is_alphabetic)
-    };
+    let plain =
+        |t: &Token| t.kind == TokenKind::Word && t.text(message).chars().all(char::is_alphabetic);
     tokens.windows(2).any(|w| {
         plain(&w[0])
             && plain(&w[1])
-            && w[1].text(message).chars().next().is_some_and(char::is_lowercase)
+            && w[1]
+                .text(message)
+                .chars()
+                .next()
+                .is_some_and(char::is_lowercase)
     })
 }
 
