@@ -761,12 +761,6 @@ impl TemplateMiner {
         if s.key_values_vary && group.iter().all(is_value) {
             return true;
         }
-        let quoted = |sh: &ShapeId| {
-            col > 0 && quote(code_at(sh, col - 1)) && code_at(sh, col - 1) == code_at(sh, col + 1)
-        };
-        if s.quoted_vary && group.iter().all(quoted) {
-            return true;
-        }
         if s.enum_constants
             && values
                 .iter()
@@ -1386,26 +1380,17 @@ impl TemplateMiner {
             })
     }
 
-    /// Whether one stretch where two aligned patterns differ is a variable part.
+    /// Whether one stretch where two aligned patterns differ is a variable part: only
+    /// variables and punctuation on both sides, touching a variable (an optional value,
+    /// a list of any length, a value with punctuation in it).
     fn gap_is_slot(&self, a: &[u32], b: &[u32], g: &Gap, s: &MinerSettings) -> bool {
         let (ga, gb) = (&a[g.a.0..g.a.1], &b[g.b.0..g.b.1]);
         let word = |c: &u32| *c >= FIRST_WORD && !(s.identifiers_vary && self.is_identifier(*c, s));
         let before = g.a.0.checked_sub(1).map(|i| a[i]);
         let after = a.get(g.a.1).copied();
-        // (a) Variables and punctuation only, touching a variable: an optional value, a
-        // list of any length, a value with punctuation in it.
-        if !ga.iter().any(word) && !gb.iter().any(word) {
-            return ga.contains(&VAR)
-                || gb.contains(&VAR)
-                || before == Some(VAR)
-                || after == Some(VAR);
-        }
-        // (b) A quoted value of any length: the same quotes around the stretch on both
-        // sides, with only words and variables between them.
-        if s.quoted_vary && quoted(a, g.a) && quoted(b, g.b) {
-            return true;
-        }
-        false
+        !ga.iter().any(word)
+            && !gb.iter().any(word)
+            && (ga.contains(&VAR) || gb.contains(&VAR) || before == Some(VAR) || after == Some(VAR))
     }
 
     /// Builds the template of a union of clusters, rendered from its largest cluster.
@@ -1668,17 +1653,6 @@ fn shared(x: &[u32], y: &[u32]) -> usize {
         }
     }
     n
-}
-
-/// Whether `codes[at.0..at.1]` lies inside one pair of quotes, with nothing but words
-/// and variables between it and them.
-fn quoted(codes: &[u32], at: (usize, usize)) -> bool {
-    let inner = |c: &u32| *c == VAR || *c >= FIRST_WORD;
-    let open = codes[..at.0].iter().rev().find(|c| !inner(c));
-    let close = codes[at.1..].iter().find(|c| !inner(c));
-    codes[at.0..at.1].iter().all(inner)
-        && matches!(open, Some(&q) if q == DOUBLE_QUOTE || q == SINGLE_QUOTE)
-        && open == close
 }
 
 /// Longest common subsequence of `a` and `b`: how many tokens match, how many of them

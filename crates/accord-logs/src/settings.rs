@@ -38,8 +38,6 @@ pub struct MinerSettings {
     pub identifiers_vary: bool,
     /// Words joined by `_` or `-` (`xhci_hcd`, `get-details`) are identifiers.
     pub joined_identifiers: bool,
-    /// A varying position inside quotes is a variable.
-    pub quoted_vary: bool,
     /// A varying position after `key=` is a variable.
     pub key_values_vary: bool,
     /// Two neighbouring plain words changing together are a different phrase (split).
@@ -91,7 +89,6 @@ impl Default for MinerSettings {
             min_enum_values: 8,
             identifiers_vary: true,
             joined_identifiers: true,
-            quoted_vary: false,
             key_values_vary: true,
             phrase_split: true,
             kind_split: true,
@@ -166,7 +163,6 @@ knobs! {
     min_enum_values: count = &[8, 4, 16], false;
     identifiers_vary: switch, false;
     joined_identifiers: switch, false;
-    quoted_vary: switch, false;
     key_values_vary: switch, false;
     phrase_split: switch, false;
     kind_split: switch, false;
