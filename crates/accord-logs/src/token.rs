@@ -218,6 +218,10 @@ fn mask_quoted(message: &str, tokens: &mut [Token], own_words: bool) {
             None => i += 1,
         }
     }
+    if texts.is_empty() {
+        // Most messages: nothing quoted, and no need to look for their own wording.
+        return;
+    }
     // In a message with no wording of its own, a quoted text that reads as a sentence
     // is the message (`msg="Scrape failed"`), or its part (`err="connection refused"`).
     let bare = own_words && !has_own_words(message, tokens, &texts);
