@@ -28,7 +28,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import byte_count, fixed, hexid, ip, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -106,7 +106,7 @@ def sha(r):
 
 
 def minio_size(r):
-    n = pick(r, [0, r.randrange(1, 1024), r.randrange(1024, 10**6), r.randrange(10**6, 10**9)])
+    n = byte_count(r)
     if n < 1024:
         return f"{n} B"
     if n < 1024 * 1024:

@@ -74,6 +74,11 @@ def size(r):
     return f"{n / div:.1f} {unit} ({n} bytes)"
 
 
+def byte_count(r):
+    """A byte count of any magnitude: none, bytes, kilobytes' or megabytes' worth."""
+    return pick(r, [0, r.randrange(1, 1024), r.randrange(1024, 10**6), r.randrange(10**6, 10**9)])
+
+
 def duration(r):
     """Android's `+1s204ms` style."""
     t = r.randrange(40, 4000)

@@ -35,7 +35,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, fixed, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import Fixed, byte_count, fixed, hexid, ip, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -184,7 +184,7 @@ def human_size(r):
 
 def bytes_maybe_unit(r):
     """A byte count, with a readable size in parentheses only when it is not small."""
-    n = pick(r, [0, r.randrange(1, 1024), r.randrange(1024, 10**6), r.randrange(10**6, 10**9)])
+    n = byte_count(r)
     if n < 1024:
         return f"{n} bytes"
     if n < 1024 * 1024:
