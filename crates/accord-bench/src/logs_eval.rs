@@ -13,11 +13,11 @@ pub const LOGHUB_SYSTEMS: [&str; 10] = [
 ];
 
 /// Our own labelled logs (bench/logs/extra), read like Loghub's: the three made by
-/// make_extra.py, ShopApp, ChatApp and HomeApp (written as never-tuned checks,
+/// make_extra.py, ShopApp, ChatApp, HomeApp and InfraOps (written as never-tuned checks,
 /// development data once judged on), TeamApp (make_dev_team.py), and DataStack and
-/// OpsPlatform, system software (make_dev_data.py, make_dev_ops.py). InfraOps, the
+/// OpsPlatform, system software (make_dev_data.py, make_dev_ops.py). MediaApp, the
 /// never-tuned one, is not here: bench/logs/held_out_ga.sh.
-pub const EXTRA_SYSTEMS: [&str; 9] = [
+pub const EXTRA_SYSTEMS: [&str; 10] = [
     "AppLogcat",
     "SyncServer",
     "DesktopDaemons",
@@ -27,6 +27,7 @@ pub const EXTRA_SYSTEMS: [&str; 9] = [
     "HomeApp",
     "DataStack",
     "OpsPlatform",
+    "InfraOps",
 ];
 
 /// Why labelled log data could not be read.
