@@ -40,8 +40,10 @@
 //!    `open_values` different fillers take it (an open set of values: names with
 //!    spaces, lists of words, also a name starting the message), none of them the
 //!    wording of a sentence unless they are a list (items standing in another order in
-//!    another filler); a template left over then joins a larger one that differs from
-//!    it only at those slots (a statement whose lines vary at two places).
+//!    another filler), and then one word outside the run is skeleton enough (`Water
+//!    Leak Sensor battery 71%`); a template left over then joins a larger one that
+//!    differs from it only at those slots (a statement whose lines vary at two places,
+//!    a name of one word).
 //!    Step 2's statistic taken over templates instead of lines: it undoes splits step 1
 //!    made where a value looked like a constant word in some lines. Last, a template of
 //!    a few lines joins a larger one that differs from it only where the larger one
@@ -196,7 +198,7 @@ impl WordInfo {
         WordInfo {
             identifier: inner
                 .iter()
-                .any(|c| matches!(c, b'.' | b'/' | b'\\' | b'@' | b'$')),
+                .any(|c| matches!(c, b'.' | b'/' | b'\\' | b'@' | b'$' | b',')),
             enum_name: b.len() >= 2
                 && b[0].is_ascii_uppercase()
                 && b[b.len() - 1] != b'_'
@@ -324,7 +326,7 @@ impl TemplateMiner {
     }
 
     /// An empty miner with other settings than the default (for choosing them).
-    #[cfg(feature = "tuning")]
+    #[cfg(any(test, feature = "tuning"))]
     pub fn with_settings(settings: MinerSettings) -> Self {
         TemplateMiner {
             settings,
@@ -921,9 +923,10 @@ impl TemplateMiner {
     /// over templates instead of lines: it reaches a value that step 1 kept apart because
     /// it looked like a constant word in some lines, and a value of several tokens (a
     /// name with spaces, a value with an optional detail, a list of words). The skeleton
-    /// must hold at least two words and, except around an open run, at least as many as
-    /// the stretch, so statements sharing a word or two are not taken for one with a long
-    /// slot. With `open_values`, templates left over then join a larger one that differs
+    /// must hold at least two words (around an open run, `skeleton_words`: an open run
+    /// asks for many fillers instead) and, except around an open run, at least as many
+    /// as the stretch, so statements sharing a word or two are not taken for one with a
+    /// long slot. With `open_values`, templates left over then join a larger one that differs
     /// from them only at its new slots ([`absorb_into_slots`](Self::absorb_into_slots)).
     /// Returns each cluster's root and the stretches of roots that became slots.
     fn merge_skeletons(
@@ -1039,7 +1042,8 @@ impl TemplateMiner {
                 // ([`open_slot`](Self::open_slot)).
                 let enclosed = i > 0 && p.get(j).is_some_and(|&c| closes(p[i - 1], c));
                 let open = s.open_values > 0 && j >= i + 2 && !enclosed;
-                if skeleton < 2 || (!open && skeleton < words[j] - words[i]) {
+                let least = if open { s.skeleton_words } else { 2 };
+                if skeleton < least || (!open && skeleton < words[j] - words[i]) {
                     continue;
                 }
                 let key = (tag_of(r), i as u32, (len - j) as u32, prefix[i], suffix[j]);
@@ -1159,13 +1163,17 @@ impl TemplateMiner {
             .iter()
             .map(|&r| {
                 let (codes, spans) = written_with_slots(&patterns[r], &marks[r]);
+                let words = codes.iter().filter(|&&c| c >= FIRST_WORD).count();
+                // A template keeping fewer than two words of its own: only its open
+                // slots, shown by many fillers, take runs in; its variables do not.
+                let thin = words < 2;
                 let stands = spans
                     .iter()
                     .zip(&codes)
                     .map(|(&(a, b), &c)| {
                         if marks[r][a..b].iter().any(|&m| m) {
                             Stands::Run
-                        } else if c == VAR && s.var_absorb {
+                        } else if c == VAR && s.var_absorb && !thin {
                             Stands::Value
                         } else {
                             Stands::Itself
@@ -1175,10 +1183,10 @@ impl TemplateMiner {
                 (codes, stands)
             })
             .collect();
-        // Only templates with such slots can take others in, and only those keeping two
-        // words of their own outside them (a thinner one would take in any short
-        // message); a cheap look at length and first token rules out most pairs before
-        // they are matched.
+        // Only templates with such slots can take others in, and only those keeping
+        // `skeleton_words` words of their own outside them (a thinner one would take in
+        // any short message); a cheap look at length and first token rules out most
+        // pairs before they are matched.
         let takers: Vec<usize> = (0..roots.len())
             .filter(|&m| {
                 let (codes, stands) = (&written[m].0, &written[m].1);
@@ -1187,7 +1195,7 @@ impl TemplateMiner {
                     .zip(stands)
                     .filter(|&(&c, &x)| x == Stands::Itself && c >= FIRST_WORD)
                     .count();
-                kept >= 2 && stands.iter().any(|&x| x != Stands::Itself)
+                kept >= s.skeleton_words.max(1) && stands.iter().any(|&x| x != Stands::Itself)
             })
             .collect();
         // A run a variable takes: several tokens, none a variable or a bracket or quote
@@ -2038,6 +2046,72 @@ mod tests {
         let got = groups(&refs);
         assert_eq!(got[..5], [got[0]; 5]);
         assert_ne!(got[5], got[0]);
+    }
+
+    #[test]
+    fn a_list_of_codes_joined_by_commas_is_one_value() {
+        // A DNS server's flags: one code or several, joined without spaces.
+        let flags = ["qr", "qr,aa,rd", "qr,rd", "qr", "qr,aa,rd,ra", "qr"];
+        let lines: Vec<String> = flags
+            .iter()
+            .enumerate()
+            .map(|(k, f)| {
+                format!(
+                    "[INFO] 10.0.0.{k}:53{k} - 41{k} \"A IN host{k}.\" NOERROR {f} 6{k} 0.00{k}s"
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(groups(&refs), vec![0; 6]);
+        // Without the rule the lists of different lengths are apart.
+        let mut miner = TemplateMiner::with_settings(MinerSettings {
+            comma_lists: false,
+            ..MinerSettings::default()
+        });
+        let shapes: Vec<ShapeId> = refs.iter().map(|m| miner.add(m)).collect();
+        let mined = miner.templates();
+        assert_ne!(mined.group_of(shapes[0]), mined.group_of(shapes[1]));
+    }
+
+    #[test]
+    fn names_of_any_length_before_one_constant_word_are_one_slot() {
+        // One word of its own (`battery`) and a name users gave of one to four words.
+        let names = [
+            "Garage Door",
+            "Water Leak Sensor",
+            "Remote",
+            "Back Door Contact",
+            "Kitchen Button",
+            "Smoke Alarm Upstairs",
+            "Doorbell",
+            "Office TRV",
+            "Garage Side Door Lock",
+        ];
+        let lines: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| format!("{name} battery {}%", 10 + 7 * k))
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(groups(&refs), vec![0; names.len()]);
+        // With two words asked of a skeleton, the names keep them apart.
+        let mut miner = TemplateMiner::with_settings(MinerSettings {
+            skeleton_words: 2,
+            ..MinerSettings::default()
+        });
+        let shapes: Vec<ShapeId> = refs.iter().map(|m| miner.add(m)).collect();
+        let mined = miner.templates();
+        assert_ne!(mined.group_of(shapes[0]), mined.group_of(shapes[2]));
+        // A template with one word of its own takes nothing in at a plain variable:
+        // `Initializing <*>` (from numbered CPUs) is not `Initializing Cryptographic API`.
+        let lines: Vec<String> = (0..6)
+            .map(|k| format!("Initializing CPU#{k}"))
+            .chain(["Initializing Cryptographic API".to_string()])
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let got = groups(&refs);
+        assert_eq!(got[..6], [0; 6]);
+        assert_ne!(got[6], 0);
     }
 
     #[test]

@@ -73,6 +73,12 @@ pub struct MinerSettings {
     /// (every word there a key, a key's value or a code in capitals), a quoted text that
     /// reads as a sentence is the message, not a value (`msg="shim disconnected" id=…`).
     pub quoted_own_words: bool,
+    /// Items joined by commas without spaces (`qr,aa,rd`) are one token, a list: a value
+    /// whose length varies, not as many fields.
+    pub comma_lists: bool,
+    /// Least number of words a template keeps outside an open run (`open_values`) for
+    /// step 4 to compare it there, and outside its slots to take others in.
+    pub skeleton_words: usize,
 }
 
 impl Default for MinerSettings {
@@ -100,6 +106,8 @@ impl Default for MinerSettings {
             list_items_move: true,
             quoted_values: true,
             quoted_own_words: true,
+            comma_lists: true,
+            skeleton_words: 1,
         }
     }
 }
@@ -174,6 +182,8 @@ knobs! {
     list_items_move: switch, false;
     quoted_values: switch, true;
     quoted_own_words: switch, true;
+    comma_lists: switch, true;
+    skeleton_words: count = &[2, 1], false;
 }
 
 impl MinerSettings {

@@ -2,11 +2,12 @@
 //!
 //! A message is cut at whitespace into words, and each word at the punctuation that
 //! separates fields (`= , ; : ( ) [ ] { } < > " ' |`), so `uid=0` is three tokens and a
-//! key never fuses with its value. A token is *masked* (becomes a variable, `<*>`) when its
+//! key never fuses with its value; only items joined by commas without spaces
+//! (`qr,aa,rd`, a list of any length) stay one token. A token is *masked* (becomes a variable, `<*>`) when its
 //! shape alone says it is one: it holds a digit (numbers, ids, versions, hex with digits,
 //! IPs, times, dates, UUIDs, sizes), it is a boolean or null, a path or a URL, a MAC or
-//! IPv6 address, a month, weekday or time-zone name or a size or duration unit next to a
-//! number, or the missing value in `key=`, `()` or `""`.
+//! IPv6 address, a month, weekday or time-zone name or a size or duration unit (`KB`,
+//! `ms`, `hours`) next to a number, or the missing value in `key=`, `()` or `""`.
 //! Adjacent variables fold into one, so `Mon Jul  4 12:52:44 2005` or a list of block
 //! ids is a single slot. Whatever the masks leave is decided by the miner, from how the
 //! tokens vary across messages.
@@ -87,7 +88,8 @@ const DATE_WORDS: &[&str] = &[
 /// whichever unit reads best, so `93.0 B` and `5.2 KB` are the same field.
 const UNITS: &[&str] = &[
     "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes", "ns", "us", "ms", "s", "sec",
-    "secs", "min", "mins",
+    "secs", "min", "mins", "second", "seconds", "minute", "minutes", "hour", "hours", "hr", "hrs",
+    "day", "days",
 ];
 
 /// Words that are values whatever they follow (`literals`).
@@ -369,6 +371,26 @@ fn lex_word(message: &str, start: usize, end: usize, rules: &MinerSettings, out:
                 continue;
             }
         }
+        // The chunk just before a comma may start a list (`qr,aa,rd`): looked at only
+        // where a comma follows a chunk that begins the word or follows an opening
+        // bracket or quote, so other words cost nothing.
+        if b == b','
+            && rules.comma_lists
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)
+            && out.len() > first
+            && out.last().is_some_and(|t| {
+                t.end == i
+                    && t.kind != TokenKind::Dots
+                    && (t.start == start
+                        || matches!(bytes[t.start - 1], b'(' | b'[' | b'{' | b'<' | b'"' | b'\''))
+            })
+        {
+            if let Some(stop) = comma_list(message, end, rules, out) {
+                i = stop;
+                at_boundary = false;
+                continue;
+            }
+        }
         if is_delimiter(b) {
             out.push(Token::new(TokenKind::Delim(b), i, i + 1));
             i += 1;
@@ -500,6 +522,61 @@ fn match_path(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         i -= 1;
     }
     (i > start + prefix).then_some(i)
+}
+
+/// Items joined by commas without spaces (`qr,aa,rd`, `URX,UF`, `1,2,4`), standing alone
+/// or as a bracketed or quoted whole: one value, a list whose length varies from line to
+/// line, so one token (`comma_lists`). `out`'s last token is the chunk that would be the
+/// list's first item (the caller checks where it starts); when it and what follows it
+/// up to the word's `end` or a closing bracket or quote are such a list, that token
+/// becomes the whole list. Not when a key follows (`ready=true,policy=3`: fields of a
+/// record). Returns where the list ends.
+#[cold]
+fn comma_list(
+    message: &str,
+    end: usize,
+    rules: &MinerSettings,
+    out: &mut [Token],
+) -> Option<usize> {
+    let last = out.last_mut()?;
+    let (stop, digit) = match_comma_list(message.as_bytes(), last.start, end)?;
+    let literal = message
+        .get(last.start..stop)
+        .is_some_and(|text| text.split(',').any(|t| is_literal(t, rules)));
+    let kind = if digit || literal {
+        TokenKind::Var
+    } else {
+        TokenKind::Word
+    };
+    *last = Token::new(kind, last.start, stop);
+    Some(stop)
+}
+
+/// The end of a list of items joined by commas from `start` ([`comma_list`]), and
+/// whether it holds a digit.
+fn match_comma_list(bytes: &[u8], start: usize, end: usize) -> Option<(usize, bool)> {
+    let item = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'+');
+    let mut i = start;
+    let mut commas = 0;
+    let mut digit = false;
+    while i < end {
+        let b = bytes[i];
+        if item(b) {
+            digit |= b.is_ascii_digit();
+        } else if b == b','
+            && i > start
+            && item(bytes[i - 1])
+            && bytes.get(i + 1).is_some_and(|&n| item(n))
+            && i + 1 < end
+        {
+            commas += 1;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let closed = i == end || matches!(bytes[i], b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b';');
+    (commas > 0 && closed).then_some((i, digit))
 }
 
 /// Colon-separated groups of hex digits, at least four: MAC addresses, IPv6, byte dumps.
@@ -716,6 +793,44 @@ mod tests {
             "status=M <*>"
         );
         assert_eq!(mask("took 93.0 ms, free 317.1 KB"), "took <*>, free <*>");
+        // Durations in words too: `after 3 days` and `after 40 min` are one field.
+        assert_eq!(
+            mask("back online after 3 days (last seen 2 hours ago)"),
+            "back online after <*> (last seen <*> ago)"
+        );
+        // Not without the number before it.
+        assert_eq!(mask("runs every day"), "runs every day");
+    }
+
+    #[test]
+    fn items_joined_by_commas_without_spaces_are_one_list() {
+        let kinds = |msg: &str, comma_lists: bool| -> Vec<TokenKind> {
+            let rules = MinerSettings {
+                comma_lists,
+                ..MinerSettings::default()
+            };
+            tokenize(msg, &rules).iter().map(|t| t.kind).collect()
+        };
+        // A list of codes of any length is one word, whatever its length.
+        let one = kinds("NOERROR qr 62 0.0004s", true);
+        let three = kinds("NOERROR qr,aa,rd 62 0.0004s", true);
+        assert_eq!(one, three);
+        assert_eq!(three[1], TokenKind::Word);
+        assert_eq!(mask("200 URX,UF 0 -"), "<*> URX,UF <*> -");
+        assert_eq!(
+            mask("Shrinking ISR from 1,2,4 to 1"),
+            "Shrinking ISR from <*> to <*>"
+        );
+        assert_eq!(mask("flags [qr,aa] set"), "flags [qr,aa] set");
+        // Without the rule, each item and comma is a token.
+        assert_eq!(kinds("NOERROR qr,aa,rd 62", false).len(), 7);
+        // Fields of a record are not a list, nor is a comma before a space.
+        assert_eq!(
+            mask("ready=true,policy=3,mode=on"),
+            "ready=<*>,policy=<*>,mode=on"
+        );
+        assert_eq!(kinds("a, b", true).len(), 3);
+        assert_eq!(kinds("done,", true).len(), 2);
     }
 
     #[test]
