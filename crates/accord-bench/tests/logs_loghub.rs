@@ -37,7 +37,7 @@ const PUBLISHED: [(&str, f64); 20] = [
     ("ShopApp", 0.8787),
     ("ChatApp", 0.5133),
     ("TeamApp", 0.6727),
-    ("HomeApp", 0.4940),
+    ("HomeApp", 0.5407),
     ("DataStack", 0.7427),
     ("OpsPlatform", 0.7967),
     ("InfraOps", 0.5580),

@@ -926,8 +926,9 @@ impl TemplateMiner {
     /// must hold at least two words (around an open run, `skeleton_words`: an open run
     /// asks for many fillers instead) and, except around an open run, at least as many
     /// as the stretch, so statements sharing a word or two are not taken for one with a
-    /// long slot. With `open_values`, templates left over then join a larger one that differs
-    /// from them only at its new slots ([`absorb_into_slots`](Self::absorb_into_slots)).
+    /// long slot. With `open_values`, templates left over then join a larger one that
+    /// differs from them only at its new slots
+    /// ([`absorb_into_slots`](Self::absorb_into_slots)).
     /// Returns each cluster's root and the stretches of roots that became slots.
     fn merge_skeletons(
         &self,

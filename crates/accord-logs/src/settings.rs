@@ -21,7 +21,8 @@ pub struct MinerSettings {
     pub literals: bool,
     /// Month, weekday and time-zone names next to a number are masked with it.
     pub date_words: bool,
-    /// Size and duration units after a number are masked with it.
+    /// Units after a number (sizes, durations in letters or words, rates, frequencies,
+    /// signal, energy, temperature) are masked with it.
     pub units: bool,
     /// A missing value (`key=`, `()`, `""`) gets a slot.
     pub empty_values: bool,

@@ -3,11 +3,12 @@
 //! A message is cut at whitespace into words, and each word at the punctuation that
 //! separates fields (`= , ; : ( ) [ ] { } < > " ' |`), so `uid=0` is three tokens and a
 //! key never fuses with its value; only items joined by commas without spaces
-//! (`qr,aa,rd`, a list of any length) stay one token. A token is *masked* (becomes a variable, `<*>`) when its
-//! shape alone says it is one: it holds a digit (numbers, ids, versions, hex with digits,
-//! IPs, times, dates, UUIDs, sizes), it is a boolean or null, a path or a URL, a MAC or
-//! IPv6 address, a month, weekday or time-zone name or a size or duration unit (`KB`,
-//! `ms`, `hours`) next to a number, or the missing value in `key=`, `()` or `""`.
+//! (`qr,aa,rd`, a list of any length) stay one token. A token is *masked* (becomes a
+//! variable, `<*>`) when its shape alone says it is one: it holds a digit (numbers, ids,
+//! versions, hex with digits, IPs, times, dates, UUIDs, sizes), it is a boolean or null,
+//! a path or a URL, a MAC or IPv6 address, a month, weekday or time-zone name or a unit
+//! (`KB`, `ms`, `hours`, `Mbps`, `°C`) next to a number, or the missing value in `key=`,
+//! `()` or `""`.
 //! Adjacent variables fold into one, so `Mon Jul  4 12:52:44 2005` or a list of block
 //! ids is a single slot. Whatever the masks leave is decided by the miner, from how the
 //! tokens vary across messages.
@@ -84,13 +85,18 @@ const DATE_WORDS: &[&str] = &[
     "pm",
 ];
 
-/// Units that belong to the number before them: sizes and durations are printed in
-/// whichever unit reads best, so `93.0 B` and `5.2 KB` are the same field.
+/// Units that belong to the number before them: sizes, durations and rates are printed
+/// in whichever unit reads best, so `93.0 B` and `5.2 KB`, `40 ms` and `3 days` are the
+/// same field.
 const UNITS: &[&str] = &[
     "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "bytes", "ns", "us", "ms", "s", "sec",
     "secs", "min", "mins", "second", "seconds", "minute", "minutes", "hour", "hours", "hr", "hrs",
-    "day", "days",
+    "day", "days", "bps", "kbps", "mbps", "gbps", "hz", "khz", "mhz", "ghz", "db", "dbm", "wh",
+    "kwh", "kw", "mah",
 ];
+
+/// Temperature units, not ASCII words, so outside the word list: `21.5 °C` is one field.
+const TEMPERATURE_UNITS: &[&str] = &["°c", "°f", "℃", "℉"];
 
 /// Words that are values whatever they follow (`literals`).
 const LITERALS: &[&str] = &["true", "false", "null"];
@@ -628,7 +634,13 @@ fn mask_by_context(message: &str, rules: &MinerSettings, tokens: &mut [Token]) {
             }
             let text = tokens[i].text(message);
             if (rules.date_words && in_list(&DATE_WORD_LIST, text))
-                || (rules.units && prev_var && in_list(&UNIT_LIST, text))
+                || (rules.units
+                    && prev_var
+                    && (in_list(&UNIT_LIST, text)
+                        || (text.as_bytes().first().is_some_and(|&b| b >= 0x80)
+                            && TEMPERATURE_UNITS
+                                .iter()
+                                .any(|u| text.eq_ignore_ascii_case(u)))))
             {
                 tokens[i].kind = TokenKind::Var;
                 changed = true;
@@ -800,6 +812,11 @@ mod tests {
         );
         // Not without the number before it.
         assert_eq!(mask("runs every day"), "runs every day");
+        // Rates, frequencies, signal, energy and temperature.
+        assert_eq!(
+            mask("RSSI -61 dBm, 4.8 Mbps at 2412 MHz, 1.2 kWh, target 21.5 °C"),
+            "RSSI <*>, <*> at <*>, <*>, target <*>"
+        );
     }
 
     #[test]
