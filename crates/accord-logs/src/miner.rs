@@ -84,6 +84,10 @@ const MAX_OPEN_STRETCH: usize = 8;
 /// End of a chain of stretches in step 4's skeleton map.
 const NO_NEXT: u32 = u32::MAX;
 
+/// Words a skeleton of step 4 holds outside a stretch that is not an open run, and a
+/// template keeps of its own for its variables to take runs of words in.
+const SKELETON_WORDS: usize = 2;
+
 const VAR: u32 = 0;
 const DOTS: u32 = 1;
 const DELIM_BASE: u32 = 2;
@@ -1043,7 +1047,11 @@ impl TemplateMiner {
                 // ([`open_slot`](Self::open_slot)).
                 let enclosed = i > 0 && p.get(j).is_some_and(|&c| closes(p[i - 1], c));
                 let open = s.open_values > 0 && j >= i + 2 && !enclosed;
-                let least = if open { s.skeleton_words } else { 2 };
+                let least = if open {
+                    s.skeleton_words
+                } else {
+                    SKELETON_WORDS
+                };
                 if skeleton < least || (!open && skeleton < words[j] - words[i]) {
                     continue;
                 }
@@ -1167,7 +1175,7 @@ impl TemplateMiner {
                 let words = codes.iter().filter(|&&c| c >= FIRST_WORD).count();
                 // A template keeping fewer than two words of its own: only its open
                 // slots, shown by many fillers, take runs in; its variables do not.
-                let thin = words < 2;
+                let thin = words < SKELETON_WORDS;
                 let stands = spans
                     .iter()
                     .zip(&codes)
@@ -1730,9 +1738,18 @@ mod tests {
     /// The groups of `messages` numbered by first appearance, so a test states which
     /// lines share a template whatever numbers the miner gives templates.
     fn groups(messages: &[&str]) -> Vec<usize> {
+        groups_with(messages, MinerSettings::default())
+    }
+
+    /// [`groups`] with other settings: what a rule changes when it is switched off.
+    fn groups_with(messages: &[&str], settings: MinerSettings) -> Vec<usize> {
+        let mut miner = TemplateMiner::with_settings(settings);
+        let shapes: Vec<ShapeId> = messages.iter().map(|m| miner.add(m)).collect();
+        let mined = miner.templates();
         let mut seen: Vec<usize> = Vec::new();
-        group_messages(messages)
+        shapes
             .into_iter()
+            .map(|s| mined.group_of(s))
             .map(|g| match seen.iter().position(|&x| x == g) {
                 Some(i) => i,
                 None => {
@@ -2065,13 +2082,14 @@ mod tests {
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         assert_eq!(groups(&refs), vec![0; 6]);
         // Without the rule the lists of different lengths are apart.
-        let mut miner = TemplateMiner::with_settings(MinerSettings {
-            comma_lists: false,
-            ..MinerSettings::default()
-        });
-        let shapes: Vec<ShapeId> = refs.iter().map(|m| miner.add(m)).collect();
-        let mined = miner.templates();
-        assert_ne!(mined.group_of(shapes[0]), mined.group_of(shapes[1]));
+        let off = groups_with(
+            &refs,
+            MinerSettings {
+                comma_lists: false,
+                ..MinerSettings::default()
+            },
+        );
+        assert_ne!(off[0], off[1]);
     }
 
     #[test]
@@ -2096,13 +2114,14 @@ mod tests {
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         assert_eq!(groups(&refs), vec![0; names.len()]);
         // With two words asked of a skeleton, the names keep them apart.
-        let mut miner = TemplateMiner::with_settings(MinerSettings {
-            skeleton_words: 2,
-            ..MinerSettings::default()
-        });
-        let shapes: Vec<ShapeId> = refs.iter().map(|m| miner.add(m)).collect();
-        let mined = miner.templates();
-        assert_ne!(mined.group_of(shapes[0]), mined.group_of(shapes[2]));
+        let off = groups_with(
+            &refs,
+            MinerSettings {
+                skeleton_words: 2,
+                ..MinerSettings::default()
+            },
+        );
+        assert_ne!(off[0], off[2]);
         // A template with one word of its own takes nothing in at a plain variable:
         // `Initializing <*>` (from numbered CPUs) is not `Initializing Cryptographic API`.
         let lines: Vec<String> = (0..6)

@@ -569,12 +569,8 @@ fn match_comma_list(bytes: &[u8], start: usize, end: usize) -> Option<(usize, bo
         let b = bytes[i];
         if item(b) {
             digit |= b.is_ascii_digit();
-        } else if b == b','
-            && i > start
-            && item(bytes[i - 1])
-            && bytes.get(i + 1).is_some_and(|&n| item(n))
-            && i + 1 < end
-        {
+        } else if b == b',' && i > start && i + 1 < end && item(bytes[i + 1]) {
+            // The byte before is an item: a comma is taken only with one after it.
             commas += 1;
         } else {
             break;
