@@ -131,6 +131,21 @@ def fixed(xs):
     return lambda r: Fixed(r.choice(xs))
 
 
+class Part(str):
+    """A field value with the label given beside it: an optional part (its own words
+    kept, its values `<*>`, nothing when absent) or a value with a fixed word in it
+    (bench/logs/LABELLING.md, rules 3 and 4). `Part("1.2 MB (1258291 bytes)",
+    "<*> (<*> bytes)")`."""
+
+    def __new__(cls, text, label):
+        part = super().__new__(cls, text)
+        part.label = label
+        return part
+
+    def template(self):
+        return self.label
+
+
 def some(r, xs, lo=1, hi=4):
     return r.sample(xs, r.randrange(lo, min(hi, len(xs)) + 1))
 
@@ -429,7 +444,7 @@ def write(name, statements, seed):
         _, level, tag, fmt, gens = statements[i]
         values = [g(r) for g in gens]
         message = fmt.format(*[str(v) for v in values])
-        pieces = [v.template() if isinstance(v, Fixed) else "<*>" for v in values]
+        pieces = [v.template() if isinstance(v, (Fixed, Part)) else "<*>" for v in values]
         template = fmt.format(*pieces)
         # Lines with a fixed piece belong to the template that piece makes.
         label = (i, tuple(p for p in pieces if p != "<*>"))
