@@ -71,7 +71,8 @@ def size(r):
     unit, div = ("KB", 1024) if n < 10**6 else ("MB", 1024 * 1024)
     if r.random() < 0.5:
         return f"{n / div:.1f} {unit}"
-    return f"{n / div:.1f} {unit} ({n} bytes)"
+    # The byte count in parentheses is an optional part (bench/logs/LABELLING.md, rule 4).
+    return Part(f"{n / div:.1f} {unit} ({n} bytes)", "<*> (<*> bytes)")
 
 
 def byte_count(r):
