@@ -115,6 +115,20 @@ EXCEPTIONS = [
 ]
 
 
+# How each exception above is labelled: its text, with the host, addresses, ports and
+# numbers in it as values (bench/logs/LABELLING.md, rule 5).
+EXCEPTION_LABELS = dict(zip(EXCEPTIONS, [
+    "java.net.SocketTimeoutException: timeout",
+    "java.net.SocketTimeoutException: failed to connect to <*> (port <*>) from <*> (port <*>) after <*>ms",
+    "java.net.UnknownHostException: Unable to resolve host \"<*>\": No address associated with hostname",
+    "javax.net.ssl.SSLHandshakeException: Chain validation failed",
+    "java.io.IOException: unexpected end of stream on <*>",
+    "java.net.ConnectException: Connection refused",
+    "HTTP <*> Service Unavailable",
+    "HTTP <*> Unauthorized",
+]))
+
+
 def pick(r, xs):
     return r.choice(xs)
 
@@ -147,6 +161,26 @@ class Part(str):
         return self.label
 
 
+def word(v):
+    """A word from a small fixed set the program defines (a state, mode, result, kind,
+    method): kept in the label exactly as printed, so each makes a template of its own
+    (bench/logs/LABELLING.md, rule 3). Draws nothing."""
+    return Part(str(v), str(v))
+
+
+def among(v, words):
+    """`v` kept in the label when it is one of the fixed `words` the program prints in
+    place of a value (`unknown`, `cached`), else a value. Draws nothing."""
+    return word(v) if v in words else v
+
+
+def labelled(labels):
+    """Like `fixed`, but each phrase with its label written out (open names and numbers
+    inside it as `<*>`, rule 5). Draws what `fixed(list(labels))` draws."""
+    xs = list(labels)
+    return lambda r: (lambda v: Part(v, labels[v]))(r.choice(xs))
+
+
 def some(r, xs, lo=1, hi=4):
     return r.sample(xs, r.randrange(lo, min(hi, len(xs)) + 1))
 
@@ -171,28 +205,28 @@ def app_logcat():
     st(15, "I", "ActivityTaskManager", "Displayed {}: {} (total {})", component, duration, duration)
     st(25, "I", "ActivityManager", "Start proc {}:{}/u0a{} for {} {}",
        lambda r: r.randrange(2000, 30000), pkg, lambda r: r.randrange(10, 400),
-       lambda r: pick(r, ["activity", "service", "broadcast", "content provider", "top-activity"]),
+       lambda r: word(pick(r, ["activity", "service", "broadcast", "content provider", "top-activity"])),
        lambda r: "{" + component(r) + "}")
     st(10, "I", "ActivityManager", "Killing {}:{}/u0a{} (adj {}): {}",
        lambda r: r.randrange(2000, 30000), pkg, lambda r: r.randrange(10, 400),
        lambda r: pick(r, [900, 905, 915, 925, 999, 700]),
        lambda r: Fixed(pick(r, [f"empty #{r.randrange(17, 40)}", "remove task", f"cached #{r.randrange(1, 30)}", "too many background"])))
     st(60, "D", "OkHttp", "--> {} {}",
-       lambda r: pick(r, ["GET"] * 6 + ["POST", "PUT", "DELETE"]),
+       lambda r: word(pick(r, ["GET"] * 6 + ["POST", "PUT", "DELETE"])),
        lambda r: f"https://{pick(r, HOSTS[:2])}/v1/spaces/s{r.randrange(1, 9)}/changes?since={r.randrange(10**5)}")
     st(58, "D", "OkHttp", "<-- {} {}{} ({}ms, {} body)",
        lambda r: pick(r, [200] * 8 + [204, 304, 401, 503]),
        lambda r: Fixed("" if r.random() < 0.5 else " " + pick(r, ["OK", "OK", "Not Modified", "Service Unavailable"])),
-       lambda r: f" https://{pick(r, HOSTS[:2])}/v1/spaces/s{r.randrange(1, 9)}/changes",
+       lambda r: Part(f" https://{pick(r, HOSTS[:2])}/v1/spaces/s{r.randrange(1, 9)}/changes", " <*>"),
        lambda r: r.randrange(20, 3000),
-       lambda r: pick(r, [f"{r.randrange(1, 90)}.{r.randrange(10)}KB", f"{r.randrange(0, 900)}-byte", "unknown-length"]))
-    st(30, "D", "OkHttp", "--> END {}", lambda r: pick(r, ["GET"] * 6 + ["POST", "PUT"]))
+       lambda r: among(pick(r, [f"{r.randrange(1, 90)}.{r.randrange(10)}KB", f"{r.randrange(0, 900)}-byte", "unknown-length"]), {"unknown-length"}))
+    st(30, "D", "OkHttp", "--> END {}", lambda r: word(pick(r, ["GET"] * 6 + ["POST", "PUT"])))
     st(20, "I", "SyncWorker", "sync started for space {} (trigger={})",
-       lambda r: f"s{r.randrange(1, 9)}", lambda r: pick(r, ["periodic", "manual", "push", "connectivity"]))
+       lambda r: f"s{r.randrange(1, 9)}", lambda r: word(pick(r, ["periodic", "manual", "push", "connectivity"])))
     st(18, "I", "SyncWorker", "sync finished for space {} in {} ms: pulled {}, pushed {}, {} conflicts",
        lambda r: f"s{r.randrange(1, 9)}", ms, lambda r: r.randrange(0, 200), lambda r: r.randrange(0, 30), lambda r: r.randrange(0, 3))
     st(8, "W", "SyncWorker", "sync failed for space {}: {}",
-       lambda r: f"s{r.randrange(1, 9)}", fixed(EXCEPTIONS))
+       lambda r: f"s{r.randrange(1, 9)}", labelled(EXCEPTION_LABELS))
     st(10, "D", "SyncWorker", "pulled page {} of space {}: {} changes, cursor {}",
        lambda r: r.randrange(1, 6), lambda r: f"s{r.randrange(1, 9)}", lambda r: r.randrange(0, 100), lambda r: r.randrange(10**4, 10**6))
     st(12, "I", "WM-WorkerWrapper", "Worker result SUCCESS for Work [ id={}, tags={{ {} }} ]",
@@ -207,25 +241,25 @@ def app_logcat():
        lambda r: pick(r, ["main", "DefaultDispatcher-worker-3", "AsyncTask #2", "arch_disk_io_1", "RxCachedThreadScheduler-4"]),
        lambda r: r.randrange(1, 9), lambda r: f"{r.randrange(1, 60)}.{r.randrange(1000):03d}")
     st(30, "D", "Glide", "Finished loading {} from {} for {} with size [{}x{}] in {} ms",
-       lambda r: pick(r, ["BitmapDrawable", "BitmapDrawable", "GifDrawable", "TransitionDrawable"]),
-       lambda r: pick(r, ["REMOTE", "DATA_DISK_CACHE", "MEMORY_CACHE", "RESOURCE_DISK_CACHE", "LOCAL"]),
+       lambda r: word(pick(r, ["BitmapDrawable", "BitmapDrawable", "GifDrawable", "TransitionDrawable"])),
+       lambda r: word(pick(r, ["REMOTE", "DATA_DISK_CACHE", "MEMORY_CACHE", "RESOURCE_DISK_CACHE", "LOCAL"])),
        lambda r: f"https://{HOSTS[1]}/img/{r.randrange(10**6)}.jpg",
        lambda r: pick(r, [540, 1080, 256]), lambda r: pick(r, [960, 1920, 256]),
        lambda r: f"{r.randrange(0, 200)}.{r.randrange(10)}")
     st(7, "W", "Glide", "Load failed for {} with size [{}x{}]",
        lambda r: f"https://{HOSTS[1]}/img/{r.randrange(10**6)}.jpg", lambda r: pick(r, [540, 1080]), lambda r: pick(r, [960, 1920]))
-    st(9, "D", "BluetoothGatt", "connect() - device: {}, auto: {}", lambda r: mac(r).upper(), lambda r: pick(r, ["false", "true"]))
+    st(9, "D", "BluetoothGatt", "connect() - device: {}, auto: {}", lambda r: mac(r).upper(), lambda r: word(pick(r, ["false", "true"])))
     st(8, "I", "A2dpService", "setActiveDevice({}): connected to '{}'", lambda r: mac(r).upper(), lambda r: pick(r, BT_DEVICES))
     st(10, "I", "WifiClientModeImpl", "Connecting to \"{}\" networkId={} security={}",
-       lambda r: pick(r, SSIDS), lambda r: r.randrange(0, 12), lambda r: pick(r, ["WPA2-PSK", "OPEN", "WPA3-SAE", "EAP"]))
+       lambda r: pick(r, SSIDS), lambda r: r.randrange(0, 12), lambda r: word(pick(r, ["WPA2-PSK", "OPEN", "WPA3-SAE", "EAP"])))
     st(14, "I", "wpa_supplicant", "wlan0: CTRL-EVENT-CONNECTED - Connection to {} completed [id={} id_str={}]",
        mac, lambda r: r.randrange(0, 12), lambda r: "")
     st(9, "I", "wpa_supplicant", "wlan0: CTRL-EVENT-DISCONNECTED bssid={} reason={}{}",
-       mac, lambda r: r.randrange(1, 16), lambda r: pick(r, ["", " locally_generated=1"]))
+       mac, lambda r: r.randrange(1, 16), lambda r: Fixed(pick(r, ["", " locally_generated=1"])))
     st(12, "D", "ConnectivityService", "Switching to new default network: {} ({})",
-       lambda r: r.randrange(100, 400), lambda r: pick(r, ["WIFI", "MOBILE LTE", "MOBILE NR", "VPN"]))
+       lambda r: r.randrange(100, 400), lambda r: word(pick(r, ["WIFI", "MOBILE LTE", "MOBILE NR", "VPN"])))
     st(6, "W", "FirebaseMessaging", "Token retrieval failed: {}",
-       lambda r: pick(r, ["SERVICE_NOT_AVAILABLE", "AUTHENTICATION_FAILED", "TOO_MANY_REGISTRATIONS"]))
+       lambda r: word(pick(r, ["SERVICE_NOT_AVAILABLE", "AUTHENTICATION_FAILED", "TOO_MANY_REGISTRATIONS"])))
     st(5, "I", "chromium", "[INFO:CONSOLE({})] \"{}\", source: {} ({})",
        lambda r: r.randrange(1, 900),
        fixed(["Uncaught TypeError: Cannot read properties of undefined (reading 'length')",
@@ -235,7 +269,7 @@ def app_logcat():
     st(20, "I", "ViewRootImpl", "ViewPostIme pointer {}", lambda r: pick(r, [0, 1]))
     st(6, "D", "InputMethodManager", "showSoftInput() view={} flags={} reason={}",
        lambda r: f"androidx.appcompat.widget.AppCompatEditText{{{hexid(r)} VFED..CL. .F.P..ID 0,0-1080,{r.randrange(100, 300)} #7f0a{hexid(r, 4)} app:id/{pick(r, ['title', 'body', 'search'])}}}",
-       lambda r: 0, lambda r: pick(r, ["SHOW_SOFT_INPUT", "SHOW_SOFT_INPUT_BY_INSETS_API"]))
+       lambda r: 0, lambda r: word(pick(r, ["SHOW_SOFT_INPUT", "SHOW_SOFT_INPUT_BY_INSETS_API"])))
     st(16, "I", "art", "Background concurrent copying GC freed {}({}) AllocSpace objects, {}({}) LOS objects, {}% free, {}/{}, paused {} total {}",
        lambda r: r.randrange(1000, 90000), lambda r: f"{r.randrange(1, 9)}MB", lambda r: r.randrange(0, 40),
        lambda r: f"{r.randrange(1, 900)}KB", lambda r: r.randrange(10, 60), lambda r: f"{r.randrange(10, 40)}MB",
@@ -245,8 +279,8 @@ def app_logcat():
     st(7, "D", "SearchViewModel", "query \"{}\" returned {} results in {} ms",
        lambda r: pick(r, WORDS), lambda r: r.randrange(0, 40), ms)
     st(5, "I", "UserSession", "signed in as {} via {}",
-       lambda r: pick(r, USERS + [f"{pick(r, USERS)}@example.com"]), lambda r: pick(r, ["password", "google", "magic-link"]))
-    st(4, "I", "Preferences", "theme changed to {}", lambda r: pick(r, ["dark", "light", "system"]))
+       lambda r: pick(r, USERS + [f"{pick(r, USERS)}@example.com"]), lambda r: word(pick(r, ["password", "google", "magic-link"])))
+    st(4, "I", "Preferences", "theme changed to {}", lambda r: word(pick(r, ["dark", "light", "system"])))
     st(5, "I", "ExoPlayerImpl", "Init {} [AndroidXMedia3/1.1.1] [{}]",
        lambda r: hexid(r), lambda r: ", ".join([pick(r, ["generic_x86", "oriole", "raven"]), pick(r, ["Pixel 6", "sdk_gphone_x86"]), "Google", str(r.randrange(29, 35))]))
     st(5, "I", "ExoPlayerImpl", "Release {} [AndroidXMedia3/1.1.1] [{}] [{}]",
@@ -258,7 +292,7 @@ def app_logcat():
     st(4, "W", "NotificationService", "Cannot find enqueued record for key: 0|{}|{}|null|{}",
        pkg, lambda r: r.randrange(1, 9999), lambda r: r.randrange(10000, 10400))
     st(5, "I", "DownloadManager", "Download {} starting", lambda r: r.randrange(1, 900))
-    st(4, "I", "DownloadManager", "Download {} finished with status {}", lambda r: r.randrange(1, 900), lambda r: pick(r, ["SUCCESSFUL", "SUCCESSFUL", "FAILED"]))
+    st(4, "I", "DownloadManager", "Download {} finished with status {}", lambda r: r.randrange(1, 900), lambda r: word(pick(r, ["SUCCESSFUL", "SUCCESSFUL", "FAILED"])))
     st(3, "E", "AndroidRuntime", "FATAL EXCEPTION: {}", lambda r: pick(r, ["main", "DefaultDispatcher-worker-2", "WorkManager-WorkManagerTaskExecutor-thread-1"]))
     perm = lambda r: pick(r, ["android.permission.CAMERA", "android.permission.ACCESS_FINE_LOCATION", "android.permission.POST_NOTIFICATIONS"])
     st(4, "I", "PermissionMonitor", "permission {} granted to {}", perm, pkg)
