@@ -312,7 +312,7 @@ def sync_server():
 
     path = lambda r: pick(r, [f"/v1/spaces/{pick(r, ['team-notes', 'family', 'ops'])}/changes", f"/v1/spaces/{pick(r, ['team-notes', 'family'])}/mutations", "/health", "/metrics", f"/v1/users/{pick(r, USERS)}"])
     st(80, "INFO", "http", "request method={} path={} status={} duration={} bytes={} user={}",
-       lambda r: pick(r, ["GET"] * 5 + ["POST", "POST", "DELETE"]), path,
+       lambda r: word(pick(r, ["GET"] * 5 + ["POST", "POST", "DELETE"])), path,
        lambda r: pick(r, [200] * 9 + [201, 304, 404, 409, 413, 503]),
        lambda r: pick(r, [f"{r.randrange(1, 900)}ms", f"{r.randrange(1, 9)}.{r.randrange(100, 999)}s", f"{r.randrange(100, 999)}µs"]),
        lambda r: r.randrange(0, 10**6), lambda r: pick(r, USERS + ["-"]))
@@ -331,12 +331,13 @@ def sync_server():
     st(18, "DEBUG", "db", "pool stats: {} open, {} idle, {} waiting",
        lambda r: r.randrange(1, 32), lambda r: r.randrange(0, 16), lambda r: r.randrange(0, 5))
     st(12, "INFO", "db", "slow query ({}): {}",
-       lambda r: f"{r.randrange(200, 9000)} ms",
-       fixed(["SELECT * FROM changes WHERE space_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-              "UPDATE records SET data = $1, version = version + 1 WHERE id = $2 AND version = $3",
-              "INSERT INTO mutations (id, space_id, result) VALUES ($1, $2, $3)"]))
+       lambda r: Part(f"{r.randrange(200, 9000)} ms", "<*> ms"),
+       # The server's own statements, with their placeholders: text as printed (rule 5).
+       labelled({q: q for q in ["SELECT * FROM changes WHERE space_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                                "UPDATE records SET data = $1, version = version + 1 WHERE id = $2 AND version = $3",
+                                "INSERT INTO mutations (id, space_id, result) VALUES ($1, $2, $3)"]}))
     st(6, "ERROR", "db", "could not serialize access due to concurrent update (attempt {}/{}), retrying in {}",
-       lambda r: r.randrange(1, 5), lambda r: 5, lambda r: f"{r.randrange(5, 400)}ms")
+       lambda r: r.randrange(1, 5), lambda r: 5, lambda r: Part(f"{r.randrange(5, 400)}ms", "<*>ms"))
     st(15, "INFO", "worker", "job {} started on queue {}",
        lambda r: pick(r, ["compact-space", "send-digest", "prune-tombstones", "reindex"]) + f"#{r.randrange(1000)}",
        lambda r: pick(r, ["default", "low", "critical"]))
@@ -347,36 +348,38 @@ def sync_server():
        lambda r: pick(r, ["compact-space", "send-digest", "reindex"]) + f"#{r.randrange(1000)}",
        lambda r: Fixed(pick(r, ["context deadline exceeded", "connection reset by peer", "disk quota exceeded", f"exit status {r.randrange(1, 3)}"])))
     st(6, "WARN", "worker", "job {} retrying in {} (attempt {} of {})",
-       lambda r: pick(r, ["send-digest", "reindex"]) + f"#{r.randrange(1000)}", lambda r: f"{r.randrange(1, 60)}s",
+       lambda r: pick(r, ["send-digest", "reindex"]) + f"#{r.randrange(1000)}", lambda r: Part(f"{r.randrange(1, 60)}s", "<*>s"),
        lambda r: r.randrange(1, 5), lambda r: 5)
     st(9, "INFO", "proxy", "upstream {} is healthy", lambda r: pick(r, SERVICES))
     st(4, "WARN", "proxy", "upstream {} is unhealthy: {} of {} checks failed", lambda r: pick(r, SERVICES), lambda r: r.randrange(1, 4), lambda r: 3)
     st(9, "WARN", "proxy", "upstream {} timed out after {} ({} of {} backends left)",
-       lambda r: pick(r, SERVICES), lambda r: f"{r.randrange(1, 30)}s", lambda r: r.randrange(0, 4), lambda r: 4)
+       lambda r: pick(r, SERVICES), lambda r: Part(f"{r.randrange(1, 30)}s", "<*>s"), lambda r: r.randrange(0, 4), lambda r: 4)
     key = lambda r: pick(r, [f"user:{pick(r, USERS)}", f"space:{pick(r, ['team-notes', 'family'])}:head", f"token:{hexid(r, 12)}"])
     st(7, "DEBUG", "cache", "cache hit for key {}", key)
     st(4, "DEBUG", "cache", "cache miss for key {}", key)
     st(7, "INFO", "cache", "evicted {} keys ({}) from {}", lambda r: r.randrange(1, 5000), size,
-       lambda r: pick(r, ["sessions", "heads", "tokens"]))
-    st(8, "INFO", "mailer", "sent {} to {} <{}>", lambda r: pick(r, ["digest", "invite", "password-reset"]),
+       lambda r: word(pick(r, ["sessions", "heads", "tokens"])))
+    st(8, "INFO", "mailer", "sent {} to {} <{}>", lambda r: word(pick(r, ["digest", "invite", "password-reset"])),
        lambda r: pick(r, ["Alice Liddell", "Bob", "Carol Danvers", "Dave", "Erin O'Neil"]), lambda r: f"{pick(r, USERS)}@example.com")
     st(5, "ERROR", "mailer", "delivery to {} deferred: {}", lambda r: f"{pick(r, USERS)}@example.org",
-       fixed(["451 4.7.1 Greylisted, try again later", "421 too many connections", "connection timed out"]))
+       # The remote server's replies are values; the mailer's own error is text (rule 5).
+       labelled({"451 4.7.1 Greylisted, try again later": "<*>", "421 too many connections": "<*>",
+                 "connection timed out": "connection timed out"}))
     st(9, "INFO", "server", "listening on {}", lambda r: pick(r, [f"{ip(r)}:{r.choice([8080, 8443])}", "[::]:8080", "unix:/run/accord.sock"]))
     st(6, "INFO", "server", "shutting down: {}", fixed(["SIGTERM received", "SIGINT received", "drain requested by admin"]))
     st(8, "INFO", "config", "loaded {} from {} ({} keys, {} overrides)", lambda r: pick(r, ["server.toml", "limits.toml"]),
        lambda r: pick(r, ["/etc/accord", "/opt/accord/conf", "./config"]), lambda r: r.randrange(5, 80), lambda r: r.randrange(0, 5))
     st(7, "WARN", "ratelimit", "client {} exceeded {} requests in {} on {}", ip,
-       lambda r: pick(r, [100, 200, 50]), lambda r: pick(r, ["1s", "60s", "10s"]), path)
+       lambda r: pick(r, [100, 200, 50]), lambda r: Part(pick(r, ["1s", "60s", "10s"]), "<*>s"), path)
     st(6, "INFO", "tls", "certificate for {} renewed, expires {}", lambda r: pick(r, ["sync.example.com", "api.example.com", "example.com"]),
        lambda r: f"{pick(r, ['Mon', 'Tue', 'Wed', 'Thu', 'Fri'])} {pick(r, ['Jan', 'Feb', 'Mar', 'Apr'])} {r.randrange(1, 29)} {r.randrange(24):02d}:{r.randrange(60):02d}:{r.randrange(60):02d} UTC 2025")
     st(7, "INFO", "metrics", "flushed {} series to {} in {}", lambda r: r.randrange(10, 900),
-       lambda r: pick(r, ["prometheus", "statsd", "otel-collector"]), lambda r: f"{r.randrange(1, 400)}ms")
+       lambda r: word(pick(r, ["prometheus", "statsd", "otel-collector"])), lambda r: Part(f"{r.randrange(1, 400)}ms", "<*>ms"))
     st(5, "INFO", "replication", "replica {} lag {} ({} behind)", lambda r: pick(r, ["db-replica", "db-replica-eu", "standby"]),
-       lambda r: f"{r.randrange(0, 9000)}ms", size)
+       lambda r: Part(f"{r.randrange(0, 9000)}ms", "<*>ms"), size)
     st(4, "WARN", "replication", "replica {} is not streaming, state {}", lambda r: pick(r, ["db-replica", "standby"]),
-       lambda r: pick(r, ["catchup", "backup", "stopping"]))
-    st(5, "INFO", "admin", "user {} granted {} on space {}", lambda r: pick(r, USERS), lambda r: pick(r, ["read", "write", "admin"]),
+       lambda r: word(pick(r, ["catchup", "backup", "stopping"])))
+    st(5, "INFO", "admin", "user {} granted {} on space {}", lambda r: pick(r, USERS), lambda r: word(pick(r, ["read", "write", "admin"])),
        lambda r: pick(r, ["team-notes", "family", "ops"]))
     st(4, "INFO", "admin", "user {} revoked from space {}", lambda r: pick(r, USERS), lambda r: pick(r, ["team-notes", "family", "ops"]))
     return S
