@@ -396,17 +396,17 @@ def desktop_daemons():
     iface = lambda r: pick(r, ["wlp2s0", "enp0s31f6", "wlan0", "tun0"])
     st(30, "info", "NetworkManager", "<info>  [{}] device ({}): state change: {} -> {} (reason '{}', sys-iface-state: '{}')",
        lambda r: f"{r.randrange(1700000000, 1700900000)}.{r.randrange(1000):04d}", iface,
-       lambda r: pick(r, ["disconnected", "prepare", "config", "need-auth", "ip-config", "ip-check", "secondaries", "activated"]),
-       lambda r: pick(r, ["prepare", "config", "ip-config", "ip-check", "secondaries", "activated", "deactivating"]),
-       lambda r: pick(r, ["none", "none", "supplicant-disconnect", "user-requested", "carrier-changed"]),
-       lambda r: pick(r, ["managed", "external"]))
+       lambda r: word(pick(r, ["disconnected", "prepare", "config", "need-auth", "ip-config", "ip-check", "secondaries", "activated"])),
+       lambda r: word(pick(r, ["prepare", "config", "ip-config", "ip-check", "secondaries", "activated", "deactivating"])),
+       lambda r: word(pick(r, ["none", "none", "supplicant-disconnect", "user-requested", "carrier-changed"])),
+       lambda r: word(pick(r, ["managed", "external"])))
     st(16, "info", "NetworkManager", "<info>  [{}] dhcp4 ({}): option {} => '{}'",
        lambda r: f"{r.randrange(1700000000, 1700900000)}.{r.randrange(1000):04d}", iface,
-       lambda r: pick(r, ["domain_name_servers", "expiry", "host_name", "ip_address", "routers", "subnet_mask", "domain_name"]),
+       lambda r: word(pick(r, ["domain_name_servers", "expiry", "host_name", "ip_address", "routers", "subnet_mask", "domain_name"])),
        lambda r: pick(r, [ip(r), f"{ip(r)} {ip(r)}", "lan", "fritz.box", str(r.randrange(10**9)), "255.255.255.0", "home"]))
     st(10, "info", "NetworkManager", "<info>  [{}] policy: set '{}' ({}) as default for IPv{} routing and DNS",
        lambda r: f"{r.randrange(1700000000, 1700900000)}.{r.randrange(1000):04d}", lambda r: pick(r, SSIDS + ["Wired connection 1"]), iface,
-       lambda r: pick(r, [4, 6]))
+       lambda r: word(pick(r, [4, 6])))
     st(20, "info", "wpa_supplicant", "{}: CTRL-EVENT-SIGNAL-CHANGE above={} signal={} noise={} txrate={}",
        iface, lambda r: pick(r, [0, 1]), lambda r: -r.randrange(30, 90), lambda r: pick(r, [-92, 9999]), lambda r: r.randrange(6000, 866000))
     st(12, "info", "wpa_supplicant", "{}: SME: Trying to authenticate with {} (SSID='{}' freq={} MHz)",
@@ -417,40 +417,46 @@ def desktop_daemons():
        lambda r: mac(r).upper(), lambda r: pick(r, BT_DEVICES),
        lambda r: " ".join(some(r, ["a2dp-sink", "avrcp", "hfp-hf", "hsp-hs", "battery"], 1, 4)))
     st(6, "err", "bluetoothd", "{}: {}() Unable to get connect data for {}: getpeername: {}",
-       lambda r: pick(r, ["src/profile.c", "profiles/audio/avdtp.c"]), lambda r: pick(r, ["ext_connect", "session_cb"]),
-       lambda r: pick(r, ["Headset Voice gateway", "Hands-Free Voice gateway", "Audio Source"]),
+       lambda r: word(pick(r, ["src/profile.c", "profiles/audio/avdtp.c"])), lambda r: word(pick(r, ["ext_connect", "session_cb"])),
+       lambda r: word(pick(r, ["Headset Voice gateway", "Hands-Free Voice gateway", "Audio Source"])),
        fixed(["Transport endpoint is not connected (107)", "Connection refused (111)"]))
-    st(18, "info", "systemd", "Started {}.", fixed(["Session 3 of User alice", "Daily apt download activities",
+    st(18, "info", "systemd", "Started {}.", labelled({u: u for u in ["Session 3 of User alice", "Daily apt download activities",
                                                    "Cleanup of Temporary Directories", "Network Manager Script Dispatcher Service",
-                                                   "Locale Service", "Hostname Service", "Time & Date Service"]))
+                                                   "Locale Service", "Hostname Service", "Time & Date Service"]}
+                                                  | {"Session 3 of User alice": "Session <*> of User <*>"}))
     st(10, "info", "systemd", "{}: Deactivated successfully.", lambda r: pick(r, ["NetworkManager-dispatcher.service", "systemd-localed.service",
                                                                               "fwupd.service", "packagekit.service", "session-3.scope"]))
     st(8, "info", "systemd", "{}: Consumed {} CPU time.", lambda r: pick(r, ["fwupd.service", "packagekit.service", "session-3.scope", "snapd.service"]),
        lambda r: pick(r, [f"{r.randrange(1, 900)}ms", f"{r.randrange(1, 59)}.{r.randrange(1000):03d}s", f"{r.randrange(1, 9)}min {r.randrange(60)}.{r.randrange(1000):03d}s"]))
     st(7, "info", "upowerd", "battery {}: {}% ({}), {} remaining",
        lambda r: pick(r, ["BAT0", "BAT1"]), lambda r: r.randrange(1, 101),
-       lambda r: pick(r, ["discharging", "charging", "fully-charged", "pending-charge"]),
-       lambda r: pick(r, [f"{r.randrange(1, 9)}h {r.randrange(60)}min", f"{r.randrange(1, 60)}min", "unknown"]))
+       lambda r: word(pick(r, ["discharging", "charging", "fully-charged", "pending-charge"])),
+       lambda r: among(pick(r, [f"{r.randrange(1, 9)}h {r.randrange(60)}min", f"{r.randrange(1, 60)}min", "unknown"]), {"unknown"}))
     st(6, "warning", "kernel", "usb {}-{}: device descriptor read/{}, error {}",
-       lambda r: r.randrange(1, 4), lambda r: r.randrange(1, 8), lambda r: pick(r, ["64", "8", "all"]), lambda r: pick(r, [-71, -110, -32]))
+       lambda r: r.randrange(1, 4), lambda r: r.randrange(1, 8), lambda r: word(pick(r, ["64", "8", "all"])), lambda r: pick(r, [-71, -110, -32]))
     st(8, "info", "kernel", "usb {}-{}: new {} USB device number {} using {}",
-       lambda r: r.randrange(1, 4), lambda r: r.randrange(1, 8), lambda r: pick(r, ["full-speed", "high-speed", "SuperSpeed"]),
-       lambda r: r.randrange(2, 40), lambda r: pick(r, ["xhci_hcd", "ehci-pci"]))
+       lambda r: r.randrange(1, 4), lambda r: r.randrange(1, 8), lambda r: word(pick(r, ["full-speed", "high-speed", "SuperSpeed"])),
+       lambda r: r.randrange(2, 40), lambda r: word(pick(r, ["xhci_hcd", "ehci-pci"])))
     st(7, "info", "kernel", "input: {} as {}", lambda r: pick(r, ["Logitech MX Master 3", "AT Translated Set 2 keyboard", "Pixel Buds Pro (AVRCP)", "Video Bus"]),
        lambda r: f"/devices/pci0000:00/0000:00:14.0/usb1/1-{r.randrange(1, 8)}/input/input{r.randrange(5, 40)}")
-    st(9, "info", "fwupd", "Emitting PropertyChanged('{}'='{}')", lambda r: pick(r, ["Status", "Percentage"]),
-       lambda r: pick(r, ["idle", "loading", "decompressing", str(r.randrange(0, 101))]))
+    st(9, "info", "fwupd", "Emitting PropertyChanged('{}'='{}')", lambda r: word(pick(r, ["Status", "Percentage"])),
+       lambda r: among(pick(r, ["idle", "loading", "decompressing", str(r.randrange(0, 101))]), {"idle", "loading", "decompressing"}))
     st(7, "info", "packagekitd", "{} transaction /{}_{} from uid {} finished with {} after {}ms",
-       lambda r: pick(r, ["get-updates", "refresh-cache", "get-details", "resolve"]), lambda r: r.randrange(10, 900), hexid,
-       lambda r: pick(r, [1000, 0]), lambda r: pick(r, ["success", "success", "failed", "cancelled"]), lambda r: r.randrange(10, 90000))
+       lambda r: word(pick(r, ["get-updates", "refresh-cache", "get-details", "resolve"])), lambda r: r.randrange(10, 900), hexid,
+       lambda r: pick(r, [1000, 0]), lambda r: word(pick(r, ["success", "success", "failed", "cancelled"])), lambda r: r.randrange(10, 90000))
     st(8, "info", "gnome-shell", "Window manager warning: {}",
-       fixed(["Overwriting existing binding of keysym 31 with keysym 31 (keycode a).",
-                          "Buggy client sent a _NET_ACTIVE_WINDOW message with a timestamp of 0 for 0x3e00003",
-                          "last_user_time (928) is greater than comparison timestamp (927).  This most likely represents a buggy client sending inaccurate timestamps in messages such as _NET_ACTIVE_WINDOW.  Trying to work around..."]))
+       labelled({"Overwriting existing binding of keysym 31 with keysym 31 (keycode a).":
+                 "Overwriting existing binding of keysym <*> with keysym <*> (keycode <*>).",
+                 "Buggy client sent a _NET_ACTIVE_WINDOW message with a timestamp of 0 for 0x3e00003":
+                 "Buggy client sent a _NET_ACTIVE_WINDOW message with a timestamp of <*> for <*>",
+                 "last_user_time (928) is greater than comparison timestamp (927).  This most likely represents a buggy client sending inaccurate timestamps in messages such as _NET_ACTIVE_WINDOW.  Trying to work around...":
+                 "last_user_time (<*>) is greater than comparison timestamp (<*>).  This most likely represents a buggy client sending inaccurate timestamps in messages such as _NET_ACTIVE_WINDOW.  Trying to work around..."}))
     st(7, "info", "CRON", "({}) CMD ({})", lambda r: pick(r, ["root", "alice", "backup"]),
-       fixed(["command -v debian-sa1 > /dev/null && debian-sa1 1 1", "cd / && run-parts --report /etc/cron.hourly", "/usr/local/bin/backup.sh --quiet"]))
+       labelled({"command -v debian-sa1 > /dev/null && debian-sa1 1 1": "command -v debian-sa1 > /dev/null && debian-sa1 <*> <*>",
+                 "cd / && run-parts --report /etc/cron.hourly": "cd / && run-parts --report /etc/cron.hourly",
+                 "/usr/local/bin/backup.sh --quiet": "/usr/local/bin/backup.sh --quiet"}))
     st(5, "info", "sshd", "Accepted publickey for {} from {} port {} ssh2: {}",
-       lambda r: pick(r, USERS), ip, lambda r: r.randrange(1024, 65535), lambda r: pick(r, [f"ED25519 SHA256:{hexid(r, 20)}", f"RSA SHA256:{hexid(r, 20)}"]))
+       lambda r: pick(r, USERS), ip, lambda r: r.randrange(1024, 65535), lambda r: (lambda k: Part(k, k.split()[0] + " SHA256:<*>"))(pick(r, [f"ED25519 SHA256:{hexid(r, 20)}", f"RSA SHA256:{hexid(r, 20)}"])))
     st(3, "info", "sshd", "Accepted password for {} from {} port {} ssh2",
        lambda r: pick(r, USERS), ip, lambda r: r.randrange(1024, 65535))
     st(5, "info", "dbus-daemon", "[session uid={} pid={}] Activating service name='{}' requested by ':1.{}' (uid={} pid={} comm=\"{}\")",
@@ -459,7 +465,7 @@ def desktop_daemons():
     st(5, "info", "dbus-daemon", "[session uid={} pid={}] Successfully activated service '{}'",
        lambda r: 1000, lambda r: r.randrange(900, 9000), lambda r: pick(r, ["org.gnome.Nautilus", "org.freedesktop.FileManager1", "ca.desrt.dconf"]))
     st(4, "warning", "pulseaudio", "[{}] {}: {}", lambda r: pick(r, ["pulseaudio", "alsa-sink-ALC", "bluetooth"]),
-       lambda r: pick(r, ["module-bluez5-device.c", "alsa-sink.c", "backend-native.c"]),
+       lambda r: word(pick(r, ["module-bluez5-device.c", "alsa-sink.c", "backend-native.c"])),
        fixed(["Default profile not connected, selecting off profile", "ALSA woke us up to write new data to the device, but there was actually nothing to write.", "RFCOMM write error: Connection reset by peer"]))
     st(5, "info", "snapd", "storehelpers.go:{}: cannot refresh: snap has no updates available: \"{}\"",
        lambda r: r.randrange(700, 900), lambda r: "\", \"".join(some(r, ["core22", "firefox", "gnome-42-2204", "snapd", "gtk-common-themes"], 1, 5)))
