@@ -17,7 +17,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, pick, some, write  # noqa: E402
+from make_extra import Fixed, Part, among, fixed, hexid, labelled, pick, some, word, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -62,32 +62,34 @@ def shop_app():
         S.append((weight, level, tag, fmt, gens))
 
     # gRPC client interceptor.
-    st(70, "D", "GrpcClient", "--> {} deadline={}", lambda r: pick(r, RPCS), lambda r: f"{pick(r, [5, 10, 30])}s")
+    st(70, "D", "GrpcClient", "--> {} deadline={}", lambda r: pick(r, RPCS), lambda r: Part(f"{pick(r, [5, 10, 30])}s", "<*>s"))
     st(62, "D", "GrpcClient", "<-- {} OK in {} ({} bytes)", lambda r: pick(r, RPCS), duration,
        lambda r: r.randrange(20, 90000))
-    st(10, "W", "GrpcClient", "<-- {} {} in {}: {}", lambda r: pick(r, RPCS), lambda r: pick(r, GRPC_FAIL), duration,
-       fixed(["upstream connect error or disconnect/reset before headers", "deadline exceeded after 9.998s",
-              "Request had invalid authentication credentials", "no healthy upstream"]))
+    st(10, "W", "GrpcClient", "<-- {} {} in {}: {}", lambda r: pick(r, RPCS), lambda r: word(pick(r, GRPC_FAIL)), duration,
+       labelled({"upstream connect error or disconnect/reset before headers": "upstream connect error or disconnect/reset before headers",
+                 "deadline exceeded after 9.998s": "deadline exceeded after <*>s",
+                 "Request had invalid authentication credentials": "Request had invalid authentication credentials",
+                 "no healthy upstream": "no healthy upstream"}))
     st(8, "I", "GrpcClient", "channel to {} changed state to {}",
        lambda r: pick(r, ["api.shop.example:443", "payments.shop.example:443", "catalog"]),
-       lambda r: pick(r, ["CONNECTING", "READY", "TRANSIENT_FAILURE", "IDLE", "SHUTDOWN"]))
+       lambda r: word(pick(r, ["CONNECTING", "READY", "TRANSIENT_FAILURE", "IDLE", "SHUTDOWN"])))
     st(6, "I", "GrpcClient", "retrying {} in {} (attempt {} of {})", lambda r: pick(r, RPCS), duration,
        lambda r: r.randrange(1, 4), lambda r: 4)
     # Plain HTTP for images and config.
     st(30, "D", "HttpClient", "GET {} -> {} ({}, {})",
        lambda r: f"https://img.shop.example/p/{r.randrange(10**5)}/{pick(r, ['thumb', 'large', 'hero'])}.webp",
        lambda r: pick(r, [200] * 6 + [304, 404]), duration,
-       lambda r: pick(r, [f"{r.randrange(1, 900)} KB", f"{r.randrange(1, 9)}.{r.randrange(10)} MB", "cached"]))
+       lambda r: among(pick(r, [f"{r.randrange(1, 900)} KB", f"{r.randrange(1, 9)}.{r.randrange(10)} MB", "cached"]), {"cached"}))
     st(6, "I", "RemoteConfig", "fetched {} keys from {} in {}{}", lambda r: r.randrange(10, 200),
-       lambda r: pick(r, ["remote", "cache"]), duration,
-       lambda r: pick(r, ["", "", f" (stale by {r.randrange(1, 60)} min)"]))
+       lambda r: word(pick(r, ["remote", "cache"])), duration,
+       lambda r: Fixed(pick(r, ["", "", f" (stale by {r.randrange(1, 60)} min)"])))
     st(7, "I", "Experiments", "user {} assigned to {} variant {}", lambda r: pick(r, USERS),
        lambda r: pick(r, EXPERIMENTS), lambda r: pick(r, ["control", "treatment", "A", "B", "holdout"]))
     # Navigation and screens.
-    st(45, "I", "Navigator", "navigate {} -> {}", lambda r: pick(r, SCREENS), lambda r: pick(r, SCREENS))
-    st(20, "D", "ScreenTracker", "screen {} rendered in {} ({} items)", lambda r: pick(r, SCREENS),
+    st(45, "I", "Navigator", "navigate {} -> {}", lambda r: word(pick(r, SCREENS)), lambda r: word(pick(r, SCREENS)))
+    st(20, "D", "ScreenTracker", "screen {} rendered in {} ({} items)", lambda r: word(pick(r, SCREENS)),
        duration, lambda r: r.randrange(0, 60))
-    st(6, "W", "ScreenTracker", "slow frame on {}: {} ms ({} frames dropped)", lambda r: pick(r, SCREENS),
+    st(6, "W", "ScreenTracker", "slow frame on {}: {} ms ({} frames dropped)", lambda r: word(pick(r, SCREENS)),
        lambda r: r.randrange(17, 700), lambda r: r.randrange(1, 40))
     # Catalog and search.
     st(25, "I", "SearchRepository", "search \"{}\" returned {} results in {}",
@@ -96,7 +98,7 @@ def shop_app():
        lambda r: pick(r, ["espreso", "yoga matt", "hedphones", "xyz"]),
        lambda r: ", ".join(f"\"{p}\"" for p in some(r, PRODUCTS, 1, 3)))
     st(22, "D", "ProductRepository", "loaded product {} \"{}\" from {}", SKUS, lambda r: pick(r, PRODUCTS),
-       lambda r: pick(r, ["network", "memory", "disk"]))
+       lambda r: word(pick(r, ["network", "memory", "disk"])))
     st(6, "W", "ProductRepository", "product {} is out of stock in {}", SKUS, lambda r: pick(r, CITIES))
     st(8, "I", "Recommendations", "showing {} recommendations for {}: {}", lambda r: r.randrange(1, 6), SKUS,
        lambda r: ", ".join(SKUS(r) for _ in range(r.randrange(1, 6))))
@@ -114,44 +116,44 @@ def shop_app():
     st(16, "I", "Checkout", "checkout started for {} with {} items, total {}", lambda r: pick(r, USERS),
        lambda r: r.randrange(1, 12), money)
     st(12, "I", "Checkout", "shipping to {} via {}{}", lambda r: pick(r, CITIES), lambda r: pick(r, CARRIERS),
-       lambda r: pick(r, ["", "", " (express)", f" (pickup point {r.randrange(100, 999)})"]))
-    st(12, "I", "Payments", "authorizing {} with {}", money, lambda r: pick(r, METHODS))
+       lambda r: Fixed(pick(r, ["", "", " (express)", f" (pickup point {r.randrange(100, 999)})"])))
+    st(12, "I", "Payments", "authorizing {} with {}", money, lambda r: word(pick(r, METHODS)))
     st(10, "I", "Payments", "payment {} authorized for order {} ({})", lambda r: f"pi_{hexid(r, 16)}", order_id,
-       lambda r: pick(r, METHODS))
+       lambda r: word(pick(r, METHODS)))
     st(5, "W", "Payments", "payment {} declined for order {}: {}", lambda r: f"pi_{hexid(r, 16)}", order_id,
        fixed(["insufficient_funds", "card_declined", "expired_card", "do_not_honor"]))
     st(4, "I", "Payments", "3-D Secure challenge {} for order {} after {}",
-       lambda r: pick(r, ["passed", "failed", "abandoned"]), order_id, duration)
+       lambda r: word(pick(r, ["passed", "failed", "abandoned"])), order_id, duration)
     st(11, "I", "OrderRepository", "order {} placed: {} items, {}, delivery {}", order_id,
        lambda r: r.randrange(1, 12), money, lambda r: pick(r, ["tomorrow", "in 2-3 days", f"on {r.randrange(1, 28)} Mar"]))
     st(8, "I", "OrderRepository", "order {} status {} -> {}", order_id,
-       lambda r: pick(r, ["PLACED", "PAID", "PACKED", "SHIPPED", "OUT_FOR_DELIVERY"]),
-       lambda r: pick(r, ["PAID", "PACKED", "SHIPPED", "OUT_FOR_DELIVERY", "DELIVERED", "CANCELLED"]))
+       lambda r: word(pick(r, ["PLACED", "PAID", "PACKED", "SHIPPED", "OUT_FOR_DELIVERY"])),
+       lambda r: word(pick(r, ["PAID", "PACKED", "SHIPPED", "OUT_FOR_DELIVERY", "DELIVERED", "CANCELLED"])))
     st(6, "I", "OrderRepository", "tracking for order {}: {} {} ({} events)", order_id,
        lambda r: pick(r, CARRIERS), lambda r: f"{hexid(r, 4).upper()}{r.randrange(10**8, 10**9)}", lambda r: r.randrange(1, 12))
     # Offline queue and sync of the user's data.
     st(14, "D", "OfflineQueue", "queued {} (queue size {})",
-       lambda r: pick(r, ["AddToWishlist", "UpdateAddress", "RateProduct", "MarkNotificationRead"]),
+       lambda r: word(pick(r, ["AddToWishlist", "UpdateAddress", "RateProduct", "MarkNotificationRead"])),
        lambda r: r.randrange(1, 40))
     st(10, "I", "OfflineQueue", "flushed {} actions in {}, {} failed", lambda r: r.randrange(1, 40), duration,
        lambda r: r.randrange(0, 3))
     st(5, "W", "OfflineQueue", "dropping {} after {} attempts: {}",
-       lambda r: pick(r, ["AddToWishlist", "UpdateAddress", "RateProduct"]), lambda r: r.randrange(3, 9),
+       lambda r: word(pick(r, ["AddToWishlist", "UpdateAddress", "RateProduct"])), lambda r: r.randrange(3, 9),
        fixed(["item no longer exists", "validation failed", "conflict"]))
     st(8, "I", "WishlistSync", "wishlist synced: {} added, {} removed, {} unchanged", lambda r: r.randrange(0, 9),
        lambda r: r.randrange(0, 5), lambda r: r.randrange(0, 60))
     # Session, push, analytics.
     st(8, "I", "AuthRepository", "signed in as {} via {}", lambda r: pick(r, USERS + [f"{pick(r, USERS)}@mail.example"]),
-       lambda r: pick(r, ["password", "google", "apple", "magic link"]))
+       lambda r: word(pick(r, ["password", "google", "apple", "magic link"])))
     st(6, "I", "AuthRepository", "access token refreshed, expires in {}", lambda r: pick(r, ["3600s", "15 min", "1h"]))
     st(3, "W", "AuthRepository", "refresh token rejected, signing out {}", lambda r: pick(r, USERS))
     st(10, "I", "PushHandler", "push {} received for {}: {}", lambda r: f"msg_{hexid(r, 10)}",
-       lambda r: pick(r, ["order_update", "price_drop", "cart_reminder", "promo"]),
+       lambda r: word(pick(r, ["order_update", "price_drop", "cart_reminder", "promo"])),
        lambda r: f"\"{pick(r, ['Your order has shipped', 'Price drop on ' + pick(r, PRODUCTS), 'You left something in your cart', 'Weekend sale'])}\"")
-    st(5, "D", "PushHandler", "notification channel {} is {}", lambda r: pick(r, ["orders", "promotions", "account"]),
-       lambda r: pick(r, ["enabled", "disabled", "muted"]))
+    st(5, "D", "PushHandler", "notification channel {} is {}", lambda r: word(pick(r, ["orders", "promotions", "account"])),
+       lambda r: word(pick(r, ["enabled", "disabled", "muted"])))
     st(18, "D", "Analytics", "event {} queued ({} params, batch {}/{})",
-       lambda r: pick(r, ["view_item", "add_to_cart", "begin_checkout", "purchase", "search", "screen_view"]),
+       lambda r: word(pick(r, ["view_item", "add_to_cart", "begin_checkout", "purchase", "search", "screen_view"])),
        lambda r: r.randrange(0, 12), lambda r: r.randrange(1, 50), lambda r: 50)
     st(7, "D", "Analytics", "uploaded batch of {} events in {}", lambda r: r.randrange(1, 50), duration)
     st(5, "I", "ImageCache", "trimmed memory cache to {} ({} entries evicted)",
@@ -161,12 +163,12 @@ def shop_app():
               "java.lang.NullPointerException",
               "kotlinx.coroutines.JobCancellationException: Job was cancelled"]),
        lambda r: pick(r, ["main", "DefaultDispatcher-worker-4", "OkHttp Dispatcher"]))
-    st(4, "I", "AppLifecycle", "app moved to {} after {}", lambda r: pick(r, ["foreground", "background"]), duration)
+    st(4, "I", "AppLifecycle", "app moved to {} after {}", lambda r: word(pick(r, ["foreground", "background"])), duration)
     st(3, "I", "AppLifecycle", "cold start in {} (process {}, {})", duration, lambda r: r.randrange(2000, 30000),
-       lambda r: pick(r, ["launcher", "push", "deep link"]))
+       lambda r: word(pick(r, ["launcher", "push", "deep link"])))
     st(5, "I", "DeepLinks", "opening {} from {}",
        lambda r: pick(r, [f"shop://product/{SKUS(r)}", f"https://shop.example/o/{order_id(r)}", "shop://cart"]),
-       lambda r: pick(r, ["push", "email", "browser", "qr"]))
+       lambda r: word(pick(r, ["push", "email", "browser", "qr"])))
     return S
 
 
