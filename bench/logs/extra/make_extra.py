@@ -18,7 +18,10 @@ spaces), values that look like words in some lines and not in others, and groups
 statements that share a long prefix. Where Loghub's labels keep a printed phrase in the
 template rather than as a value (an exception's text, a reason, a command line), the
 field is drawn as `Fixed`: the label keeps it, numbers in it as `<*>`, so each phrase
-is a template of its own, as in those labels. Statements are drawn with the frequencies such logs show
+is a template of its own, as in those labels. The labels follow bench/logs/LABELLING.md:
+a word from a small fixed set the program defines is drawn as `word` (kept in the
+label), an optional part as `Fixed` or `Part` (its words kept, its values `<*>`, nothing
+when absent); the wrapping never changes what is drawn. Statements are drawn with the frequencies such logs show
 (fixed seeds; the output is deterministic and committed).
 
 The miner's rules and thresholds are chosen by leave-one-system-out over these and the
