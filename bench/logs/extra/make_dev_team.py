@@ -28,7 +28,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, ms, pick, some, took, uuid, write  # noqa: E402
+from make_extra import Fixed, Part, fixed, hexid, ms, pick, some, took, uuid, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -94,7 +94,8 @@ def doc(r):
 def took_bare(r):
     """A duration some statements print with a unit and some without (`412` or `412ms`)."""
     n = r.randrange(3, 2500)
-    return pick(r, [str(n), f"{n}ms", f"{n} ms"])
+    # The unit, printed or not, is an optional part (bench/logs/LABELLING.md, rule 4).
+    return pick(r, [str(n), Part(f"{n}ms", "<*>ms"), Part(f"{n} ms", "<*> ms")])
 
 
 def size(r):
@@ -103,7 +104,9 @@ def size(r):
 
 
 def plural(word, lo, hi):
-    return lambda r: (lambda n: f"{n} {word}" if n == 1 else f"{n} {word}s")(r.randrange(lo, hi))
+    """A count and its word, singular or plural: two templates (LABELLING.md rule 4)."""
+    return lambda r: (lambda n: Part(f"{n} {word}", f"<*> {word}") if n == 1
+                      else Part(f"{n} {word}s", f"<*> {word}s"))(r.randrange(lo, hi))
 
 
 def names(r, lo=1, hi=5):
@@ -123,7 +126,7 @@ def team_app():
         S.append((weight, level, tag, fmt, gens))
 
     # Sync with the server: HTTP, the realtime socket, the offline queue.
-    st(70, "D", "OkHttp", "--> {} {}", lambda r: pick(r, ["GET"] * 5 + ["POST", "PATCH", "PUT", "DELETE"]),
+    st(70, "D", "OkHttp", "--> {} {}", fixed(["GET"] * 5 + ["POST", "PATCH", "PUT", "DELETE"]),
        lambda r: pick(r, [f"{API}/v2/boards/{r.randrange(100, 999)}/cards?since={r.randrange(10**6)}",
                           f"{API}/v2/tasks/{task_id(r)}", f"{API}/v2/tasks/{task_id(r)}/comments",
                           f"{API}/v2/docs/{hexid(r, 10)}/ops", f"{API}/v2/sync?cursor={hexid(r, 16)}",
@@ -132,9 +135,9 @@ def team_app():
        lambda r: pick(r, [f"{API}/v2/boards/{r.randrange(100, 999)}/cards", f"{API}/v2/tasks/{task_id(r)}",
                           f"{API}/v2/sync", f"{API}/v2/docs/{hexid(r, 10)}/ops"]),
        lambda r: r.randrange(18, 4000),
-       lambda r: pick(r, [f"{r.randrange(1, 90)}.{r.randrange(10)}KB", f"{r.randrange(0, 900)}-byte", "unknown-length"]))
+       lambda r: pick(r, [f"{r.randrange(1, 90)}.{r.randrange(10)}KB", f"{r.randrange(0, 900)}-byte", Fixed("unknown-length")]))
     st(16, "I", "SyncEngine", "sync started (reason={}, pending={})",
-       lambda r: pick(r, ["periodic", "push", "app_foreground", "pull_to_refresh", "connectivity"]),
+       fixed(["periodic", "push", "app_foreground", "pull_to_refresh", "connectivity"]),
        lambda r: r.randrange(0, 30))
     st(15, "I", "SyncEngine", "sync finished in {}: {} tasks, {} comments, {} docs updated, cursor={}",
        took, lambda r: r.randrange(0, 120), lambda r: r.randrange(0, 60), lambda r: r.randrange(0, 9),
@@ -147,7 +150,7 @@ def team_app():
        fixed(["idle timeout", "server going away (1001)"]),
        lambda r: pick(r, [f"{r.randrange(1, 30)}s", f"{r.randrange(100, 999)}ms"]))
     st(12, "I", "OfflineQueue", "queued {} for {} ({} pending)",
-       lambda r: pick(r, ["move_task", "add_comment", "assign", "set_due_date", "upload_attachment", "edit_doc"]),
+       fixed(["move_task", "add_comment", "assign", "set_due_date", "upload_attachment", "edit_doc"]),
        task_id, lambda r: r.randrange(1, 40))
     st(8, "I", "OfflineQueue", "flushed {} in {} ms", plural("action", 1, 25), ms)
     st(4, "W", "OfflineQueue", "dropping action {} on {}: {}", lambda r: hexid(r, 8), task_id,
@@ -160,7 +163,7 @@ def team_app():
     st(22, "I", "ActivityFeed", "{} completed {}", person, task_id)
     st(9, "I", "ActivityFeed", "{} changed the due date of {} to {}", person, task_id, date)
     st(6, "I", "ActivityFeed", "{} set the priority of {} to {}", person, task_id,
-       lambda r: pick(r, ["Urgent", "High", "Medium", "Low", "No priority"]))
+       fixed(["Urgent", "High", "Medium", "Low", "No priority"]))
     st(7, "I", "ActivityFeed", "{} added labels {} to {}", person,
        lambda r: ", ".join(some(r, LABELS, 1, 4)), task_id)
     st(2, "I", "ActivityFeed", "{} archived the board {}", person, board)
@@ -171,8 +174,8 @@ def team_app():
     st(45, "I", "Comments", "{} commented on {}: \"{}\"", person, task_id, lambda r: pick(r, COMMENTS))
     st(10, "I", "Comments", "{} replied to {} on {}", person, person, task_id)
     st(14, "I", "Mentions", "{} mentioned you in {}{}", person,
-       lambda r: pick(r, [task_id(r), f"\"{doc(r)}\""]),
-       lambda r: pick(r, ["", "", f" (comment {hexid(r, 6)})"]))
+       lambda r: pick(r, [task_id(r), Part(f"\"{doc(r)}\"", "\"<*>\"")]),
+       lambda r: pick(r, [Fixed(""), Fixed(""), Part(f" (comment {hexid(r, 6)})", " (comment <*>)")]))
     st(6, "D", "Mentions", "suggestions for \"@{}\": {}", lambda r: pick(r, ["p", "ch", "a", "sam", "j", "ma"]),
        lambda r: names(r, 1, 6))
 
@@ -182,9 +185,9 @@ def team_app():
        lambda r: r.randrange(1, 300), size)
     st(8, "I", "DocEditor", "{} and {} are editing \"{}\"", person, plural("other", 1, 6), doc)
     st(3, "W", "DocEditor", "merge conflict in \"{}\" at block {}, keeping {} version", doc,
-       lambda r: hexid(r, 8), lambda r: pick(r, ["server", "local"]))
+       lambda r: hexid(r, 8), fixed(["server", "local"]))
     st(4, "I", "DocSharing", "{} shared \"{}\" with {}", person, doc,
-       lambda r: pick(r, [names(r, 1, 3), f"everyone in {project(r)}"]))
+       lambda r: pick(r, [names(r, 1, 3), Part(f"everyone in {project(r)}", "everyone in <*>")]))
 
     # Calendar.
     st(7, "I", "Calendar", "{} scheduled \"{}\" for {} with {}", person, lambda r: pick(r, EVENTS), date,
@@ -192,10 +195,11 @@ def team_app():
     st(10, "I", "Calendar", "reminder: \"{}\" starts in {}", lambda r: pick(r, EVENTS),
        lambda r: pick(r, ["5 min", "10 min", "15 min", "1 hour", "1 min"]))
     st(4, "I", "Calendar", "{} declined \"{}\"{}", person, lambda r: pick(r, EVENTS),
-       lambda r: pick(r, ["", "", f": \"{pick(r, ['Out sick', 'clash with the customer call', 'on holiday, sorry!'])}\""]))
+       lambda r: pick(r, [Fixed(""), Fixed(""),
+                          Part(f": \"{pick(r, ['Out sick', 'clash with the customer call', 'on holiday, sorry!'])}\"", ": \"<*>\"")]))
 
     # Presence.
-    st(30, "V", "Presence", "{} is now {}", person, lambda r: pick(r, ["online", "away", "offline", "in a meeting", "do not disturb"]))
+    st(30, "V", "Presence", "{} is now {}", person, fixed(["online", "away", "offline", "in a meeting", "do not disturb"]))
     st(9, "D", "Presence", "presence batch: online={} away={} offline={}", lambda r: r.randrange(0, 40),
        lambda r: r.randrange(0, 20), lambda r: r.randrange(0, 90))
 
@@ -205,8 +209,8 @@ def team_app():
     st(9, "D", "NotificationCenter", "notification suppressed: {}",
        fixed(["quiet hours until 08:00", "channel muted", "app in foreground"]))
     st(20, "D", "FcmService", "push received type={} priority={} size={}",
-       lambda r: pick(r, ["task_update", "comment", "mention", "calendar", "presence"]),
-       lambda r: pick(r, ["high", "normal"]), lambda r: r.randrange(90, 4096))
+       fixed(["task_update", "comment", "mention", "calendar", "presence"]),
+       fixed(["high", "normal"]), lambda r: r.randrange(90, 4096))
 
     # File attachments.
     st(9, "I", "Attachments", "{} attached \"{}\" to {} ({})", person, lambda r: pick(r, FILES), task_id, size)
@@ -228,7 +232,8 @@ def team_app():
 
     # Search.
     st(11, "D", "Search", "search \"{}\" in {} returned {} in {} ms", lambda r: pick(r, QUERIES),
-       lambda r: pick(r, BOARDS + PROJECTS + ["all projects"]), plural("result", 0, 40), ms)
+       lambda r: (lambda b: Fixed(b) if b == "all projects" else b)(pick(r, BOARDS + PROJECTS + ["all projects"])),
+       plural("result", 0, 40), ms)
     st(2, "I", "SearchIndex", "index rebuilt: {} tasks, {} docs, {} comments in {}", lambda r: r.randrange(100, 9000),
        lambda r: r.randrange(10, 400), lambda r: r.randrange(100, 30000), took)
 
@@ -245,8 +250,8 @@ def team_app():
     st(2, "W", "AuthManager", "token refresh failed: {}", fixed(["invalid_grant"]))
     st(10, "I", "WM-WorkerWrapper", "Worker result SUCCESS for Work [ id={}, tags={{ {} }} ]", uuid,
        lambda r: ", ".join(some(r, ["com.teamapp.sync.SyncWorker", "periodic-sync", "upload", "com.teamapp.attach.UploadWorker"], 1, 3)))
-    st(7, "I", "AppLifecycle", "app moved to {} after {}", lambda r: pick(r, ["foreground", "background"]), took)
-    st(8, "W", "Performance", "slow frame {} on {}", took_bare, lambda r: pick(r, SCREENS))
+    st(7, "I", "AppLifecycle", "app moved to {} after {}", fixed(["foreground", "background"]), took)
+    st(8, "W", "Performance", "slow frame {} on {}", took_bare, fixed(SCREENS))
     st(1, "I", "Database", "migrated schema {} -> {} in {} ms", lambda r: 41, lambda r: 42, ms)
     return S
 

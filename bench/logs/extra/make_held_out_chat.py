@@ -22,7 +22,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, ip, ms, pick, some, took, uuid, write  # noqa: E402
+from make_extra import Fixed, Part, fixed, hexid, ip, ms, pick, some, took, uuid, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -83,6 +83,11 @@ def mime(name):
     return MIMES[name.rsplit(".", 1)[1]]
 
 
+def kind(r):
+    """A message kind: one of the app's own, so each is a template of its own (LABELLING.md rule 3)."""
+    return Fixed(pick(r, KINDS))
+
+
 def names(r, lo=1, hi=4):
     return ", ".join(some(r, PEOPLE, lo, hi))
 
@@ -96,18 +101,19 @@ def chat_app():
     # The connection to the server.
     st(14, "I", "SocketClient", "connecting to {} (attempt {})", lambda r: pick(r, EDGES), lambda r: r.randrange(1, 6))
     st(13, "I", "SocketClient", "connected to {} in {} ms via {}", lambda r: pick(r, EDGES), ms,
-       lambda r: pick(r, ["websocket", "websocket", "long-poll", "http/2"]))
+       lambda r: Fixed(pick(r, ["websocket", "websocket", "long-poll", "http/2"])))
     st(9, "W", "SocketClient", "connection lost: {}, reconnecting in {}s",
        fixed(["read timeout", "network changed", "server closed the connection (1006)"]), lambda r: r.randrange(1, 60))
     st(40, "V", "SocketClient", "heartbeat ack in {} ms", ms)
     # Sending and receiving messages.
-    st(50, "I", "MessageSender", "sending {} {} to {}{}", lambda r: pick(r, KINDS), msg_id, chat,
-       lambda r: pick(r, ["", "", "", f" (reply to {msg_id(r)})", f" with {r.randrange(2, 9)} attachments"]))
+    st(50, "I", "MessageSender", "sending {} {} to {}{}", kind, msg_id, chat,
+       lambda r: pick(r, [Fixed(""), Fixed(""), Fixed(""), Part(f" (reply to {msg_id(r)})", " (reply to <*>)"),
+                          Part(f" with {r.randrange(2, 9)} attachments", " with <*> attachments")]))
     st(45, "D", "MessageSender", "message {} delivered to {} of {} recipients in {} ms", msg_id,
        lambda r: r.randrange(1, 9), lambda r: r.randrange(1, 12), ms)
     st(6, "W", "MessageSender", "message {} to {} failed: {}; queued for retry", msg_id, chat,
        fixed(["no connection", "rate limited by server"]))
-    st(90, "I", "MessageReceiver", "received {} {} from {} in {}", lambda r: pick(r, KINDS), msg_id, person, chat)
+    st(90, "I", "MessageReceiver", "received {} {} from {} in {}", kind, msg_id, person, chat)
     st(25, "D", "MessageReceiver", "sync batch: {} events, {} messages, {} receipts, next_batch={}",
        lambda r: r.randrange(1, 200), lambda r: r.randrange(0, 80), lambda r: r.randrange(0, 40),
        lambda r: f"s{r.randrange(10**5, 10**6)}_{r.randrange(10**3, 10**4)}")
@@ -117,7 +123,7 @@ def chat_app():
     st(12, "I", "Reactions", "{} reacted {} to {}", person, lambda r: pick(r, EMOJI), msg_id)
     st(5, "I", "MessageEditor", "message {} edited ({} -> {} chars)", msg_id,
        lambda r: r.randrange(1, 400), lambda r: r.randrange(1, 400))
-    st(4, "I", "MessageEditor", "message {} deleted for {}", msg_id, lambda r: pick(r, ["everyone", "me"]))
+    st(4, "I", "MessageEditor", "message {} deleted for {}", msg_id, fixed(["everyone", "me"]))
     st(9, "D", "DraftStore", "draft saved for {} ({} chars)", chat, lambda r: r.randrange(1, 600))
     # Conversations and groups.
     st(30, "I", "ConversationList", "opened conversation \"{}\" ({} unread, {} members)", chat,
@@ -127,16 +133,17 @@ def chat_app():
     st(4, "I", "GroupManager", "{} left {}", person, chat)
     st(3, "I", "GroupManager", "{} removed {} from {}", person, person, chat)
     st(5, "I", "ConversationList", "muted {} {}", chat,
-       lambda r: pick(r, ["for 8 hours", "for 1 week", "until turned back on", f"until {r.randrange(6, 23)}:00"]))
+       lambda r: pick(r, [Fixed("for 8 hours"), Fixed("for 1 week"), Fixed("until turned back on"),
+                          Part(f"until {r.randrange(6, 23)}:00", "until <*>")]))
     st(5, "I", "Polls", "poll \"{}\" in {} closed: {}",
        lambda r: pick(r, ["Dinner Friday?", "Which date works", "Pizza or sushi", "Next book"]), chat,
        lambda r: ", ".join(f"{o} {r.randrange(0, 9)}" for o in some(r, ["Yes", "No", "Maybe", "Sat", "Sun", "pizza", "sushi"], 2, 4)))
-    st(8, "I", "Presence", "{} is now {}", person, lambda r: pick(r, ["online", "away", "offline", "do not disturb"]))
+    st(8, "I", "Presence", "{} is now {}", person, fixed(["online", "away", "offline", "do not disturb"]))
     st(4, "I", "ProfileRepository", "status set to \"{}\"", lambda r: pick(r, STATUS))
     # End-to-end encryption.
     st(10, "I", "CryptoStore", "established session with device {} of {} ({})",
        lambda r: "".join(pick(r, "ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(10)), user_id,
-       lambda r: pick(r, ["olm", "megolm", "olm"]))
+       fixed(["olm", "megolm", "olm"]))
     st(16, "D", "CryptoStore", "decrypted {} events in {} ms", lambda r: r.randrange(1, 200), ms)
     st(6, "W", "CryptoStore", "unable to decrypt {} from {}: {}", msg_id, user_id,
        fixed(["unknown inbound session", "message index too old"]))
@@ -159,34 +166,36 @@ def chat_app():
                           f"https://example.com/blog/{r.randrange(2010, 2026)}/post",
                           "https://weather.example.com/lisbon"]), ms, lambda r: pick(r, TITLES))
     # Calls.
-    st(5, "I", "CallManager", "incoming {} call from {}{}", lambda r: pick(r, ["voice", "video"]), person,
-       lambda r: pick(r, ["", f" in {pick(r, CHATS)}"]))
+    st(5, "I", "CallManager", "incoming {} call from {}{}", fixed(["voice", "video"]), person,
+       lambda r: pick(r, [Fixed(""), Part(f" in {pick(r, CHATS)}", " in <*>")]))
     st(5, "I", "CallManager", "call {} ended after {}: {}", lambda r: uuid(r)[:8], took,
        fixed(["hung up", "no answer", "connection lost"]))
     st(6, "D", "WebRtc", "ICE pair selected: {}:{} -> {}:{} ({})", ip, lambda r: r.randrange(1024, 65535), ip,
-       lambda r: r.randrange(1024, 65535), lambda r: pick(r, ["host", "srflx", "relay"]))
+       lambda r: r.randrange(1024, 65535), fixed(["host", "srflx", "relay"]))
     st(10, "D", "WebRtc", "audio stats: jitter {} ms, loss {}%, rtt {} ms", lambda r: r.randrange(0, 80),
        lambda r: f"{r.randrange(0, 20)}.{r.randrange(10)}", ms)
     # Notifications and push.
     st(18, "I", "NotificationCenter", "showing notification for {}: {}", chat,
-       lambda r: (lambda n: f"{n} new message" if n == 1 else f"{n} new messages")(r.randrange(1, 12)))
+       lambda r: (lambda n: Part(f"{n} new message", "<*> new message") if n == 1
+                  else Part(f"{n} new messages", "<*> new messages"))(r.randrange(1, 12)))
     st(8, "D", "NotificationCenter", "notification for {} suppressed: {}", chat,
        fixed(["conversation is open", "do not disturb is on"]))
     st(16, "D", "PushReceiver", "FCM message {} received (priority {}, {} bytes)",
-       lambda r: pick(r, ["new_message", "call", "receipt", "key_change"]), lambda r: pick(r, ["high", "normal"]),
+       fixed(["new_message", "call", "receipt", "key_change"]), fixed(["high", "normal"]),
        lambda r: r.randrange(80, 4000))
     # Contacts, backup, storage, lifecycle.
     st(4, "I", "ContactSync", "synced {} contacts in {} ms ({} new, {} changed, {} removed)",
        lambda r: r.randrange(20, 900), ms, lambda r: r.randrange(0, 9), lambda r: r.randrange(0, 9), lambda r: r.randrange(0, 4))
     st(6, "D", "ContactSync", "contact {} matched to {}", person, user_id)
     st(3, "I", "BackupJob", "backup started to {} ({} messages, {})",
-       lambda r: pick(r, ["Google Drive", "device storage"]), lambda r: r.randrange(1000, 90000), size)
+       fixed(["Google Drive", "device storage"]), lambda r: r.randrange(1000, 90000), size)
     st(3, "I", "BackupJob", "backup finished in {}: {} messages, {} media files, {}", took,
        lambda r: r.randrange(1000, 90000), lambda r: r.randrange(0, 3000), size)
     st(3, "I", "MessageStore", "vacuum freed {} ({} rows deleted)", size, lambda r: r.randrange(0, 5000))
     st(6, "D", "MessageSearch", "search \"{}\" in {} found {} messages in {} ms",
-       lambda r: pick(r, QUERIES), lambda r: pick(r, CHATS + ["all chats"]), lambda r: r.randrange(0, 80), ms)
-    st(5, "I", "AppLifecycle", "app moved to {} after {}", lambda r: pick(r, ["foreground", "background"]), took)
+       lambda r: pick(r, QUERIES), lambda r: (lambda c: Fixed(c) if c == "all chats" else c)(pick(r, CHATS + ["all chats"])),
+       lambda r: r.randrange(0, 80), ms)
+    st(5, "I", "AppLifecycle", "app moved to {} after {}", fixed(["foreground", "background"]), took)
     return S
 
 

@@ -26,7 +26,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import fixed, hexid, ip, mac, ms, pick, some, write  # noqa: E402
+from make_extra import Fixed, Part, fixed, hexid, ip, mac, ms, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -65,6 +65,13 @@ MODELS = [("IKEA of Sweden", "TRADFRI bulb E27 WS opal 1000lm"), ("LUMI", "lumi.
 TRIGGERS = ["Sunset", "Sunrise", "time 22:30", "time 06:45", "Front Door Lock unlocked",
             "Hallway Motion Sensor motion", "everyone left", "Anna arrived home",
             "voice command", "Water Leak Sensor wet"]
+# A trigger is one of the kinds the engine knows, with a device's or a person's name in
+# some: the kind is text, the name a value (bench/logs/LABELLING.md, rules 3 and 5).
+TRIGGER_LABELS = {"Sunset": "Sunset", "Sunrise": "Sunrise", "time 22:30": "time <*>",
+                  "time 06:45": "time <*>", "Front Door Lock unlocked": "<*> unlocked",
+                  "Hallway Motion Sensor motion": "<*> motion", "everyone left": "everyone left",
+                  "Anna arrived home": "<*> arrived home", "voice command": "voice command",
+                  "Water Leak Sensor wet": "<*> wet"}
 
 
 def device(r):
@@ -87,7 +94,14 @@ def size(r):
 
 
 def counted(n, word, words=None):
-    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
+    """A count and its word, singular or plural: two templates (LABELLING.md rule 4)."""
+    w = word if n == 1 else words or word + "s"
+    return Part(f"{n} {w}", f"<*> {w}")
+
+
+def word(xs):
+    """A word from the program's own set, kept whole in the label, digits too (`H.264`)."""
+    return lambda r: (lambda v: Part(v, v))(pick(r, xs))
 
 
 def names(xs, lo=1, hi=4):
@@ -113,8 +127,11 @@ def version(r):
 
 
 def temperature(r):
+    """A temperature with or without its unit: the unit is an optional part, and °C or °F
+    a word of a fixed set (LABELLING.md rules 3 and 4)."""
     t = f"{r.randrange(15, 28)}.{r.randrange(10)}"
-    return pick(r, [t, t, f"{t}°C", f"{t} °C", f"{r.randrange(60, 80)}°F"])
+    return pick(r, [t, t, Part(f"{t}°C", "<*>°C"), Part(f"{t} °C", "<*> °C"),
+                    Part(f"{r.randrange(60, 80)}°F", "<*>°F")])
 
 
 def home_app():
@@ -137,25 +154,26 @@ def home_app():
     st(8, "D", "Discovery", "mDNS: resolved _accordhub._tcp \"{}\" at {}:{} (txt id={} fw={})",
        lambda r: pick(r, HUBS), ip, port, lambda r: hexid(r, 6), version)
     st(5, "I", "Discovery", "discovery finished in {} ms: {}", ms,
-       lambda r: pick(r, ["no hubs found", counted(r.randrange(1, 4), "hub")]))
+       lambda r: pick(r, [Fixed("no hubs found"), counted(r.randrange(1, 4), "hub")]))
     # Device state.
     st(60, "I", "DeviceState", "{} turned {}{}", lambda r: pick(r, LIGHTS + PLUGS),
-       lambda r: pick(r, ["on", "off"]), lambda r: pick(r, ["", "", " (via hub)", " (via cloud)"]))
+       fixed(["on", "off"]), fixed(["", "", " (via hub)", " (via cloud)"]))
     st(40, "I", "DeviceState", "{} brightness {}%{}", lambda r: pick(r, LIGHTS),
        lambda r: pick(r, [0, 100, r.randrange(1, 100)]),
-       lambda r: pick(r, ["", "", f", transition {r.randrange(0, 2000)} ms"]))
+       lambda r: pick(r, [Fixed(""), Fixed(""), Part(f", transition {r.randrange(0, 2000)} ms", ", transition <*> ms")]))
     st(35, "D", "DeviceState", "{} reported temperature {}", lambda r: pick(r, SENSORS + THERMOSTATS),
        temperature)
     st(18, "D", "DeviceState", "{} battery {}%", lambda r: pick(r, BATTERY), lambda r: r.randrange(1, 101))
     st(7, "W", "DeviceState", "battery low: {} at {}%, replace soon", lambda r: pick(r, BATTERY),
        lambda r: r.randrange(1, 15))
-    st(12, "I", "DeviceState", "{} {} by {}", lambda r: pick(r, LOCKS), lambda r: pick(r, ["locked", "unlocked"]),
-       lambda r: pick(r, [f"keypad code {r.randrange(1, 9)}", f"app ({pick(r, PEOPLE)})", "auto-lock", "key",
-                          f"automation \"{pick(r, AUTOMATIONS)}\""]))
+    st(12, "I", "DeviceState", "{} {} by {}", lambda r: pick(r, LOCKS), fixed(["locked", "unlocked"]),
+       lambda r: pick(r, [Part(f"keypad code {r.randrange(1, 9)}", "keypad code <*>"),
+                          Part(f"app ({pick(r, PEOPLE)})", "app (<*>)"), Fixed("auto-lock"), Fixed("key"),
+                          Part(f"automation \"{pick(r, AUTOMATIONS)}\"", "automation \"<*>\"")]))
     st(10, "I", "Climate", "{} set to {} mode, target {}", lambda r: pick(r, THERMOSTATS),
-       lambda r: pick(r, ["heat", "cool", "auto", "eco", "off"]), temperature)
+       fixed(["heat", "cool", "auto", "eco", "off"]), temperature)
     st(14, "D", "Climate", "climate {} hvac_action={} current={} target={} humidity={}%",
-       lambda r: pick(r, THERMOSTATS), lambda r: pick(r, ["heating", "idle", "cooling", "off"]),
+       lambda r: pick(r, THERMOSTATS), fixed(["heating", "idle", "cooling", "off"]),
        temperature, temperature, lambda r: r.randrange(25, 80))
     st(6, "W", "Sensors", "{} in {} detected {}", lambda r: pick(r, SENSORS), room,
        fixed(["a water leak", "smoke"]))
@@ -176,7 +194,7 @@ def home_app():
        eui64, lambda r: hexid(r, 4), lambda r: r.randrange(0, 4))
     st(5, "I", "MatterController", "commissioning {} (discriminator {}, vendor 0x{}, product 0x{}) over {}",
        device, lambda r: r.randrange(0, 4096), lambda r: hexid(r, 4).upper(), lambda r: hexid(r, 4).upper(),
-       lambda r: pick(r, ["BLE", "Wi-Fi", "Thread"]))
+       fixed(["BLE", "Wi-Fi", "Thread"]))
     st(4, "I", "MatterController", "commissioned node 0x{} as \"{}\" in {} ({})", lambda r: hexid(r, 16).upper(),
        device, room, took)
     st(4, "E", "MatterController", "commissioning of {} failed: {}", device,
@@ -188,7 +206,7 @@ def home_app():
        names(DEVICES))
     # Automations, scenes, schedules.
     st(25, "I", "AutomationEngine", "automation \"{}\" triggered by {}", lambda r: pick(r, AUTOMATIONS),
-       lambda r: pick(r, TRIGGERS))
+       lambda r: (lambda t: Part(t, TRIGGER_LABELS[t]))(pick(r, TRIGGERS)))
     st(20, "D", "AutomationEngine", "automation \"{}\" ran {} in {} ms", lambda r: pick(r, AUTOMATIONS),
        lambda r: counted(r.randrange(1, 7), "action"), ms)
     st(8, "I", "AutomationEngine", "automation \"{}\" skipped: {}", lambda r: pick(r, AUTOMATIONS),
@@ -197,20 +215,22 @@ def home_app():
        lambda r: pick(r, AUTOMATIONS), device, fixed(["device offline", "command timed out"]))
     st(14, "I", "SceneManager", "scene \"{}\" activated: {}{}", lambda r: pick(r, SCENES),
        names(LIGHTS + PLUGS + ["Window Blinds Left", "Sonos Move"], 1, 6),
-       lambda r: pick(r, ["", " (via hub)"]))
+       fixed(["", " (via hub)"]))
     st(7, "D", "Scheduler", "schedule {} \"{}\" next run {} ({})", lambda r: hexid(r, 8),
        lambda r: pick(r, AUTOMATIONS),
        lambda r: f"2025-03-{r.randrange(1, 29):02d} {r.randrange(0, 24):02d}:{pick(r, ['00', '15', '30', '45'])}",
-       lambda r: pick(r, ["every day", "weekdays", "weekends", ", ".join(some(r, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], 1, 5))]))
+       lambda r: pick(r, [Fixed("every day"), Fixed("weekdays"), Fixed("weekends"),
+                          ", ".join(some(r, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], 1, 5))]))
     st(9, "I", "Scheduler", "schedule fired id={} target={} action={} late={}ms", lambda r: hexid(r, 8),
        lambda r: pick(r, [d.replace(" ", "_").lower() for d in LIGHTS + PLUGS]),
-       lambda r: pick(r, ["turn_on", "turn_off", f"set_level:{r.randrange(1, 100)}", "toggle"]), ms)
+       lambda r: Fixed(pick(r, ["turn_on", "turn_off", f"set_level:{r.randrange(1, 100)}", "toggle"])), ms)
     st(5, "I", "Security", "[Security] system {} by {}", fixed(["armed (away)", "disarmed"]),
-       lambda r: pick(r, PEOPLE + ["keypad", f"automation \"{pick(r, AUTOMATIONS)}\""]))
+       lambda r: pick(r, PEOPLE + [Fixed("keypad"),
+                                   Part(f"automation \"{pick(r, AUTOMATIONS)}\"", "automation \"<*>\"")]))
     # Cameras.
     st(10, "I", "CameraStream", "{}: stream started {}@{}fps, {} kbps, {}", lambda r: pick(r, CAMERAS),
        lambda r: pick(r, ["1920x1080", "1280x720", "2560x1440", "640x360"]), lambda r: pick(r, [15, 20, 25, 30]),
-       lambda r: r.randrange(300, 6000), lambda r: pick(r, ["H.264", "H.265"]))
+       lambda r: r.randrange(300, 6000), word(["H.264", "H.265"]))
     st(9, "D", "CameraStream", "{}: bitrate {} -> {} kbps (rtt {} ms, loss {}%)", lambda r: pick(r, CAMERAS),
        lambda r: r.randrange(300, 6000), lambda r: r.randrange(300, 6000), ms,
        lambda r: f"{r.randrange(0, 15)}.{r.randrange(10)}")
@@ -230,7 +250,8 @@ def home_app():
     # Energy.
     st(8, "I", "EnergyMonitor", "energy report for {}: {} kWh today, {} W now, cost {}",
        lambda r: pick(r, PLUGS), lambda r: f"{r.randrange(0, 12)}.{r.randrange(100):02d}", lambda r: r.randrange(0, 2500),
-       lambda r: pick(r, [f"€{r.randrange(0, 4)}.{r.randrange(100):02d}", f"${r.randrange(0, 4)}.{r.randrange(100):02d}"]))
+       lambda r: pick(r, [Part(f"€{r.randrange(0, 4)}.{r.randrange(100):02d}", "€<*>"),
+                          Part(f"${r.randrange(0, 4)}.{r.randrange(100):02d}", "$<*>")]))
     st(3, "I", "EnergyMonitor", "daily summary: {} kWh total, top consumers: {}",
        lambda r: f"{r.randrange(3, 40)}.{r.randrange(10)}",
        lambda r: ", ".join(f"{p} {r.randrange(0, 9)}.{r.randrange(10)} kWh" for p in some(r, PLUGS, 1, 4)))
@@ -243,10 +264,12 @@ def home_app():
     st(4, "W", "CloudAuth", "token refresh for {} failed: {}", lambda r: pick(r, SERVICES),
        fixed(["invalid_grant", "HTTP 503 Service Unavailable"]))
     st(10, "I", "Notifications", "push sent to {}: \"{}\"", names(PHONES, 1, 3),
-       lambda r: pick(r, [f"{pick(r, LOCKS)} was unlocked", f"Water leak detected in {room(r)}",
-                          f"Motion at the {pick(r, ['front door', 'back yard', 'garage'])}",
-                          f"{device(r)} is offline", f"Scene {pick(r, SCENES)} activated",
-                          "Welcome home!"]))
+       lambda r: pick(r, [Part(f"{pick(r, LOCKS)} was unlocked", "<*> was unlocked"),
+                          Part(f"Water leak detected in {room(r)}", "Water leak detected in <*>"),
+                          Part(f"Motion at the {pick(r, ['front door', 'back yard', 'garage'])}", "Motion at the <*>"),
+                          Part(f"{device(r)} is offline", "<*> is offline"),
+                          Part(f"Scene {pick(r, SCENES)} activated", "Scene <*> activated"),
+                          Fixed("Welcome home!")]))
     st(5, "I", "HomeActivity", "dashboard loaded in {} ms: {} rooms, {} devices, {} favorites", ms,
        lambda r: r.randrange(2, 12), lambda r: r.randrange(2, 60), lambda r: r.randrange(0, 9))
     return S
