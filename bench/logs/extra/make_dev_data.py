@@ -22,9 +22,11 @@ Made the way make_extra.py makes its logs (same helpers, `write`): each statemen
 format string with `{}` fields and a function per field; a line's label is its
 statement with every field written `<*>`; a printed phrase that Loghub's corrected
 labels keep (an error reason, an exception with its message) is drawn `Fixed`, so
-each phrase is a template of its own with its numbers as `<*>`. An optional part of a
-message is one field, empty when absent. Fixed seed; the output is deterministic and
-committed. Written without reading the miner and never run through it before commit.
+each phrase is a template of its own with its numbers as `<*>`. Since issue 12's
+seventh round the labels follow bench/logs/LABELLING.md: a word from a fixed set the
+program defines is kept as template text and an optional part makes a template of its
+own (`word`, `kept`, `labelled` below wrap the drawn values; what is drawn is
+unchanged). Fixed seed; the output is deterministic and committed. Written without reading the miner and never run through it before commit.
 """
 import os
 import re

@@ -20,9 +20,12 @@ lines in logfmt; Alertmanager's received alerts and notifications) and a VPN gat
 
 Made the way make_held_out_home.py made HomeApp (statements written after what that
 software prints, each field drawn by a function, `Fixed` where a printed phrase such as
-an error reason is part of the template, as Loghub's corrected labels keep it). Optional
-parts are one field, empty when absent. Written without reading the miner; fixed seed,
-deterministic, output committed.
+an error reason is part of the template, as Loghub's corrected labels keep it). Since
+issue 12's seventh round the labels follow bench/logs/LABELLING.md: a word from a fixed
+set the program defines is template text and an optional part makes a template of its
+own (`word`, `kept`, `labelled` below wrap the drawn values; what is drawn is
+unchanged). Written without reading the miner; fixed seed, deterministic, output
+committed.
 """
 import os
 import re

@@ -27,7 +27,10 @@ and user names without digits (some are ordinary words: `orders`, `audit`, `post
 eviction), statements that share a long prefix (`canceling statement due to …`,
 `Eviction manager: …`, `PullImage …`), key=value fields, paths, durations and sizes
 in several notations, IP addresses with ports, quoted SQL text, request lines and user
-agents, Java exception class names and messages. It is never part of
+agents, Java exception class names and messages. Since issue 12's seventh round the
+labels follow bench/logs/LABELLING.md: a word from a fixed set the program defines is
+template text and an optional part makes a template of its own (`word`, `kept`,
+`labelled` below wrap the drawn values; what is drawn is unchanged). It is never part of
 `accord-bench ga`'s choice: it is scored only with bench/logs/held_out_ga.sh. Fixed
 seed; the output is committed.
 """
