@@ -22,16 +22,18 @@ Made the way make_extra.py makes its logs (same helpers, `write`): each statemen
 format string with `{}` fields and a function per field; a line's label is its
 statement with every field written `<*>`; a printed phrase that Loghub's corrected
 labels keep (an error reason, an exception with its message) is drawn `Fixed`, so
-each phrase is a template of its own with its numbers as `<*>`. An optional part of a
-message is one field, empty when absent. Fixed seed; the output is deterministic and
-committed. Written without reading the miner and never run through it before commit.
+each phrase is a template of its own with its numbers as `<*>`. Since issue 12's
+seventh round the labels follow bench/logs/LABELLING.md: a word from a fixed set the
+program defines is kept as template text and an optional part makes a template of its
+own (`word`, `kept`, `labelled` below wrap the drawn values; what is drawn is
+unchanged). Fixed seed; the output is deterministic and committed. Written without reading the miner and never run through it before commit.
 """
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import Fixed, Part, hexid, ip, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -57,6 +59,32 @@ def phrase(*makers):
 
 def const(text):
     return lambda r: Fixed(text)
+
+
+# ---- labels (bench/logs/LABELLING.md): these wrap a drawn value, never draw ----------
+
+def word(text):
+    """A word from a fixed set the program defines, kept in the label exactly (rule 3)."""
+    return Part(text, text)
+
+
+def kept(gen):
+    """The field's drawn value as a word of its own (rule 3)."""
+    return lambda r: word(str(gen(r)))
+
+
+def labelled(gen, rules):
+    """The drawn text labelled by the first (pattern, label) that matches it all: an
+    optional part or a phrase from a fixed set with its values `<*>` (rules 4 and 5);
+    text no pattern matches is a value. A label may be a function of the match."""
+    def g(r):
+        text = str(gen(r))
+        for pattern, label in rules:
+            m = re.fullmatch(pattern, text, re.S)
+            if m:
+                return Part(text, label(m) if callable(label) else label)
+        return text
+    return g
 
 
 # ---- names (no digits) --------------------------------------------------------------
@@ -197,8 +225,8 @@ def data_stack():
        "scheduled to be closed ASAP for overcoming of output buffer limits.",
        lambda r: r.randrange(3, 90000), ip, port, ip, lambda r: r.randrange(8, 900),
        lambda r: pick(r, ["", "", "sync-worker", "sidekiq", "celery"]), lambda r: r.randrange(0, 90000),
-       lambda r: r.randrange(0, 600), lambda r: pick(r, ["N", "P", "S", "O"]), lambda r: pick(r, [0, 0, 1]),
-       lambda r: pick(r, [0, 1, 3]), lambda r: pick(r, [0, 1]), lambda r: pick(r, ["subscribe", "psync", "monitor", "hgetall"]),
+       lambda r: r.randrange(0, 600), kept(lambda r: pick(r, ["N", "P", "S", "O"])), lambda r: pick(r, [0, 0, 1]),
+       lambda r: pick(r, [0, 1, 3]), lambda r: pick(r, [0, 1]), kept(lambda r: pick(r, ["subscribe", "psync", "monitor", "hgetall"])),
        lambda r: pick(r, ["default", "app", "replica"]))
     st(2, "warning", R, "WARNING Memory overcommit must be enabled! Without it, a background save or replication may fail under low memory condition. "
        "To fix this issue add 'vm.overcommit_memory = 1' to /etc/sysctl.conf and then reboot or run the command 'sysctl vm.overcommit_memory=1' for this to take effect.")
@@ -206,25 +234,33 @@ def data_stack():
     # ---------------- Elasticsearch ----------------
     E = "elasticsearch"
     st(10, "INFO", E, "[o.e.c.m.MetadataCreateIndexService] [{}] [{}] creating index, cause [{}], templates [{}], shards [{}]/[{}]",
-       es_node, index, lambda r: pick(r, ["api", "auto(bulk api)", "rollover_index", "auto(index api)"]),
+       es_node, index, kept(lambda r: pick(r, ["api", "auto(bulk api)", "rollover_index", "auto(index api)"])),
        lambda r: ", ".join(some(r, ["logs", "logs-default", "metrics", "orders-template", "ecs"], 0, 3)),
        lambda r: pick(r, [1, 1, 3, 5]), lambda r: pick(r, [0, 1, 1, 2]))
     st(6, "INFO", E, "[o.e.c.m.MetadataDeleteIndexService] [{}] [{}/{}] deleting index", es_node,
        lambda r: f"{pick(r, DATED)}-2025.02.{r.randrange(1, 29):02d}", es_uuid)
     st(22, "INFO", E, "[o.e.c.m.MetadataMappingService] [{}] [{}/{}] update_mapping [_doc]", es_node, index, es_uuid)
     st(24, "INFO", E, "[o.e.x.i.IndexLifecycleTransition] [{}] moving index [{}] from [{}] to [{}] in policy [{}]", es_node, index,
-       lambda r: '{"phase":"%s","action":"%s","name":"%s"}' % pick(r, ILM_STEPS),
-       lambda r: '{"phase":"%s","action":"%s","name":"%s"}' % pick(r, ILM_STEPS), lambda r: pick(r, ILM_POLICIES))
+       kept(lambda r: '{"phase":"%s","action":"%s","name":"%s"}' % pick(r, ILM_STEPS)),
+       kept(lambda r: '{"phase":"%s","action":"%s","name":"%s"}' % pick(r, ILM_STEPS)), lambda r: pick(r, ILM_POLICIES))
     st(8, "INFO", E, "[o.e.c.r.a.AllocationService] [{}] Cluster health status changed from [{}] to [{}] (reason: [{}]).", es_node,
-       *pair("h", [("YELLOW", "GREEN"), ("GREEN", "YELLOW"), ("RED", "YELLOW"), ("YELLOW", "RED")]),
-       lambda r: pick(r, [f"shards started [[{index(r)}][{r.randrange(0, 5)}]]", f"index [{index(r)}] created",
-                          f"{{{es_node(r)}}}{{{es_uuid(r)}}} reason: disconnected", "reroute after starting shards",
-                          f"shards failed [[{index(r)}][{r.randrange(0, 5)}]]"]))
+       *[kept(g) for g in pair("h", [("YELLOW", "GREEN"), ("GREEN", "YELLOW"), ("RED", "YELLOW"), ("YELLOW", "RED")])],
+       labelled(lambda r: pick(r, [f"shards started [[{index(r)}][{r.randrange(0, 5)}]]", f"index [{index(r)}] created",
+                                   f"{{{es_node(r)}}}{{{es_uuid(r)}}} reason: disconnected", "reroute after starting shards",
+                                   f"shards failed [[{index(r)}][{r.randrange(0, 5)}]]"]),
+                # the allocation service's own reasons, the index, shard and node in them values (rule 5)
+                [(r"shards started \[\[\S+\]\[\d+\]\]", "shards started [[<*>][<*>]]"),
+                 (r"shards failed \[\[\S+\]\[\d+\]\]", "shards failed [[<*>][<*>]]"),
+                 (r"index \[\S+\] created", "index [<*>] created"),
+                 (r"\{\S+\}\{\S+\} reason: disconnected", "{<*>}{<*>} reason: disconnected"),
+                 (r"reroute after starting shards", "reroute after starting shards")]))
     st(5, "INFO", E, "[o.e.c.s.ClusterApplierService] [{}] added {{{{{}}}{{{}}}{{{}}}{{{}:9300}}{{{}}}}}, term: {}, version: {}, reason: {}",
-       es_node, es_node, es_uuid, es_uuid, ip, lambda r: pick(r, ES_ROLES), lambda r: r.randrange(2, 40),
-       lambda r: r.randrange(100, 90000), lambda r: f"ApplyCommitRequest{{term={r.randrange(2, 40)}, version={r.randrange(100, 90000)}, sourceNode={{{pick(r, ES_NODES[3:5])}}}}}")
+       es_node, es_node, es_uuid, es_uuid, ip, kept(lambda r: pick(r, ES_ROLES)), lambda r: r.randrange(2, 40),
+       lambda r: r.randrange(100, 90000),
+       labelled(lambda r: f"ApplyCommitRequest{{term={r.randrange(2, 40)}, version={r.randrange(100, 90000)}, sourceNode={{{pick(r, ES_NODES[3:5])}}}}}",
+                [(r"ApplyCommitRequest\{.*\}", "ApplyCommitRequest{term=<*>, version=<*>, sourceNode={<*>}}")]))
     st(4, "INFO", E, "[o.e.c.s.MasterService] [{}] node-left[{{{}}}{{{}}}{{{}:9300}}{{{}}} reason: {}], term: {}, version: {}", es_node,
-       es_node, es_uuid, ip, lambda r: pick(r, ES_ROLES),
+       es_node, es_uuid, ip, kept(lambda r: pick(r, ES_ROLES)),
        lambda r: Fixed(pick(r, ["disconnected", "disconnected", "followers check retry count exceeded"])),
        lambda r: r.randrange(2, 40), lambda r: r.randrange(100, 90000))
     st(5, "WARN", E, "[o.e.c.r.a.DiskThresholdMonitor] [{}] high disk watermark [{}] exceeded on [{}][{}][{}] free: {}[{}%], shards will be relocated away from this node; "
@@ -237,7 +273,7 @@ def data_stack():
     st(14, "WARN", E, "[o.e.m.j.JvmGcMonitorService] [{}] [gc][{}] overhead, spent [{}] collecting in the last [{}]", es_node,
        lambda r: r.randrange(1000, 900000), es_time, es_time)
     st(6, "WARN", E, "[o.e.m.j.JvmGcMonitorService] [{}] [gc][{}][{}][{}] duration [{}], collections [{}]/[{}], total [{}]/[{}], memory [{}]->[{}]/[{}], all_pools {{{}}}",
-       es_node, lambda r: pick(r, ["young", "young", "old"]), lambda r: r.randrange(1000, 900000), lambda r: r.randrange(10, 9000),
+       es_node, kept(lambda r: pick(r, ["young", "young", "old"])), lambda r: r.randrange(1000, 900000), lambda r: r.randrange(10, 9000),
        es_time, lambda r: r.randrange(1, 3), es_time, lambda r: r.randrange(10, 9000), es_time, es_bytes, es_bytes, es_bytes,
        lambda r: " ".join(f"[{p}] [{es_bytes(r)}]->[{es_bytes(r)}]/[{es_bytes(r)}]" for p in some(r, ["young", "old", "survivor"], 1, 3)))
     st(6, "DEBUG", E, "[o.e.a.s.TransportSearchAction] [{}] Failed to execute search on [{}]: {}", es_node, index,
@@ -257,7 +293,7 @@ def data_stack():
        lambda r: Fixed(pick(r, ["Got an error reading communication packets", "Got an error reading communication packets",
                                 "Got timeout reading communication packets", "Got an error writing communication packets"])))
     st(9, "Note", M, "[MY-010926] [Server] Access denied for user '{}'@'{}' (using password: {})",
-       lambda r: pick(r, DB_USERS + ["admin", "test"]), lambda r: pick(r, DB_HOSTS + ["%", ip(r)]), lambda r: pick(r, ["YES", "YES", "NO"]))
+       lambda r: pick(r, DB_USERS + ["admin", "test"]), lambda r: pick(r, DB_HOSTS + ["%", ip(r)]), kept(lambda r: pick(r, ["YES", "YES", "NO"])))
     st(12, "Warning", M, "[MY-013360] [Server] Plugin mysql_native_password reported: ''mysql_native_password' is deprecated and will be removed in a future release. Please use caching_sha2_password instead'")
     st(10, "Note", M, "[MY-011953] [InnoDB] page_cleaner: 1000ms intended loop took {}ms. The settings might not be optimal. (flushed={}, during the time.)",
        lambda r: r.randrange(1001, 30000), lambda r: r.randrange(0, 4000))
@@ -283,11 +319,11 @@ def data_stack():
     V = "envoy"
     st(110, "info", V, "[{}] \"{} {} {}\" {} {} {} {} {} {} \"{}\" \"{}\" \"{}\" \"{}\" \"{}\"",
        lambda r: f"2025-03-01T00:{r.randrange(0, 52):02d}:{r.randrange(0, 60):02d}.{r.randrange(0, 1000):03d}Z",
-       lambda r: pick(r, ["GET", "GET", "GET", "POST", "PUT", "DELETE"]),
+       kept(lambda r: pick(r, ["GET", "GET", "GET", "POST", "PUT", "DELETE"])),
        lambda r: pick(r, PATHS) + pick(r, ["", "", f"/{hexid(r, 8)}", f"?cursor={hexid(r, 12)}", "?q=red+shoes&page=2"]),
-       lambda r: pick(r, ["HTTP/1.1", "HTTP/1.1", "HTTP/2"]),
+       kept(lambda r: pick(r, ["HTTP/1.1", "HTTP/1.1", "HTTP/2"])),
        lambda r: pick(r, [200, 200, 200, 200, 204, 301, 304, 400, 401, 404, 499, 503, 504]),
-       lambda r: pick(r, ["-", "-", "-", "-", "UF", "UH", "UT", "URX,UF", "DC"]),
+       kept(lambda r: pick(r, ["-", "-", "-", "-", "UF", "UH", "UT", "URX,UF", "DC"])),
        lambda r: pick(r, [0, 0, r.randrange(10, 9000)]), lambda r: r.randrange(0, 200000),
        lambda r: r.randrange(0, 3000), lambda r: pick(r, ["-", r.randrange(0, 3000)]),
        ip, lambda r: pick(r, UAS), lambda r: f"{hexid(r, 8)}-{hexid(r, 4)}-{hexid(r, 4)}-{hexid(r, 4)}-{hexid(r, 12)}",
@@ -312,17 +348,22 @@ def data_stack():
     T = "etcd"
     st(3, "info", T, "{} is starting a new election at term {}", lambda r: pick(r, ETCD_IDS), lambda r: r.randrange(2, 600))
     st(8, "info", T, "{} became {} at term {}", lambda r: pick(r, ETCD_IDS),
-       lambda r: pick(r, ["candidate", "follower", "leader", "pre-candidate", "follower"]), lambda r: r.randrange(2, 600))
+       kept(lambda r: pick(r, ["candidate", "follower", "leader", "pre-candidate", "follower"])), lambda r: r.randrange(2, 600))
     st(3, "info", T, "raft.node: {} elected leader {} at term {}", lambda r: pick(r, ETCD_IDS), lambda r: pick(r, ETCD_IDS),
        lambda r: r.randrange(2, 600))
     st(2, "info", T, "raft.node: {} lost leader {} at term {}", lambda r: pick(r, ETCD_IDS), lambda r: pick(r, ETCD_IDS),
        lambda r: r.randrange(2, 600))
     st(26, "warning", T, "read-only range request \"key:\\\"{}\\\" {}\" with result \"{}\" took too long ({}) to execute",
        lambda r: pick(r, ETCD_KEYS),
-       lambda r: pick(r, ["", "", "range_end:\\\"/registry/pods/default0\\\" ", "count_only:true ", "limit:500 ",
-                          "range_end:\\\"/registry/events/monitoring0\\\" limit:500 "]),
-       lambda r: pick(r, [f"range_response_count:{r.randrange(0, 500)} size:{r.randrange(5, 90000)}",
-                          f"range_response_count:0 size:{r.randrange(5, 9)}", "error:context canceled"]),
+       # optional parts of the request (rule 4)
+       labelled(lambda r: pick(r, ["", "", "range_end:\\\"/registry/pods/default0\\\" ", "count_only:true ", "limit:500 ",
+                                   "range_end:\\\"/registry/events/monitoring0\\\" limit:500 "]),
+                [(r"", ""), (r'range_end:\\"\S+\\" ', 'range_end:\\"<*>\\" '), (r"count_only:true ", "count_only:true "),
+                 (r"limit:\d+ ", "limit:<*> "), (r'range_end:\\"\S+\\" limit:\d+ ', 'range_end:\\"<*>\\" limit:<*> ')]),
+       labelled(lambda r: pick(r, [f"range_response_count:{r.randrange(0, 500)} size:{r.randrange(5, 90000)}",
+                                   f"range_response_count:0 size:{r.randrange(5, 9)}", "error:context canceled"]),
+                [(r"range_response_count:\d+ size:\d+", "range_response_count:<*> size:<*>"),
+                 (r"error:context canceled", "error:context canceled")]),
        lambda r: millis(r))
     st(8, "warning", T, "apply entries took too long [{} for {} entries]", lambda r: millis(r),
        lambda r: pick(r, [1, 1, 2, r.randrange(3, 40)]))
@@ -332,8 +373,8 @@ def data_stack():
     # ---------------- Docker daemon and containerd ----------------
     D = "dockerd"
     st(30, "info", D, "msg=\"ignoring event\" container={} module=libcontainerd namespace=moby topic={} type=\"{}\"",
-       container_id, *pair("ev", [("/tasks/delete", "*events.TaskDelete"), ("/tasks/delete", "*events.TaskDelete"),
-                                  ("/tasks/exit", "*events.TaskExit"), ("/tasks/oom", "*events.TaskOOM")]))
+       container_id, *[kept(g) for g in pair("ev", [("/tasks/delete", "*events.TaskDelete"), ("/tasks/delete", "*events.TaskDelete"),
+                                  ("/tasks/exit", "*events.TaskExit"), ("/tasks/oom", "*events.TaskOOM")])])
     st(14, "info", D, "msg=\"shim disconnected\" id={} namespace=moby", container_id)
     st(12, "warning", D, "msg=\"cleaning up after shim disconnected\" id={} namespace=moby", container_id)
     st(7, "warning", D, "msg=\"Health check for container {} error: {}\"", container_id,
@@ -353,10 +394,10 @@ def data_stack():
     Q = "rabbitmq"
     st(20, "info", Q, "accepting AMQP connection {} ({}:{} -> {}:5672)", amqp_pid, ip, port, ip)
     st(18, "info", Q, "connection {} ({}:{} -> {}:5672{}): user '{}' authenticated and granted access to vhost '{}'",
-       amqp_pid, ip, port, ip, lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), lambda r: pick(r, MQ_USERS),
+       amqp_pid, ip, port, ip, labelled(lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), [(r"", ""), (r" - .*", " - <*>")]), lambda r: pick(r, MQ_USERS),
        lambda r: pick(r, VHOSTS))
     st(15, "info", Q, "closing AMQP connection {} ({}:{} -> {}:5672{}, vhost: '{}', user: '{}')",
-       amqp_pid, ip, port, ip, lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), lambda r: pick(r, VHOSTS),
+       amqp_pid, ip, port, ip, labelled(lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), [(r"", ""), (r" - .*", " - <*>")]), lambda r: pick(r, VHOSTS),
        lambda r: pick(r, MQ_USERS))
     st(8, "warning", Q, "closing AMQP connection {} ({}:{} -> {}:5672, vhost: '{}', user: '{}'): client unexpectedly closed TCP connection",
        amqp_pid, ip, port, ip, lambda r: pick(r, VHOSTS), lambda r: pick(r, MQ_USERS))

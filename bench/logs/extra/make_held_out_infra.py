@@ -27,15 +27,19 @@ and user names without digits (some are ordinary words: `orders`, `audit`, `post
 eviction), statements that share a long prefix (`canceling statement due to …`,
 `Eviction manager: …`, `PullImage …`), key=value fields, paths, durations and sizes
 in several notations, IP addresses with ports, quoted SQL text, request lines and user
-agents, Java exception class names and messages. It is never part of
+agents, Java exception class names and messages. Since issue 12's seventh round the
+labels follow bench/logs/LABELLING.md: a word from a fixed set the program defines is
+template text and an optional part makes a template of its own (`word`, `kept`,
+`labelled` below wrap the drawn values; what is drawn is unchanged). It is never part of
 `accord-bench ga`'s choice: it is scored only with bench/logs/held_out_ga.sh. Fixed
 seed; the output is committed.
 """
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, byte_count, fixed, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import Fixed, Part, byte_count, fixed, hexid, ip, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -67,6 +71,32 @@ def phrases(options):
         text, tpl = pick(r, options)
         return phrase(text(r) if callable(text) else text, tpl)
     return gen
+
+
+# ---- labels (bench/logs/LABELLING.md): these wrap a drawn value, never draw ----------
+
+def word(text):
+    """A word from a fixed set the program defines, kept in the label exactly (rule 3)."""
+    return Part(text, text)
+
+
+def kept(gen):
+    """The field's drawn value as a word of its own (rule 3)."""
+    return lambda r: word(str(gen(r)))
+
+
+def labelled(gen, rules):
+    """The drawn text labelled by the first (pattern, label) that matches it all: an
+    optional part or a phrase from a fixed set with its values `<*>` (rules 4 and 5);
+    text no pattern matches is a value. A label may be a function of the match."""
+    def g(r):
+        text = str(gen(r))
+        for pattern, label in rules:
+            m = re.fullmatch(pattern, text, re.S)
+            if m:
+                return Part(text, label(m) if callable(label) else label)
+        return text
+    return g
 
 
 # ---- names and values ------------------------------------------------------------
@@ -185,11 +215,13 @@ def human_size(r):
 def bytes_maybe_unit(r):
     """A byte count, with a readable size in parentheses only when it is not small."""
     n = byte_count(r)
+    # The readable size in parentheses is an optional part, its unit chosen by the
+    # magnitude (bench/logs/LABELLING.md, rules 2 and 4).
     if n < 1024:
-        return f"{n} bytes"
+        return Part(f"{n} bytes", "<*> bytes")
     if n < 1024 * 1024:
-        return f"{n} bytes ({n / 1024:.2f} KB)"
-    return f"{n} bytes ({n / 1024 / 1024:.2f} MB)"
+        return Part(f"{n} bytes ({n / 1024:.2f} KB)", "<*> bytes (<*>)")
+    return Part(f"{n} bytes ({n / 1024 / 1024:.2f} MB)", "<*> bytes (<*>)")
 
 
 def nginx_stamp(r):
@@ -294,9 +326,9 @@ def infra_ops():
        broker, lambda r: pick(r, GROUPS), lambda r: r.randrange(0, 400), lambda r: r.randrange(0, 50),
        lambda r: r.randrange(1, 13))
     st(4, "INFO", "kafka", "[Controller id={}] Starting replica leader election ({}) for partitions {} triggered by {} (kafka.controller.KafkaController)",
-       broker, lambda r: pick(r, ["PREFERRED", "PREFERRED", "UNCLEAN"]),
+       broker, kept(lambda r: pick(r, ["PREFERRED", "PREFERRED", "UNCLEAN"])),
        lambda r: ",".join(partitions(r, 1, 7)),
-       lambda r: pick(r, ["AutoTriggered", "ZkTriggered", "AdminClientTriggered"]))
+       kept(lambda r: pick(r, ["AutoTriggered", "ZkTriggered", "AdminClientTriggered"])))
     st(6, "INFO", "kafka", "[ReplicaFetcherManager on broker {}] Removed fetcher for partitions Set({}) (kafka.server.ReplicaFetcherManager)",
        broker, lambda r: ", ".join(partitions(r, 1, 5)))
     st(5, "WARN", "kafka", "[ReplicaFetcher replicaId={}, leaderId={}, fetcherId={}] Error sending fetch request (sessionId={}, epoch={}) to node {}: {} (kafka.server.ReplicaFetcherThread)",
@@ -326,7 +358,9 @@ def infra_ops():
         return pick(r, SERVER_NAMES[:4])
 
     def referrer(r):
-        return pick(r, ["", "", "", f", referrer: \"https://{host_of(r)}/\""])
+        # an optional part (bench/logs/LABELLING.md, rule 4)
+        text = pick(r, ["", "", "", f", referrer: \"https://{host_of(r)}/\""])
+        return Part(text, ", referrer: \"<*>\"" if text else "")
 
     st(240, "INFO", "nginx.access", "{} - {} [{}] \"{}\" {} {} \"{}\" \"{}\" {}",
        ip, lambda r: pick(r, ["-"] * 8 + ["admin", "ops", "prometheus"]), nginx_stamp, request,
@@ -368,7 +402,8 @@ def infra_ops():
 
     # ---- the database server ----------------------------------------------------------
     def ckpt_flags(r):
-        return pick(r, ["time", "time", "time", "wal", "immediate force wait", "shutdown immediate", "force wait"])
+        # the checkpoint's flags, words PostgreSQL defines (rule 3)
+        return word(pick(r, ["time", "time", "time", "wal", "immediate force wait", "shutdown immediate", "force wait"]))
 
     st(10, "LOG", "postgres", "[{}] checkpoint starting: {}",
        pid, ckpt_flags)
@@ -376,12 +411,14 @@ def infra_ops():
        pid, lambda r: r.randrange(0, 40000), lambda r: f"{r.randrange(0, 40)}.{r.randrange(10)}",
        lambda r: r.randrange(0, 3), lambda r: r.randrange(0, 30), lambda r: r.randrange(0, 30),
        secs, secs, secs, lambda r: r.randrange(0, 200), secs, secs, kb, kb,
-       lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]))
+       labelled(lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]),
+                [(r"", ""), (r"; lsn=.*", "; lsn=<*>, redo lsn=<*>")]))
     st(4, "LOG", "postgres", "[{}] restartpoint complete: wrote {} buffers ({}%); {} WAL file(s) added, {} removed, {} recycled; write={} s, sync={} s, total={} s; sync files={}, longest={} s, average={} s; distance={} kB, estimate={} kB{}",
        pid, lambda r: r.randrange(0, 40000), lambda r: f"{r.randrange(0, 40)}.{r.randrange(10)}",
        lambda r: r.randrange(0, 3), lambda r: r.randrange(0, 30), lambda r: r.randrange(0, 30),
        secs, secs, secs, lambda r: r.randrange(0, 200), secs, secs, kb, kb,
-       lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]))
+       labelled(lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]),
+                [(r"", ""), (r"; lsn=.*", "; lsn=<*>, redo lsn=<*>")]))
     st(40, "LOG", "postgres", "{} duration: {} ms  statement: {}",
        pg_prefix, lambda r: f"{r.randrange(500, 60000)}.{r.randrange(0, 1000):03d}", sql)
     st(18, "LOG", "postgres", "{} duration: {} ms  execute {}: {}",
@@ -391,9 +428,13 @@ def infra_ops():
        pid, lambda r: pick(r, [ip(r), ip(r), "[local]"]), port)
     st(20, "LOG", "postgres", "{} connection authorized: user={} database={}{}{}",
        pg_prefix, lambda r: SESSION[0][0], lambda r: SESSION[0][1],
-       lambda r: pick(r, ["", f" application_name={pick(r, APPS)}"]),
-       lambda r: pick(r, ["", "", " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
-                          " SSL enabled (protocol=TLSv1.2, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256)"]))
+       labelled(lambda r: pick(r, ["", f" application_name={pick(r, APPS)}"]),
+                [(r"", ""), (r" application_name=.*", " application_name=<*>")]),
+       labelled(lambda r: pick(r, ["", "", " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
+                                   " SSL enabled (protocol=TLSv1.2, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256)"]),
+                [(r"", ""),
+                 (r" SSL enabled \(protocol=(\S+), cipher=(\S+), bits=\d+\)",
+                  lambda m: f" SSL enabled (protocol={m[1]}, cipher={m[2]}, bits=<*>)")]))
     st(16, "LOG", "postgres", "{} disconnection: session time: {} user={} database={} host={} port={}",
        pg_prefix, lambda r: f"{r.randrange(0, 30)}:{r.randrange(60):02d}:{r.randrange(60):02d}.{r.randrange(1000):03d}",
        lambda r: SESSION[0][0], lambda r: SESSION[0][1], lambda r: pick(r, [ip(r), ip(r), "[local]"]), port)
@@ -402,7 +443,7 @@ def infra_ops():
        lambda r: 0, lambda r: r.randrange(1, 10**6), lambda r: r.randrange(1, 10**5),
        lambda r: f"{r.randrange(0, 100)}.{r.randrange(100):02d}", lambda r: r.randrange(0, 10**5),
        lambda r: r.randrange(0, 10**7), lambda r: r.randrange(0, 500), lambda r: r.randrange(10**6, 10**8),
-       lambda r: r.randrange(0, 5000), lambda r: pick(r, ["needed", "needed", "not needed", "bypassed"]),
+       lambda r: r.randrange(0, 5000), kept(lambda r: pick(r, ["needed", "needed", "not needed", "bypassed"])),
        lambda r: r.randrange(0, 10**5), lambda r: f"{r.randrange(0, 100)}.{r.randrange(100):02d}",
        lambda r: r.randrange(0, 10**5), lambda r: f"{r.randrange(0, 200)}.{r.randrange(1000):03d}",
        lambda r: f"{r.randrange(0, 50)}.{r.randrange(1000):03d}", lambda r: r.randrange(0, 10**6),
@@ -417,9 +458,9 @@ def infra_ops():
        lambda r: f"{r.randrange(0, 5)}.{r.randrange(100):02d}", lambda r: f"{r.randrange(0, 2)}.{r.randrange(100):02d}",
        lambda r: f"{r.randrange(0, 60)}.{r.randrange(100):02d}")
     st(4, "DETAIL", "postgres", "{} Process {} waits for {} on transaction {}; blocked by process {}. Process {} waits for {} on transaction {}; blocked by process {}.",
-       pg_prefix, pid, lambda r: pick(r, ["ShareLock", "ShareLock", "ExclusiveLock", "RowExclusiveLock"]),
+       pg_prefix, pid, kept(lambda r: pick(r, ["ShareLock", "ShareLock", "ExclusiveLock", "RowExclusiveLock"])),
        lambda r: r.randrange(10**6, 10**8), pid, pid,
-       lambda r: pick(r, ["ShareLock", "ShareLock", "AccessExclusiveLock"]), lambda r: r.randrange(10**6, 10**8), pid)
+       kept(lambda r: pick(r, ["ShareLock", "ShareLock", "AccessExclusiveLock"])), lambda r: r.randrange(10**6, 10**8), pid)
     st(7, "ERROR", "postgres", "{} duplicate key value violates unique constraint \"{}\"",
        pg_prefix, lambda r: pick(r, CONSTRAINTS))
     st(6, "ERROR", "postgres", "{} canceling statement due to statement timeout",
@@ -428,19 +469,26 @@ def infra_ops():
        pg_prefix)
     st(5, "FATAL", "postgres", "{} no pg_hba.conf entry for host \"{}\", user \"{}\", database \"{}\", {}",
        pg_prefix, ip, lambda r: SESSION[0][0], lambda r: SESSION[0][1],
-       lambda r: pick(r, ["no encryption", "SSL encryption"]))
+       kept(lambda r: pick(r, ["no encryption", "SSL encryption"])))
     st(3, "LOG", "postgres", "[{}] started streaming WAL from primary at {} on timeline {}",
        pid, lsn, lambda r: r.randrange(1, 6))
 
     # ---- the container node: kubelet, containerd, the kernel ---------------------------
     st(35, "INFO", "kubelet", "\"SyncLoop (PLEG): event for pod\" pod=\"{}\" event={}",
-       pod, lambda r: f"&{{ID:{uid(r)} Type:{pick(r, ['ContainerStarted', 'ContainerStarted', 'ContainerDied'])} Data:{container_id(r)}}}")
+       pod, labelled(lambda r: f"&{{ID:{uid(r)} Type:{pick(r, ['ContainerStarted', 'ContainerStarted', 'ContainerDied'])} Data:{container_id(r)}}}",
+                     [(r"&\{ID:\S+ Type:(\w+) Data:\w+\}", lambda m: f"&{{ID:<*> Type:{m[1]} Data:<*>}}")]))
     st(16, "INFO", "kubelet", "\"Probe failed\" probeType=\"{}\" pod=\"{}\" podUID=\"{}\" containerName=\"{}\" probeResult=\"failure\" output=\"{}\"",
-       lambda r: pick(r, ["Readiness", "Readiness", "Liveness", "Startup"]), pod, uid,
+       kept(lambda r: pick(r, ["Readiness", "Readiness", "Liveness", "Startup"])), pod, uid,
        lambda r: pick(r, ["api", "worker", "envoy", "controller", "grafana", "ledger"]),
-       lambda r: pick(r, [(lambda a: f"Get \\\"http://{a}/healthz\\\": dial tcp {a}: connect: connection refused")(hostport(r)),
-                          f"HTTP probe failed with statuscode: {pick(r, [500, 503])}",
-                          f"Get \\\"http://{hostport(r)}/ready\\\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"]))
+       labelled(lambda r: pick(r, [(lambda a: f"Get \\\"http://{a}/healthz\\\": dial tcp {a}: connect: connection refused")(hostport(r)),
+                                   f"HTTP probe failed with statuscode: {pick(r, [500, 503])}",
+                                   f"Get \\\"http://{hostport(r)}/ready\\\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"]),
+                # the prober's own error texts, the URL, address and status in them values (rule 5)
+                [(r'Get \\"\S+\\": dial tcp \S+: connect: connection refused',
+                  'Get \\"<*>\\": dial tcp <*>: connect: connection refused'),
+                 (r"HTTP probe failed with statuscode: \d+", "HTTP probe failed with statuscode: <*>"),
+                 (r'Get \\"\S+\\": context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)',
+                  'Get \\"<*>\\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)')]))
     st(8, "INFO", "kubelet", "\"Killing container with a grace period\" pod=\"{}\" podUID=\"{}\" containerName=\"{}\" containerID=\"containerd://{}\" gracePeriod={}",
        pod, uid, lambda r: pick(r, ["api", "worker", "envoy", "controller", "prometheus"]), container_id,
        lambda r: pick(r, [30, 30, 60, 2, 600]))
@@ -458,7 +506,7 @@ def infra_ops():
        lambda r: f"kubernetes.io/{pick(r, ['configmap', 'secret', 'projected', 'empty-dir'])}/{last[0][2]}-{last[0][0]}",
        lambda r: last[0][1].split("/")[1], lambda r: last[0][2], lambda r: last[0][1])
     st(3, "INFO", "kubelet", "\"Eviction manager: attempting to reclaim\" resourceName=\"{}\"",
-       lambda r: pick(r, ["memory", "ephemeral-storage", "nodefs.inodesFree"]))
+       kept(lambda r: pick(r, ["memory", "ephemeral-storage", "nodefs.inodesFree"])))
     st(3, "INFO", "kubelet", "\"Eviction manager: pods ranked for eviction\" pods=[{}]",
        lambda r: " ".join(pod(r) for _ in range(r.randrange(1, 6))))
     st(14, "INFO", "containerd", "level=info msg=\"PullImage \\\"{}\\\"\"",
@@ -480,7 +528,7 @@ def infra_ops():
 
     # ---- cron, timers, backups, certificates ------------------------------------------
     st(16, "INFO", "CRON", "({}) CMD ({})",
-       lambda r: last.__setitem__(0, pick(r, CRON_JOBS)) or last[0][0], lambda r: last[0][1])
+       lambda r: last.__setitem__(0, pick(r, CRON_JOBS)) or last[0][0], lambda r: word(last[0][1]))
     st(8, "INFO", "systemd", "Started {}.",
        lambda r: pick(r, UNITS)[1])
     st(6, "INFO", "systemd", "{}: Consumed {} CPU time.",
@@ -488,23 +536,24 @@ def infra_ops():
        lambda r: pick(r, [f"{r.randrange(0, 999)}ms", f"{r.randrange(1, 59)}.{r.randrange(1000):03d}s",
                           f"{r.randrange(1, 30)}min {r.randrange(0, 59)}.{r.randrange(1000):03d}s"]))
     st(6, "INFO", "pgbackrest", "{} command end: completed successfully ({}ms)",
-       lambda r: pick(r, ["archive-push", "archive-push", "archive-push", "backup", "expire", "archive-get"]),
+       kept(lambda r: pick(r, ["archive-push", "archive-push", "archive-push", "backup", "expire", "archive-get"])),
        lambda r: r.randrange(3, 600000))
     st(3, "INFO", "pgbackrest", "{} backup size = {}, file total = {}",
-       lambda r: pick(r, ["full", "diff", "incr", "incr"]), human_size, lambda r: r.randrange(1, 3000))
+       kept(lambda r: pick(r, ["full", "diff", "incr", "incr"])), human_size, lambda r: r.randrange(1, 3000))
     st(8, "INFO", "pgbackrest", "{}   INFO: backup file {} ({}, {}%){}",
        lambda r: f"P{r.randrange(1, 5):02d}",
        lambda r: f"/var/lib/postgresql/16/main/base/{r.randrange(10000, 99999)}/{r.randrange(10000, 99999)}{pick(r, ['', '', '_fsm', '_vm', '.1'])}",
        lambda r: last.__setitem__(0, human_size(r)) or last[0],
        lambda r: f"{r.randrange(0, 100)}.{r.randrange(100):02d}",
-       lambda r: "" if last[0] == "0B" else f" checksum {hexid(r, 40)}")
+       lambda r: Part("", "") if last[0] == "0B" else Part(f" checksum {hexid(r, 40)}", " checksum <*>"))
     st(3, "INFO", "backup", "pg-backup: dump of database {} written to {}: {} in {}",
        lambda r: last.__setitem__(0, pick(r, PG_DBS)) or last[0],
        lambda r: f"/srv/backups/{pick(r, ['daily', 'weekly'])}/{last[0]}-2025-03-{r.randrange(1, 29):02d}.dump",
        bytes_maybe_unit,
        lambda r: pick(r, [f"{r.randrange(0, 59)}s", f"{r.randrange(1, 40)}m {r.randrange(0, 59)}s"]))
     st(3, "INFO", "certbot", "Renewing an existing certificate for {}",
-       lambda r: (lambda d: d[0] if len(d) == 1 else (f"{d[0]} and {d[1]}" if len(d) == 2 else f"{d[0]} and {len(d) - 1} more domains"))(some(r, DOMAINS, 1, 5)))
+       labelled(lambda r: (lambda d: d[0] if len(d) == 1 else (f"{d[0]} and {d[1]}" if len(d) == 2 else f"{d[0]} and {len(d) - 1} more domains"))(some(r, DOMAINS, 1, 5)),
+                [(r"\S+ and \d+ more domains", "<*> and <*> more domains"), (r"\S+ and \S+", "<*> and <*>")]))
     st(1, "ERROR", "certbot", "Failed to renew certificate {} with error: {}",
        lambda r: pick(r, DOMAINS), fixed(["Some challenges have failed.", "urn:ietf:params:acme:error:rateLimited :: too many certificates already issued"]))
     return S
