@@ -30,6 +30,7 @@ left out of the repository, so they are development data, not a test set.
 """
 import os
 import random
+import re
 import string
 import sys
 
@@ -475,6 +476,11 @@ def desktop_daemons():
     return S
 
 
+# The value of a `key=value` field: the characters after `=` up to a space, comma,
+# semicolon, closing bracket or quote (a bracketed value keeps its brackets).
+KEY_VALUE = re.compile(r"(?<=[A-Za-z0-9_\])]=)(?![\[({])[^\s,;)\]}\"']+")
+
+
 def write(name, statements, seed):
     r = random.Random(seed)
     # Each statement's own weight (written to be what such a log shows: request lines
@@ -492,14 +498,14 @@ def write(name, statements, seed):
         values = [g(r) for g in gens]
         message = fmt.format(*[str(v) for v in values])
         pieces = [v.template() if isinstance(v, (Fixed, Part)) else "<*>" for v in values]
-        template = fmt.format(*pieces)
-        # Lines with a fixed piece belong to the template that piece makes.
-        label = (i, tuple(p for p in pieces if p != "<*>"))
-        ids.setdefault(label, len(ids) + 1)
+        # What follows `key=` is a value, whatever it holds (LABELLING.md, rule 3).
+        template = KEY_VALUE.sub("<*>", fmt.format(*pieces))
+        # A template is its text (rule 1): lines with the same text share an id.
+        ids.setdefault(template, len(ids) + 1)
         t += r.randrange(1, 4000)
         stamp = f"2025-03-{1 + t // 86_400_000:02d} {t // 3_600_000 % 24:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}"
         raw.append(f"{stamp} {level} {tag}: {message}")
-        rows.append((n + 1, stamp, level, tag, message, f"E{ids[label]}", template))
+        rows.append((n + 1, stamp, level, tag, message, f"E{ids[template]}", template))
     with open(os.path.join(folder, f"{name}_2k.log"), "w") as f:
         f.write("\n".join(raw) + "\n")
     import csv
