@@ -480,6 +480,9 @@ def desktop_daemons():
 # semicolon, closing bracket or quote (a bracketed value keeps its brackets).
 KEY_VALUE = re.compile(r"(?<=[A-Za-z0-9_\])]=)(?![\[({])[^\s,;)\]}\"']+")
 
+# `true`, `false` and `null` standing as words.
+LITERAL = re.compile(r"(?<![\w-])(?:true|false|null)(?![\w-])")
+
 
 def write(name, statements, seed):
     r = random.Random(seed)
@@ -498,8 +501,9 @@ def write(name, statements, seed):
         values = [g(r) for g in gens]
         message = fmt.format(*[str(v) for v in values])
         pieces = [v.template() if isinstance(v, (Fixed, Part)) else "<*>" for v in values]
-        # What follows `key=` is a value, whatever it holds (LABELLING.md, rule 3).
-        template = KEY_VALUE.sub("<*>", fmt.format(*pieces))
+        # What follows `key=` is a value, whatever it holds (LABELLING.md, rule 3), and
+        # so is a boolean or null (rule 2).
+        template = LITERAL.sub("<*>", KEY_VALUE.sub("<*>", fmt.format(*pieces)))
         # A template is its text (rule 1): lines with the same text share an id.
         ids.setdefault(template, len(ids) + 1)
         t += r.randrange(1, 4000)
