@@ -91,11 +91,11 @@ impl Default for MinerSettings {
             units: true,
             empty_values: true,
             first_word_anchor: true,
-            min_values_for_variable: 3,
-            enum_constants: false,
+            min_values_for_variable: 4,
+            enum_constants: true,
             min_enum_values: 8,
             identifiers_vary: true,
-            joined_identifiers: true,
+            joined_identifiers: false,
             key_values_vary: true,
             phrase_split: true,
             kind_split: true,
@@ -107,7 +107,7 @@ impl Default for MinerSettings {
             list_items_move: true,
             quoted_values: true,
             quoted_own_words: true,
-            comma_lists: true,
+            comma_lists: false,
             skeleton_words: 1,
         }
     }

@@ -824,22 +824,30 @@ mod tests {
             };
             tokenize(msg, &rules).iter().map(|t| t.kind).collect()
         };
+        let listed = |msg: &str| {
+            let rules = MinerSettings {
+                comma_lists: true,
+                ..MinerSettings::default()
+            };
+            let tokens = tokenize(msg, &rules);
+            render(msg, &tokens, |i| tokens[i].kind == TokenKind::Var)
+        };
         // A list of codes of any length is one word, whatever its length.
         let one = kinds("NOERROR qr 62 0.0004s", true);
         let three = kinds("NOERROR qr,aa,rd 62 0.0004s", true);
         assert_eq!(one, three);
         assert_eq!(three[1], TokenKind::Word);
-        assert_eq!(mask("200 URX,UF 0 -"), "<*> URX,UF <*> -");
+        assert_eq!(listed("200 URX,UF 0 -"), "<*> URX,UF <*> -");
         assert_eq!(
-            mask("Shrinking ISR from 1,2,4 to 1"),
+            listed("Shrinking ISR from 1,2,4 to 1"),
             "Shrinking ISR from <*> to <*>"
         );
-        assert_eq!(mask("flags [qr,aa] set"), "flags [qr,aa] set");
+        assert_eq!(listed("flags [qr,aa] set"), "flags [qr,aa] set");
         // Without the rule, each item and comma is a token.
         assert_eq!(kinds("NOERROR qr,aa,rd 62", false).len(), 7);
         // Fields of a record are not a list, nor is a comma before a space.
         assert_eq!(
-            mask("ready=true,policy=3,mode=on"),
+            listed("ready=true,policy=3,mode=on"),
             "ready=<*>,policy=<*>,mode=on"
         );
         assert_eq!(kinds("a, b", true).len(), 3);
