@@ -15,7 +15,10 @@
 //!    varies across the group's lines. It is a variable when a mask fired there in some
 //!    line, when the message's punctuation puts a value there (after `key=`, between
 //!    quotes), when its values name something (`com.app.Main`, `a/b`, `x@y`, `xhci_hcd`),
-//!    or when it takes at least `min_values_for_variable` values. Otherwise it is a
+//!    when each of its words also varies in another candidate group and is no group's
+//!    own text (a value the data carries between statements: a user, a queue; at least
+//!    `shared_values` of them), or when it takes at least `min_values_for_variable`
+//!    values; names in capitals (`RUNNING`) need `min_enum_values`. Otherwise it is a
 //!    constant and the group is split by it; so is a word whose value decides whether
 //!    another position holds a masked value or a word (`--> GET <url>` against
 //!    `--> END GET`: two statements), and two neighbouring plain words that change
@@ -555,7 +558,11 @@ impl TemplateMiner {
             });
             buckets[b].push(ShapeId(i as u32));
         }
-        let mut clusters = Vec::new();
+        // Every candidate group with its varying positions, split only once all are
+        // known: `shared_values` asks what the other groups hold.
+        let mut pending: Vec<(Vec<ShapeId>, Vec<usize>)> = Vec::new();
+        // Words some group keeps as its own text (for `shared_values`).
+        let mut constants: QuickMap<u32, ()> = QuickMap::default();
         for bucket in &buckets {
             // Sized up front (it is only looked up, never iterated): growing it was a
             // visible share of mining.
@@ -587,10 +594,56 @@ impl TemplateMiner {
                 let cols: Vec<usize> = (0..len)
                     .filter(|i| !key.iter().any(|(p, _)| p == i))
                     .collect();
-                clusters.extend(self.split_by_constants(shapes, cols, s));
+                if s.shared_values > 0 {
+                    constants.extend(key.iter().map(|&(_, c)| (c, ())));
+                }
+                pending.push((shapes, cols));
             }
         }
+        let shared = if s.shared_values > 0 {
+            self.shared_words(&pending, &constants)
+        } else {
+            QuickMap::default()
+        };
+        let mut clusters = Vec::new();
+        for (shapes, cols) in pending {
+            clusters.extend(self.split_by_constants(shapes, cols, &shared, s));
+        }
         clusters
+    }
+
+    /// Words standing at a varying position of two or more candidate groups and in no
+    /// group's own text: values the log's data carries from one statement to another (a
+    /// user, a space, a queue), where a word from a set one statement defines stays in
+    /// that statement, and a word of the program's vocabulary (`on`, `off`) is some
+    /// statement's text too.
+    fn shared_words(
+        &self,
+        groups: &[(Vec<ShapeId>, Vec<usize>)],
+        constants: &QuickMap<u32, ()>,
+    ) -> QuickMap<u32, bool> {
+        // Per word: the first group it was seen varying in, and whether another followed.
+        let mut seen: QuickMap<u32, (usize, bool)> = QuickMap::default();
+        for (g, (shapes, cols)) in groups.iter().enumerate() {
+            if shapes.len() < 2 {
+                continue;
+            }
+            for &c in cols {
+                for sh in shapes {
+                    let code = self.shapes[sh.index()].codes[c];
+                    if code < FIRST_WORD || constants.contains_key(&code) {
+                        continue;
+                    }
+                    let entry = seen.entry(code).or_insert((g, false));
+                    if entry.0 != g {
+                        entry.1 = true;
+                    }
+                }
+            }
+        }
+        seen.into_iter()
+            .map(|(code, (_, shared))| (code, shared))
+            .collect()
     }
 
     /// The tokens that mark a shape's logging statement: its words at the frequency most
@@ -639,6 +692,7 @@ impl TemplateMiner {
         &self,
         shapes: Vec<ShapeId>,
         cols: Vec<usize>,
+        shared: &QuickMap<u32, bool>,
         s: &MinerSettings,
     ) -> Vec<Vec<ShapeId>> {
         let mut done = Vec::new();
@@ -663,7 +717,7 @@ impl TemplateMiner {
             }
             let mut constants: Vec<(usize, usize)> = varying
                 .iter()
-                .filter(|(c, values)| !self.is_variable_position(*c, values, &group, s))
+                .filter(|(c, values)| !self.is_variable_position(*c, values, &group, shared, s))
                 .map(|(c, values)| (values.len(), *c))
                 .collect();
             if constants.is_empty() && s.phrase_split {
@@ -749,6 +803,7 @@ impl TemplateMiner {
         col: usize,
         values: &[u32],
         group: &[ShapeId],
+        shared: &QuickMap<u32, bool>,
         s: &MinerSettings,
     ) -> bool {
         if values.contains(&VAR) {
@@ -776,6 +831,14 @@ impl TemplateMiner {
         }
         let is_key = group.iter().all(|sh| code_at(sh, col + 1) == Some(EQUALS));
         if s.identifiers_vary && !is_key && values.iter().any(|&v| self.is_identifier(v, s)) {
+            return true;
+        }
+        if s.shared_values > 0
+            && values.len() >= s.shared_values
+            && values
+                .iter()
+                .all(|v| shared.get(v).copied().unwrap_or(false))
+        {
             return true;
         }
         values.len() >= s.min_values_for_variable
@@ -2107,6 +2170,54 @@ mod tests {
     }
 
     #[test]
+    fn words_the_data_carries_between_statements_are_values() {
+        // Three user names, each in two statements: values, though three words at a
+        // place are otherwise too few for a variable. Three sources that one statement
+        // names stay its text, and so do words another statement keeps as text.
+        let mut lines: Vec<String> = Vec::new();
+        for (k, user) in ["cyrus", "news", "test"].iter().enumerate() {
+            lines.push(format!("session opened for user {user} by (uid={k})"));
+            lines.push(format!("session closed for user {user}"));
+        }
+        for (k, from) in ["memory", "disk", "network"].iter().enumerate() {
+            lines.push(format!("loaded product {k} from {from}"));
+        }
+        for (k, state) in ["on", "off", "idle"].iter().enumerate() {
+            lines.push(format!("lamp {k} turned {state}"));
+        }
+        // The same three in a second statement, but kept as text by others.
+        for (k, state) in ["on", "off", "idle"].iter().enumerate() {
+            lines.push(format!("fan {k} set to {state}"));
+        }
+        lines.push("wake on lan enabled".to_string());
+        lines.push("all off".to_string());
+        lines.push("fan idle".to_string());
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let with = |shared_values: usize| {
+            groups_with(
+                &refs,
+                MinerSettings {
+                    shared_values,
+                    min_values_for_variable: 4,
+                    ..MinerSettings::default()
+                },
+            )
+        };
+        let on = with(3);
+        assert_eq!(on[0], on[2]);
+        assert_eq!(on[0], on[4]);
+        assert_eq!(on[1], on[3]);
+        assert_eq!(on[1], on[5]);
+        assert_ne!(on[6], on[7]);
+        assert_ne!(on[7], on[8]);
+        assert_ne!(on[9], on[10]);
+        assert_ne!(on[12], on[13]);
+        // Without the rule the names are three templates of each statement.
+        let off = with(0);
+        assert_ne!(off[0], off[2]);
+    }
+
+    #[test]
     fn names_of_any_length_before_one_constant_word_are_one_slot() {
         // One word of its own (`battery`) and a name users gave of one to four words.
         let names = [
@@ -2194,9 +2305,16 @@ mod tests {
             },
         );
         assert_eq!(joined, vec![0, 0, 0]);
-        // Off (the default since the seventh round's labels, where a driver the kernel
-        // names from its own few is template text), two drivers are two templates.
-        assert_eq!(groups(&lines), vec![0, 1, 0]);
+        assert_eq!(groups(&lines), joined);
+        // Without the rule, two drivers are two templates.
+        let off = groups_with(
+            &lines,
+            MinerSettings {
+                joined_identifiers: false,
+                ..MinerSettings::default()
+            },
+        );
+        assert_eq!(off, vec![0, 1, 0]);
     }
 
     #[test]

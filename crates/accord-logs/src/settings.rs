@@ -77,6 +77,10 @@ pub struct MinerSettings {
     /// Items joined by commas without spaces (`qr,aa,rd`) are one token, a list: a value
     /// whose length varies, not as many fields.
     pub comma_lists: bool,
+    /// A varying position taking at least this many words, every one of them varying in
+    /// another candidate group too and kept as text by none (a value the data carries
+    /// between statements: a user, a queue), is a variable (0: no such rule).
+    pub shared_values: usize,
     /// Least number of words a template keeps outside an open run (`open_values`) for
     /// step 4 to compare it there, and outside its slots to take others in.
     pub skeleton_words: usize,
@@ -95,7 +99,7 @@ impl Default for MinerSettings {
             enum_constants: true,
             min_enum_values: 8,
             identifiers_vary: true,
-            joined_identifiers: false,
+            joined_identifiers: true,
             key_values_vary: true,
             phrase_split: true,
             kind_split: true,
@@ -109,6 +113,7 @@ impl Default for MinerSettings {
             quoted_own_words: true,
             comma_lists: false,
             skeleton_words: 1,
+            shared_values: 3,
         }
     }
 }
@@ -185,6 +190,7 @@ knobs! {
     quoted_own_words: switch, true;
     comma_lists: switch, true;
     skeleton_words: count = &[2, 1], false;
+    shared_values: count = &[0, 2, 3], false;
 }
 
 impl MinerSettings {
