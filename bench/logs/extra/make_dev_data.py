@@ -33,7 +33,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, Part, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import Fixed, hexid, ip, kept, labelled_by, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -61,30 +61,6 @@ def const(text):
     return lambda r: Fixed(text)
 
 
-# ---- labels (bench/logs/LABELLING.md): these wrap a drawn value, never draw ----------
-
-def word(text):
-    """A word from a fixed set the program defines, kept in the label exactly (rule 3)."""
-    return Part(text, text)
-
-
-def kept(gen):
-    """The field's drawn value as a word of its own (rule 3)."""
-    return lambda r: word(str(gen(r)))
-
-
-def labelled(gen, rules):
-    """The drawn text labelled by the first (pattern, label) that matches it all: an
-    optional part or a phrase from a fixed set with its values `<*>` (rules 4 and 5);
-    text no pattern matches is a value. A label may be a function of the match."""
-    def g(r):
-        text = str(gen(r))
-        for pattern, label in rules:
-            m = re.fullmatch(pattern, text, re.S)
-            if m:
-                return Part(text, label(m) if callable(label) else label)
-        return text
-    return g
 
 
 # ---- names (no digits) --------------------------------------------------------------
@@ -245,7 +221,7 @@ def data_stack():
        kept(lambda r: '{"phase":"%s","action":"%s","name":"%s"}' % pick(r, ILM_STEPS)), lambda r: pick(r, ILM_POLICIES))
     st(8, "INFO", E, "[o.e.c.r.a.AllocationService] [{}] Cluster health status changed from [{}] to [{}] (reason: [{}]).", es_node,
        *[kept(g) for g in pair("h", [("YELLOW", "GREEN"), ("GREEN", "YELLOW"), ("RED", "YELLOW"), ("YELLOW", "RED")])],
-       labelled(lambda r: pick(r, [f"shards started [[{index(r)}][{r.randrange(0, 5)}]]", f"index [{index(r)}] created",
+       labelled_by(lambda r: pick(r, [f"shards started [[{index(r)}][{r.randrange(0, 5)}]]", f"index [{index(r)}] created",
                                    f"{{{es_node(r)}}}{{{es_uuid(r)}}} reason: disconnected", "reroute after starting shards",
                                    f"shards failed [[{index(r)}][{r.randrange(0, 5)}]]"]),
                 # the allocation service's own reasons, the index, shard and node in them values (rule 5)
@@ -257,7 +233,7 @@ def data_stack():
     st(5, "INFO", E, "[o.e.c.s.ClusterApplierService] [{}] added {{{{{}}}{{{}}}{{{}}}{{{}:9300}}{{{}}}}}, term: {}, version: {}, reason: {}",
        es_node, es_node, es_uuid, es_uuid, ip, kept(lambda r: pick(r, ES_ROLES)), lambda r: r.randrange(2, 40),
        lambda r: r.randrange(100, 90000),
-       labelled(lambda r: f"ApplyCommitRequest{{term={r.randrange(2, 40)}, version={r.randrange(100, 90000)}, sourceNode={{{pick(r, ES_NODES[3:5])}}}}}",
+       labelled_by(lambda r: f"ApplyCommitRequest{{term={r.randrange(2, 40)}, version={r.randrange(100, 90000)}, sourceNode={{{pick(r, ES_NODES[3:5])}}}}}",
                 [(r"ApplyCommitRequest\{.*\}", "ApplyCommitRequest{term=<*>, version=<*>, sourceNode={<*>}}")]))
     st(4, "INFO", E, "[o.e.c.s.MasterService] [{}] node-left[{{{}}}{{{}}}{{{}:9300}}{{{}}} reason: {}], term: {}, version: {}", es_node,
        es_node, es_uuid, ip, kept(lambda r: pick(r, ES_ROLES)),
@@ -356,11 +332,11 @@ def data_stack():
     st(26, "warning", T, "read-only range request \"key:\\\"{}\\\" {}\" with result \"{}\" took too long ({}) to execute",
        lambda r: pick(r, ETCD_KEYS),
        # optional parts of the request (rule 4)
-       labelled(lambda r: pick(r, ["", "", "range_end:\\\"/registry/pods/default0\\\" ", "count_only:true ", "limit:500 ",
+       labelled_by(lambda r: pick(r, ["", "", "range_end:\\\"/registry/pods/default0\\\" ", "count_only:true ", "limit:500 ",
                                    "range_end:\\\"/registry/events/monitoring0\\\" limit:500 "]),
                 [(r"", ""), (r'range_end:\\"\S+\\" ', 'range_end:\\"<*>\\" '), (r"count_only:true ", "count_only:true "),
                  (r"limit:\d+ ", "limit:<*> "), (r'range_end:\\"\S+\\" limit:\d+ ', 'range_end:\\"<*>\\" limit:<*> ')]),
-       labelled(lambda r: pick(r, [f"range_response_count:{r.randrange(0, 500)} size:{r.randrange(5, 90000)}",
+       labelled_by(lambda r: pick(r, [f"range_response_count:{r.randrange(0, 500)} size:{r.randrange(5, 90000)}",
                                    f"range_response_count:0 size:{r.randrange(5, 9)}", "error:context canceled"]),
                 [(r"range_response_count:\d+ size:\d+", "range_response_count:<*> size:<*>"),
                  (r"error:context canceled", "error:context canceled")]),
@@ -394,10 +370,10 @@ def data_stack():
     Q = "rabbitmq"
     st(20, "info", Q, "accepting AMQP connection {} ({}:{} -> {}:5672)", amqp_pid, ip, port, ip)
     st(18, "info", Q, "connection {} ({}:{} -> {}:5672{}): user '{}' authenticated and granted access to vhost '{}'",
-       amqp_pid, ip, port, ip, labelled(lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), [(r"", ""), (r" - .*", " - <*>")]), lambda r: pick(r, MQ_USERS),
+       amqp_pid, ip, port, ip, labelled_by(lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), [(r"", ""), (r" - .*", " - <*>")]), lambda r: pick(r, MQ_USERS),
        lambda r: pick(r, VHOSTS))
     st(15, "info", Q, "closing AMQP connection {} ({}:{} -> {}:5672{}, vhost: '{}', user: '{}')",
-       amqp_pid, ip, port, ip, labelled(lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), [(r"", ""), (r" - .*", " - <*>")]), lambda r: pick(r, VHOSTS),
+       amqp_pid, ip, port, ip, labelled_by(lambda r: pick(r, ["", "", f" - {pick(r, CONN_NAMES)}"]), [(r"", ""), (r" - .*", " - <*>")]), lambda r: pick(r, VHOSTS),
        lambda r: pick(r, MQ_USERS))
     st(8, "warning", Q, "closing AMQP connection {} ({}:{} -> {}:5672, vhost: '{}', user: '{}'): client unexpectedly closed TCP connection",
        amqp_pid, ip, port, ip, lambda r: pick(r, VHOSTS), lambda r: pick(r, MQ_USERS))

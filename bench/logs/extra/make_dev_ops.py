@@ -28,11 +28,10 @@ unchanged). Written without reading the miner; fixed seed, deterministic, output
 committed.
 """
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, Part, byte_count, fixed, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import Fixed, byte_count, fixed, hexid, ip, kept, labelled_by, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -84,29 +83,6 @@ def port(r):
     return r.randrange(1024, 65536)
 
 
-# ---- labels (bench/logs/LABELLING.md): these wrap a drawn value, never draw ----------
-
-def word(text):
-    """A word from a fixed set the program defines, kept in the label exactly (rule 3)."""
-    return Part(text, text)
-
-
-def kept(gen):
-    """The field's drawn value as a word of its own (rule 3)."""
-    return lambda r: word(str(gen(r)))
-
-
-def labelled(gen, rules):
-    """The drawn text labelled by the first (pattern, label) that matches it all: an
-    optional part or a phrase from a fixed set with its values `<*>` (rules 4 and 5);
-    text no pattern matches is a value."""
-    def g(r):
-        text = str(gen(r))
-        for pattern, label in rules:
-            if re.fullmatch(pattern, text, re.S):
-                return Part(text, label)
-        return text
-    return g
 
 
 def ipport(r):
@@ -214,7 +190,7 @@ def ops_platform():
 
     # ---- CI: job traces (the runner's job log, forwarded) ----
     st(18, "I", "ci-job", "Checking out {} as {}...", sha,
-       labelled(lambda r: pick(r, [pick(r, BRANCHES), f"detached HEAD (ref is {pick(r, BRANCHES)})"]),
+       labelled_by(lambda r: pick(r, [pick(r, BRANCHES), f"detached HEAD (ref is {pick(r, BRANCHES)})"]),
                 [(r"detached HEAD \(ref is .*\)", "detached HEAD (ref is <*>)")]))
     st(12, "I", "ci-job", "Checking cache for {}...",
        lambda r: f"{pick(r, ['node-modules', 'cargo', 'gradle', 'pip', 'go-mod'])}-{pick(r, BRANCHES).replace('/', '-')}{pick(r, ['-protected', '-non_protected', ''])}")
@@ -265,7 +241,7 @@ def ops_platform():
        lambda r: r.randrange(0, 8), lambda r: r.randrange(0, 2), lambda r: r.randrange(1, 5), lambda r: pick(r, [8, 12, 16]))
     st(4, "I", "minio", "Lifecycle: expired {} objects in bucket {}{}",
        lambda r: r.randrange(1, 5000), lambda r: pick(r, BUCKETS),
-       labelled(lambda r: pick(r, ["", "", f" ({r.randrange(1, 999)}.{r.randrange(10)} MiB)", f" ({r.randrange(1, 99)}.{r.randrange(10)} GiB)"]),
+       labelled_by(lambda r: pick(r, ["", "", f" ({r.randrange(1, 999)}.{r.randrange(10)} MiB)", f" ({r.randrange(1, 99)}.{r.randrange(10)} GiB)"]),
                 [(r"", ""), (r" \(.*\)", " (<*>)")]))
 
     # ---- DNS: CoreDNS ----
@@ -301,7 +277,7 @@ def ops_platform():
        lambda r: (lambda cmds: " ".join(f"{c}={n}" for c, n in cmds) + f" commands={sum(n for _, n in cmds)}")(
            [(c, 1) for c in ["ehlo", "starttls", "auth", "mail", "rcpt", "data", "quit"] if c in ("ehlo",) or r.random() < 0.6]))
     st(20, "I", "postfix/smtpd", "{}: client={}[{}]{}", queue_id, lambda r: pick(r, MAIL_HOSTS), public_ip,
-       labelled(lambda r: pick(r, ["", "", f", sasl_method=PLAIN, sasl_username={pick(r, MAILBOXES)}"]),
+       labelled_by(lambda r: pick(r, ["", "", f", sasl_method=PLAIN, sasl_username={pick(r, MAILBOXES)}"]),
                 [(r"", ""), (r", sasl_method=PLAIN, sasl_username=.*", ", sasl_method=PLAIN, sasl_username=<*>")]))
     st(22, "I", "postfix/qmgr", "{}: from=<{}>, size={}, nrcpt={} (queue active)", queue_id,
        lambda r: pick(r, MAILBOXES + [""]), lambda r: r.randrange(400, 900000), lambda r: pick(r, [1, 1, 1, 2, 5]))
@@ -315,7 +291,7 @@ def ops_platform():
        lambda r: "/".join(pick(r, ["0", f"0.{r.randrange(100):02d}", f"{r.randrange(1, 9)}.{r.randrange(10)}"]) for _ in range(4)),
        lambda r: {"sent": "2.0.0", "deferred": "4.4.1", "bounced": "5.1.1"}[last[0]],
        kept(lambda r: last[0]),
-       labelled(lambda r: {"sent": "delivered to mailbox" if relay[0] == "local" else f"250 2.0.0 Ok: queued as {queue_id(r)}",
+       labelled_by(lambda r: {"sent": "delivered to mailbox" if relay[0] == "local" else f"250 2.0.0 Ok: queued as {queue_id(r)}",
                   "deferred": pick(r, [f"connect to {pick(r, MAIL_HOSTS[1:])}[{public_ip(r)}]:25: Connection timed out",
                                        "delivery temporarily suspended: connect to mx.example.net[198.51.100.7]:25: Connection refused",
                                        "host mx.example.net said: 451 4.7.1 Greylisting in action, please come back later (in reply to RCPT TO command)"]),

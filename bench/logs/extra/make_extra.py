@@ -185,6 +185,33 @@ def labelled(labels):
     return lambda r: (lambda v: Part(v, labels[v]))(r.choice(xs))
 
 
+def kept(gen):
+    """A field drawn by `gen`, its value kept in the label as a word of its own (rule 3).
+    Draws what `gen` draws."""
+    return lambda r: word(str(gen(r)))
+
+
+def kept_word(xs):
+    """A word drawn from the program's own set `xs`, kept whole in the label, digits too
+    (`H.264`, `PG-13`; `fixed` would write `H.<*>`)."""
+    return lambda r: word(pick(r, xs))
+
+
+def labelled_by(gen, rules):
+    """A field drawn by `gen`, labelled by the first (pattern, label) that matches the
+    whole text: an optional part or a phrase from a fixed set with its values `<*>`
+    (rules 4 and 5); a label may be a function of the match. Text no pattern matches is
+    a value. Draws what `gen` draws."""
+    def g(r):
+        text = str(gen(r))
+        for pattern, label in rules:
+            m = re.fullmatch(pattern, text, re.S)
+            if m:
+                return Part(text, label(m) if callable(label) else label)
+        return text
+    return g
+
+
 def some(r, xs, lo=1, hi=4):
     return r.sample(xs, r.randrange(lo, min(hi, len(xs)) + 1))
 

@@ -26,7 +26,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, Part, fixed, hexid, ip, mac, ms, pick, some, write  # noqa: E402
+from make_extra import Fixed, Part, fixed, hexid, ip, kept_word, mac, ms, pick, some, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -98,10 +98,6 @@ def counted(n, word, words=None):
     w = word if n == 1 else words or word + "s"
     return Part(f"{n} {w}", f"<*> {w}")
 
-
-def word(xs):
-    """A word from the program's own set, kept whole in the label, digits too (`H.264`)."""
-    return lambda r: (lambda v: Part(v, v))(pick(r, xs))
 
 
 def names(xs, lo=1, hi=4):
@@ -230,7 +226,7 @@ def home_app():
     # Cameras.
     st(10, "I", "CameraStream", "{}: stream started {}@{}fps, {} kbps, {}", lambda r: pick(r, CAMERAS),
        lambda r: pick(r, ["1920x1080", "1280x720", "2560x1440", "640x360"]), lambda r: pick(r, [15, 20, 25, 30]),
-       lambda r: r.randrange(300, 6000), word(["H.264", "H.265"]))
+       lambda r: r.randrange(300, 6000), kept_word(["H.264", "H.265"]))
     st(9, "D", "CameraStream", "{}: bitrate {} -> {} kbps (rtt {} ms, loss {}%)", lambda r: pick(r, CAMERAS),
        lambda r: r.randrange(300, 6000), lambda r: r.randrange(300, 6000), ms,
        lambda r: f"{r.randrange(0, 15)}.{r.randrange(10)}")

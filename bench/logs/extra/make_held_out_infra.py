@@ -35,11 +35,10 @@ template text and an optional part makes a template of its own (`word`, `kept`,
 seed; the output is committed.
 """
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_extra import Fixed, Part, byte_count, fixed, hexid, ip, pick, some, write  # noqa: E402
+from make_extra import Fixed, Part, byte_count, fixed, hexid, ip, kept, labelled_by, pick, some, word, write  # noqa: E402
 import make_extra  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -73,30 +72,6 @@ def phrases(options):
     return gen
 
 
-# ---- labels (bench/logs/LABELLING.md): these wrap a drawn value, never draw ----------
-
-def word(text):
-    """A word from a fixed set the program defines, kept in the label exactly (rule 3)."""
-    return Part(text, text)
-
-
-def kept(gen):
-    """The field's drawn value as a word of its own (rule 3)."""
-    return lambda r: word(str(gen(r)))
-
-
-def labelled(gen, rules):
-    """The drawn text labelled by the first (pattern, label) that matches it all: an
-    optional part or a phrase from a fixed set with its values `<*>` (rules 4 and 5);
-    text no pattern matches is a value. A label may be a function of the match."""
-    def g(r):
-        text = str(gen(r))
-        for pattern, label in rules:
-            m = re.fullmatch(pattern, text, re.S)
-            if m:
-                return Part(text, label(m) if callable(label) else label)
-        return text
-    return g
 
 
 # ---- names and values ------------------------------------------------------------
@@ -411,13 +386,13 @@ def infra_ops():
        pid, lambda r: r.randrange(0, 40000), lambda r: f"{r.randrange(0, 40)}.{r.randrange(10)}",
        lambda r: r.randrange(0, 3), lambda r: r.randrange(0, 30), lambda r: r.randrange(0, 30),
        secs, secs, secs, lambda r: r.randrange(0, 200), secs, secs, kb, kb,
-       labelled(lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]),
+       labelled_by(lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]),
                 [(r"", ""), (r"; lsn=.*", "; lsn=<*>, redo lsn=<*>")]))
     st(4, "LOG", "postgres", "[{}] restartpoint complete: wrote {} buffers ({}%); {} WAL file(s) added, {} removed, {} recycled; write={} s, sync={} s, total={} s; sync files={}, longest={} s, average={} s; distance={} kB, estimate={} kB{}",
        pid, lambda r: r.randrange(0, 40000), lambda r: f"{r.randrange(0, 40)}.{r.randrange(10)}",
        lambda r: r.randrange(0, 3), lambda r: r.randrange(0, 30), lambda r: r.randrange(0, 30),
        secs, secs, secs, lambda r: r.randrange(0, 200), secs, secs, kb, kb,
-       labelled(lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]),
+       labelled_by(lambda r: pick(r, ["", f"; lsn={lsn(r)}, redo lsn={lsn(r)}"]),
                 [(r"", ""), (r"; lsn=.*", "; lsn=<*>, redo lsn=<*>")]))
     st(40, "LOG", "postgres", "{} duration: {} ms  statement: {}",
        pg_prefix, lambda r: f"{r.randrange(500, 60000)}.{r.randrange(0, 1000):03d}", sql)
@@ -428,9 +403,9 @@ def infra_ops():
        pid, lambda r: pick(r, [ip(r), ip(r), "[local]"]), port)
     st(20, "LOG", "postgres", "{} connection authorized: user={} database={}{}{}",
        pg_prefix, lambda r: SESSION[0][0], lambda r: SESSION[0][1],
-       labelled(lambda r: pick(r, ["", f" application_name={pick(r, APPS)}"]),
+       labelled_by(lambda r: pick(r, ["", f" application_name={pick(r, APPS)}"]),
                 [(r"", ""), (r" application_name=.*", " application_name=<*>")]),
-       labelled(lambda r: pick(r, ["", "", " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
+       labelled_by(lambda r: pick(r, ["", "", " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
                                    " SSL enabled (protocol=TLSv1.2, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256)"]),
                 [(r"", ""),
                  (r" SSL enabled \(protocol=(\S+), cipher=(\S+), bits=\d+\)",
@@ -475,12 +450,12 @@ def infra_ops():
 
     # ---- the container node: kubelet, containerd, the kernel ---------------------------
     st(35, "INFO", "kubelet", "\"SyncLoop (PLEG): event for pod\" pod=\"{}\" event={}",
-       pod, labelled(lambda r: f"&{{ID:{uid(r)} Type:{pick(r, ['ContainerStarted', 'ContainerStarted', 'ContainerDied'])} Data:{container_id(r)}}}",
+       pod, labelled_by(lambda r: f"&{{ID:{uid(r)} Type:{pick(r, ['ContainerStarted', 'ContainerStarted', 'ContainerDied'])} Data:{container_id(r)}}}",
                      [(r"&\{ID:\S+ Type:(\w+) Data:\w+\}", lambda m: f"&{{ID:<*> Type:{m[1]} Data:<*>}}")]))
     st(16, "INFO", "kubelet", "\"Probe failed\" probeType=\"{}\" pod=\"{}\" podUID=\"{}\" containerName=\"{}\" probeResult=\"failure\" output=\"{}\"",
        kept(lambda r: pick(r, ["Readiness", "Readiness", "Liveness", "Startup"])), pod, uid,
        lambda r: pick(r, ["api", "worker", "envoy", "controller", "grafana", "ledger"]),
-       labelled(lambda r: pick(r, [(lambda a: f"Get \\\"http://{a}/healthz\\\": dial tcp {a}: connect: connection refused")(hostport(r)),
+       labelled_by(lambda r: pick(r, [(lambda a: f"Get \\\"http://{a}/healthz\\\": dial tcp {a}: connect: connection refused")(hostport(r)),
                                    f"HTTP probe failed with statuscode: {pick(r, [500, 503])}",
                                    f"Get \\\"http://{hostport(r)}/ready\\\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"]),
                 # the prober's own error texts, the URL, address and status in them values (rule 5)
@@ -552,7 +527,7 @@ def infra_ops():
        bytes_maybe_unit,
        lambda r: pick(r, [f"{r.randrange(0, 59)}s", f"{r.randrange(1, 40)}m {r.randrange(0, 59)}s"]))
     st(3, "INFO", "certbot", "Renewing an existing certificate for {}",
-       labelled(lambda r: (lambda d: d[0] if len(d) == 1 else (f"{d[0]} and {d[1]}" if len(d) == 2 else f"{d[0]} and {len(d) - 1} more domains"))(some(r, DOMAINS, 1, 5)),
+       labelled_by(lambda r: (lambda d: d[0] if len(d) == 1 else (f"{d[0]} and {d[1]}" if len(d) == 2 else f"{d[0]} and {len(d) - 1} more domains"))(some(r, DOMAINS, 1, 5)),
                 [(r"\S+ and \d+ more domains", "<*> and <*> more domains"), (r"\S+ and \S+", "<*> and <*>")]))
     st(1, "ERROR", "certbot", "Failed to renew certificate {} with error: {}",
        lambda r: pick(r, DOMAINS), fixed(["Some challenges have failed.", "urn:ietf:params:acme:error:rateLimited :: too many certificates already issued"]))

@@ -20,7 +20,7 @@ values as `<*>`, and nothing when absent, so a statement can make several templa
 Written without reading the miner; fixed seed, deterministic, output committed.
 """
 import make_extra
-from make_extra import Fixed, Part, fixed, hexid, pick, some, took, size, uuid, write
+from make_extra import Fixed, Part, fixed, hexid, kept_word, pick, size, some, took, uuid, write
 
 # ---- value pools ------------------------------------------------------------------
 
@@ -122,10 +122,6 @@ def optional(r, p, text, label=None):
     value), and nothing when absent (bench/logs/LABELLING.md, rule 4)."""
     return Part(text, text if label is None else label) if r.random() < p else Fixed("")
 
-
-def word(xs):
-    """A word from the program's own set, kept whole in the label, digits too (`PG-13`)."""
-    return lambda r: (lambda v: Part(v, v))(pick(r, xs))
 
 
 # ---- the statements ---------------------------------------------------------------
@@ -290,7 +286,7 @@ def media_app():
     st(16, "I", "ProfileRepository", "{} switched to {}", profile, profile)
     st(13, "I", "ProfileRepository", "{} added {} to My List", profile, show)
     st(4, "I", "ProfileRepository", "{} set maturity rating to {}{}", profile,
-       word(["TV-Y7", "PG-13", "all", "16+"]), lambda r: optional(r, 0.5, " (PIN required)"))
+       kept_word(["TV-Y7", "PG-13", "all", "16+"]), lambda r: optional(r, 0.5, " (PIN required)"))
 
     # Search and recommendations.
     st(18, "D", "SearchRepository", "query \"{}\" returned {} results in {}{}",
