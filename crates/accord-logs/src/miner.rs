@@ -621,7 +621,7 @@ impl TemplateMiner {
         &self,
         groups: &[(Vec<ShapeId>, Vec<usize>)],
         constants: &QuickMap<u32, ()>,
-    ) -> QuickMap<u32, bool> {
+    ) -> QuickMap<u32, ()> {
         // Per word: the first group it was seen varying in, and whether another followed.
         let mut seen: QuickMap<u32, (usize, bool)> = QuickMap::default();
         for (g, (shapes, cols)) in groups.iter().enumerate() {
@@ -642,7 +642,8 @@ impl TemplateMiner {
             }
         }
         seen.into_iter()
-            .map(|(code, (_, shared))| (code, shared))
+            .filter(|&(_, (_, shared))| shared)
+            .map(|(code, _)| (code, ()))
             .collect()
     }
 
@@ -692,7 +693,7 @@ impl TemplateMiner {
         &self,
         shapes: Vec<ShapeId>,
         cols: Vec<usize>,
-        shared: &QuickMap<u32, bool>,
+        shared: &QuickMap<u32, ()>,
         s: &MinerSettings,
     ) -> Vec<Vec<ShapeId>> {
         let mut done = Vec::new();
@@ -803,7 +804,7 @@ impl TemplateMiner {
         col: usize,
         values: &[u32],
         group: &[ShapeId],
-        shared: &QuickMap<u32, bool>,
+        shared: &QuickMap<u32, ()>,
         s: &MinerSettings,
     ) -> bool {
         if values.contains(&VAR) {
@@ -835,9 +836,7 @@ impl TemplateMiner {
         }
         if s.shared_values > 0
             && values.len() >= s.shared_values
-            && values
-                .iter()
-                .all(|v| shared.get(v).copied().unwrap_or(false))
+            && values.iter().all(|v| shared.contains_key(v))
         {
             return true;
         }
