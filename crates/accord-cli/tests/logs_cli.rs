@@ -34,6 +34,9 @@ session opened for user test by (uid=509)
 
 session opened for user cyrus by (uid=0)
 PacketResponder 0 for block blk_-6952295868487656571 terminating
+session closed for user news
+session closed for user cyrus
+session closed for user test
 ";
 
 fn parse_ids(input: &str) -> Vec<String> {
@@ -53,14 +56,17 @@ fn parse_ids(input: &str) -> Vec<String> {
 #[test]
 fn parse_prints_one_template_id_per_line_in_order() {
     let ids = parse_ids(MESSAGES);
-    assert_eq!(ids.len(), 6);
-    // The sessions, the packet responders and the empty line: three templates.
+    assert_eq!(ids.len(), 9);
+    // Sessions opened and closed (the user names recur between the two statements, so
+    // they are values), the packet responders and the empty line: four templates.
     assert_eq!((&ids[0], &ids[0]), (&ids[2], &ids[4]));
     assert_eq!(ids[1], ids[5]);
+    assert_eq!((&ids[6], &ids[6]), (&ids[7], &ids[8]));
+    assert_ne!(ids[6], ids[0]);
     let mut distinct = ids.clone();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), 3, "{ids:?}");
+    assert_eq!(distinct.len(), 4, "{ids:?}");
 }
 
 #[test]
